@@ -1,0 +1,57 @@
+/* detect: rules and indicators applied to every event, producing alerts.
+ *
+ * Rules are data (YAML under rules/, a Sigma-compatible subset: selections of
+ * field/value maps with modifiers, a boolean condition, and an event_count
+ * correlation for bursts).  Indicator lists (IP, CIDR, domain with subdomains,
+ * URL, md5/sha1/sha256; plain text or CSV) are matched against the fields that
+ * carry each type.
+ *
+ * An mm_detect is immutable once loaded and shared by all workers; each worker owns
+ * an mm_detect_state (burst windows) and only sees events of the entities hashed to
+ * it, so no locks are needed. */
+#ifndef MM_DETECT_H
+#define MM_DETECT_H
+
+#include "../core/core.h"
+
+typedef struct mm_alert {
+    const char *rule_id;       /* stable id (uuid or name) */
+    const char *rule_name;     /* title */
+    const char *level;         /* informational | low | medium | high | critical */
+    const char *technique;     /* ATT&CK technique id ("T1190"), or NULL */
+    const char *reason;        /* one line of evidence, e.g. what matched */
+    int64_t ts_ns;             /* the event's time */
+    int64_t count;             /* events behind the alert (bursts), 1 otherwise */
+    mm_event *ev;              /* the event that raised it (same batch) */
+    struct mm_alert *next;
+} mm_alert;
+
+typedef struct mm_detect mm_detect;
+typedef struct mm_detect_state mm_detect_state;
+
+/* Load the rules under c->rules_dir and the indicator files of c.  Returns NULL with
+ * err set on a rule or file that cannot be used; the message names file and line. */
+mm_detect *mm_detect_load(const mm_config *c, mm_err *err);
+void mm_detect_free(mm_detect *d);
+int mm_detect_rule_count(const mm_detect *d);
+int mm_detect_indicator_count(const mm_detect *d);
+
+mm_detect_state *mm_detect_state_new(void);
+void mm_detect_state_free(mm_detect_state *s);
+
+/* Evaluate ev; each alert is allocated in arena a (strings copied into it, so the
+ * alert outlives a reload of d) and prepended to *alerts.  Returns alerts raised. */
+int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_arena *a,
+                    mm_alert **alerts);
+
+/* ---- indicator lists (exposed for the fuzz target and tests) ---- */
+typedef struct mm_ioc_set mm_ioc_set;
+mm_ioc_set *mm_ioc_set_new(void);
+void mm_ioc_set_free(mm_ioc_set *s);
+/* Parse one list (plain: one indicator per line, '#' comments; CSV: first column the
+ * indicator, optional columns type,description).  Bad lines are counted in *bad and
+ * skipped.  `name` labels the list in alerts.  Returns indicators added. */
+int mm_ioc_parse(mm_ioc_set *s, const char *name, const char *text, size_t len, int *bad);
+int mm_ioc_count(const mm_ioc_set *s);
+
+#endif

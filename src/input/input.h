@@ -1,0 +1,48 @@
+/* input: one file per input kind.  An input only frames records and stamps them
+ * with their source (input name, tenant, segment, format); it runs in its own
+ * thread and feeds the pipeline through an mm_feeder.
+ *
+ * Kinds register a row in the table in input.c (name + start + stop). */
+#ifndef MM_INPUT_H
+#define MM_INPUT_H
+
+#include "../core/core.h"
+#include "../pipeline.h"
+
+typedef struct mm_input mm_input;
+
+/* Start the input described by c in its own thread (sockets are opened before it
+ * returns, so a bind error is reported here).  c must outlive the input. */
+int mm_input_start(mm_input **out, const mm_input_conf *c, mm_pipeline *p, mm_err *err);
+/* Ask it to stop, join its thread, flush what it framed, free it. */
+void mm_input_stop(mm_input *in);
+/* The bound port (syslog with port 0 in tests), or -1. */
+int mm_input_port(const mm_input *in);
+
+/* Batch read of files (mamori ingest): every line of every file through the
+ * pipeline, no following, no offsets.  Returns lines read or <0. */
+int64_t mm_input_read_files(mm_pipeline *p, const mm_source *src, const mm_decoder *dec,
+                            char *const *paths, int npaths, mm_err *err);
+
+/* ---- syslog framing (exposed for the fuzz target and tests) ---- */
+
+/* Incremental TCP framer: RFC 6587 octet counting ("123 <msg>") or newline
+ * (LF, also NUL) framing, detected per frame.  Frames longer than MM_MAX_RECORD
+ * are cut and counted; a bad octet count falls back to newline framing. */
+typedef struct mm_framer {
+    char *buf;
+    size_t len, cap;
+    uint64_t frame_errors;
+    uint64_t truncated;
+    bool discarding;         /* skipping the rest of an oversize newline frame */
+} mm_framer;
+void mm_framer_init(mm_framer *f);
+void mm_framer_free(mm_framer *f);
+/* Append bytes; calls fn once per complete frame.  At end of stream call
+ * mm_framer_finish to get a last unterminated frame. */
+void mm_framer_feed(mm_framer *f, const char *p, size_t n,
+                    void (*fn)(void *ctx, const char *frame, size_t len), void *ctx);
+void mm_framer_finish(mm_framer *f, void (*fn)(void *ctx, const char *frame, size_t len),
+                      void *ctx);
+
+#endif
