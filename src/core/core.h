@@ -358,6 +358,8 @@ void mm_config_defaults(mm_config *c);
 /* Load and validate a file over the defaults.  Unknown keys, wrong types and bad
  * values are errors naming the line. */
 int mm_config_load(mm_config *c, const char *path, mm_err *err);
+/* The same from text in memory (`name` labels errors). */
+int mm_config_load_text(mm_config *c, const char *text, size_t len, const char *name, mm_err *err);
 void mm_config_free(mm_config *c);
 /* Every documented key with its help text, for `mamori config keys`. */
 void mm_config_print_keys(void);
@@ -365,6 +367,26 @@ void mm_config_print_keys(void);
 /* Directory holding the project's rules/ and demo/ (compiled-in, overridable by
  * MAMORI_HOME). */
 const char *mm_home(void);
+
+/* ---------------------------------------------------------------- query */
+
+/* The search language of `mamori search` (and later the API):
+ *   source.ip=10.0.0.5 and event.action=deny
+ *   destination.ip=203.0.113.0/24 or not (user.name="j doe" or url.domain=*.example)
+ *   source.bytes>=1000000   message~"login failed"   "free text in the raw record"
+ * Operators = != > >= < <= ~ (contains); `and` is implied between terms; values
+ * may be quoted; * and ? are wildcards for = and !=; string comparison ignores
+ * case; IP fields accept CIDR blocks; tenant, segment and event.kind are fields. */
+typedef struct mm_query mm_query;
+mm_query *mm_query_parse(const char *text, mm_err *err);
+void mm_query_free(mm_query *q);
+bool mm_query_match(const mm_query *q, const mm_event *ev);
+/* Equality terms on `field` that every match must satisfy (top-level `and`), for
+ * store prefilters.  Returns the value (canonical text) or NULL. */
+const char *mm_query_required(const mm_query *q, const char *field);
+
+/* Glob with * and ?, ASCII case-insensitive. */
+bool mm_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
 
 /* ---------------------------------------------------------------- misc */
 

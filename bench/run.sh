@@ -1,0 +1,80 @@
+#!/bin/sh
+# make bench: the figures of DESIGN/issue #2, printed as "name value unit" lines.
+#   1. decode + detect, one worker, no store        (bench_decode, in-process)
+#   2. the same through `mamori ingest`: 1 worker, no store; then with the SQLite
+#      store writing every event
+#   3. syslog UDP on loopback at a fixed offered rate (default 100,000 msgs/s for
+#      10 s): received vs sent, and the daemon's peak RSS
+# Input: the FortiGate corpus (../shared/corpora/logs/fortigate/*.log) replicated
+# to >= 1,000,000 lines.  BENCH_LINES, UDP_RATE, UDP_SECONDS override.
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+CORPORA=${MM_CORPORA:-$ROOT/../shared/corpora}
+LINES=${BENCH_LINES:-1000000}
+RATE=${UDP_RATE:-100000}
+SECS=${UDP_SECONDS:-10}
+W=$(mktemp -d /tmp/mamori-bench.XXXXXX)
+trap 'kill $DPID 2>/dev/null || true; rm -rf "$W"' EXIT
+DPID=
+
+cat "$CORPORA"/logs/fortigate/*.log | tr -d '\000' | grep -v '^$' > "$W/base.log"
+n=$(wc -l < "$W/base.log")
+reps=$(( (LINES + n - 1) / n ))
+i=0
+: > "$W/big.log"
+while [ $i -lt "$reps" ]; do cat "$W/base.log"; i=$((i + 1)); done > "$W/big.log"
+echo "bench_input_lines $(wc -l < "$W/big.log") lines"
+echo "bench_input_bytes $(wc -c < "$W/big.log") bytes"
+echo "bench_cpu_cores $(nproc) cores"
+
+echo "# 1. decode + detect, one worker, no store (in-process)"
+build/bench/bench_decode "$W/big.log" demo/indicators.txt
+
+summary() {  # prints events/s from an ingest --json summary
+    python3 -c 'import json,sys
+d=[json.loads(l) for l in sys.stdin if l.startswith("{\"summary")][-1]["summary"]
+print("%s %.0f events/s" % (sys.argv[1], d["records"]/d["seconds"]))
+print("%s_events %d events" % (sys.argv[1], d["events"]))
+print("%s_decode_errors %d errors" % (sys.argv[1], d["decode_errors"]))
+print("%s_alerts %d alerts" % (sys.argv[1], d["alerts"]))' "$1"
+}
+
+echo "# 2. mamori ingest (file -> worker -> writer threads)"
+build/mamori ingest --workers 1 --no-store --json "$W/big.log" | summary ingest_1worker_nostore
+build/mamori --db "$W/b.db" ingest --workers 1 --json "$W/big.log" | summary ingest_1worker_sqlite
+echo "ingest_sqlite_db_bytes $(cat "$W"/b.db* | wc -c) bytes"
+rm -f "$W"/b.db*
+build/mamori --db "$W/b.db" ingest --json "$W/big.log" | summary ingest_allworkers_sqlite
+rm -f "$W"/b.db*
+
+echo "# 3. syslog UDP at ${RATE} msgs/s for ${SECS}s"
+PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$W/udp.yaml" <<EOC
+store: {path: $W/udp.db}
+inputs:
+  - {name: udp, type: syslog, protocol: udp, listen: "127.0.0.1:$PORT", format: fortigate}
+EOC
+build/mamori -c "$W/udp.yaml" run 2> "$W/daemon.log" &
+DPID=$!
+sleep 1
+build/bench/bench_udp_send 127.0.0.1 "$PORT" "$RATE" "$SECS" "$W/base.log" | tee "$W/send.out"
+sleep 2
+rss=$(grep VmHWM /proc/$DPID/status | awk '{print $2}')
+kill -TERM $DPID
+wait $DPID || true
+DPID=
+sent=$(awk '/^udp_sent/{print $2}' "$W/send.out")
+build/mamori -c "$W/udp.yaml" status --json > "$W/status.json"
+python3 - "$W/status.json" "$sent" "$rss" <<'EOP'
+import json, sys
+c = json.load(open(sys.argv[1]))["counters"]
+sent = int(sys.argv[2]); rss = int(sys.argv[3])
+print("udp_received %d msgs" % c["syslog_udp_received"])
+print("udp_stored %d events" % c["events_stored"])
+print("udp_lost %d msgs" % (sent - c["syslog_udp_received"]))
+print("udp_loss %.4f %%" % (100.0 * (sent - c["syslog_udp_received"]) / max(sent, 1)))
+print("udp_kernel_drops %d msgs" % c["syslog_udp_kernel_drops"])
+print("udp_queue_drops %d msgs" % c["queue_drops"])
+print("udp_daemon_peak_rss %.1f MiB" % (rss / 1024.0))
+EOP

@@ -1,0 +1,79 @@
+/* Batch arena: a chain of chunks; allocation is a pointer bump.  A batch's events,
+ * values and alerts all live here and are freed together when the batch is stored. */
+#include "core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct mm_arena_chunk {
+    mm_arena_chunk *next;
+    size_t size, used;
+    _Alignas(16) unsigned char data[];
+};
+
+void mm_arena_init(mm_arena *a, size_t chunk_size) {
+    a->head = NULL;
+    a->chunk_size = chunk_size ? chunk_size : 64 * 1024;
+    a->used_total = 0;
+}
+
+void *mm_arena_alloc(mm_arena *a, size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    mm_arena_chunk *c = a->head;
+    if (!c || c->size - c->used < n) {
+        size_t sz = a->chunk_size;
+        if (sz < n) sz = n;
+        c = malloc(sizeof *c + sz);
+        if (!c) abort();  /* out of memory in the hot path is not recoverable */
+        c->size = sz;
+        c->used = 0;
+        c->next = a->head;
+        a->head = c;
+    }
+    void *p = c->data + c->used;
+    c->used += n;
+    a->used_total += n;
+    return p;
+}
+
+void *mm_arena_zalloc(mm_arena *a, size_t n) {
+    void *p = mm_arena_alloc(a, n);
+    memset(p, 0, n);
+    return p;
+}
+
+char *mm_arena_strndup(mm_arena *a, const char *p, size_t n) {
+    char *s = mm_arena_alloc(a, n + 1);
+    if (n) memcpy(s, p, n);
+    s[n] = 0;
+    return s;
+}
+
+mm_str mm_arena_str(mm_arena *a, const char *p, size_t n) {
+    return (mm_str){mm_arena_strndup(a, p, n), (uint32_t)n};
+}
+
+void mm_arena_reset(mm_arena *a) {
+    /* keep the oldest chunk (the tail), free the others */
+    mm_arena_chunk *c = a->head, *keep = NULL;
+    while (c) {
+        mm_arena_chunk *n = c->next;
+        if (!n) keep = c;
+        else free(c);
+        c = n;
+    }
+    if (keep) keep->used = 0;
+    a->head = keep;
+    a->used_total = 0;
+}
+
+void mm_arena_free(mm_arena *a) {
+    mm_arena_chunk *c = a->head;
+    while (c) {
+        mm_arena_chunk *n = c->next;
+        free(c);
+        c = n;
+    }
+    a->head = NULL;
+    a->used_total = 0;
+}

@@ -1,0 +1,634 @@
+/* mamori — the command line.
+ *
+ *   mamori [-c FILE] [--db PATH] <command> [options]
+ *
+ *   run                 the daemon: inputs -> workers -> store (SIGTERM stops cleanly,
+ *                       SIGHUP reloads rules and indicator lists)
+ *   ingest FILE...      the same pipeline over files, then a summary
+ *   alerts              list alerts
+ *   search QUERY        search stored events
+ *   status              counters and store state
+ *   config check|keys   validate a configuration / list every key
+ *   version
+ *
+ * Every command runs without a configuration file on built-in defaults. */
+#include "decode/decode.h"
+#include "detect/detect.h"
+#include "input/input.h"
+#include "pipeline.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct cli {
+    mm_config cfg;
+    const char *cfg_path;
+    const char *db;
+    int argc;
+    char **argv;     /* command arguments, global options removed */
+} cli;
+
+static void usage(FILE *f) {
+    fputs("usage: mamori [-c FILE] [--db PATH] <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  run                         run the daemon with the configured inputs\n"
+          "  ingest [--format NAME] [--json] [--events] [--no-store] [--tenant T]\n"
+          "         [--segment S] [--workers N] FILE...\n"
+          "                              decode, detect and store files ('-' = stdin)\n"
+          "  alerts [--since DUR|TIME] [--limit N] [--json]\n"
+          "  search QUERY [--since DUR|TIME] [--limit N] [--json]\n"
+          "  status [--json]             counters and store state\n"
+          "  config check [FILE]         validate a configuration file\n"
+          "  config keys                 list every configuration key\n"
+          "  version\n"
+          "\n"
+          "global options:\n"
+          "  -c FILE      configuration (default: built-in defaults)\n"
+          "  --db PATH    store file (default: ./mamori.db or store.path)\n",
+          f);
+}
+
+static int load_config(cli *c) {
+    mm_config_defaults(&c->cfg);
+    if (c->cfg_path) {
+        mm_err err = {{0}};
+        if (mm_config_load(&c->cfg, c->cfg_path, &err) != 0) {
+            fprintf(stderr, "mamori: %s\n", err.msg);
+            return -1;
+        }
+    }
+    if (c->db) {
+        free(c->cfg.store_path);
+        c->cfg.store_path = strdup(c->db);
+    }
+    mm_log_set_level(c->cfg.log_level);
+    return 0;
+}
+
+static mm_store *open_store(cli *c) {
+    mm_store *s = NULL;
+    mm_err err = {{0}};
+    if (mm_store_open(&s, c->cfg.store_path, &err) != 0) {
+        fprintf(stderr, "mamori: %s\n", err.msg);
+        return NULL;
+    }
+    return s;
+}
+
+/* "1h", "30m", "7d" ago, or an RFC 3339 time. */
+static bool parse_since(const char *s, int64_t *ns) {
+    int64_t d;
+    if (mm_duration_parse(s, &d)) {
+        *ns = mm_now_ns() - d;
+        return true;
+    }
+    mm_arena a;
+    mm_arena_init(&a, 4096);
+    mm_event ev;
+    mm_event_init(&ev, &a);
+    bool ok = mm_event_set(&ev, MM_F_TIMESTAMP, mm_str_c(s));
+    if (ok) *ns = mm_event_get(&ev, MM_F_TIMESTAMP)->i;
+    mm_arena_free(&a);
+    return ok;
+}
+
+static bool parse_limit(const char *s, int64_t *out) {
+    return mm_str_to_i64(mm_str_c(s), out) && *out >= 0;
+}
+
+/* ---------------------------------------------------------------- ingest */
+
+static int cmd_ingest(cli *c) {
+    const char *format = "fortigate";
+    bool json = false, events = false, no_store = false;
+    const char *tenant = NULL, *segment = NULL;
+    int workers = 0;
+    char **files = calloc((size_t)c->argc + 1, sizeof *files);
+    int nfiles = 0;
+    for (int i = 1; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        if (strcmp(a, "--format") == 0 && i + 1 < c->argc) format = c->argv[++i];
+        else if (strcmp(a, "--json") == 0) json = true;
+        else if (strcmp(a, "--events") == 0) events = true;
+        else if (strcmp(a, "--no-store") == 0) no_store = true;
+        else if (strcmp(a, "--tenant") == 0 && i + 1 < c->argc) tenant = c->argv[++i];
+        else if (strcmp(a, "--segment") == 0 && i + 1 < c->argc) segment = c->argv[++i];
+        else if (strcmp(a, "--workers") == 0 && i + 1 < c->argc) workers = atoi(c->argv[++i]);
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "mamori ingest: unknown option %s\n", a);
+            free(files);
+            return 2;
+        } else
+            files[nfiles++] = c->argv[i];
+    }
+    if (nfiles == 0) {
+        fprintf(stderr, "mamori ingest: no files given\n");
+        free(files);
+        return 2;
+    }
+    const mm_decoder *dec = mm_decoder_find(format);
+    if (!dec) {
+        fprintf(stderr, "mamori ingest: unknown format '%s' (known:", format);
+        for (const char *const *n = mm_decoder_names(); *n; n++) fprintf(stderr, " %s", *n);
+        fprintf(stderr, ")\n");
+        free(files);
+        return 2;
+    }
+    mm_err err = {{0}};
+    mm_detect *det = mm_detect_load(&c->cfg, &err);
+    if (!det) {
+        fprintf(stderr, "mamori: %s\n", err.msg);
+        free(files);
+        return 1;
+    }
+    mm_store *store = no_store ? NULL : open_store(c);
+    if (!no_store && !store) {
+        mm_detect_free(det);
+        free(files);
+        return 1;
+    }
+    mm_pipeline_opts o = {
+        .workers = workers > 0 ? workers : c->cfg.workers,
+        .store_events = !no_store,
+        .print_events = events,
+        .batch_rows = c->cfg.batch_rows,
+        .batch_ms = c->cfg.batch_ms,
+        .retention_days = 0,   /* a batch import of old logs must not expire them at once */
+        .decode = {.tz_offset = c->cfg.tz_offset},
+    };
+    mm_source src = {"ingest", tenant ? tenant : c->cfg.tenant, segment ? segment : c->cfg.segment,
+                     format};
+    mm_pipeline *p;
+    if (mm_pipeline_start(&p, &o, store, det, &err) != 0) {
+        fprintf(stderr, "mamori: %s\n", err.msg);
+        return 1;
+    }
+    int64_t t0 = mm_mono_ns();
+    int64_t lines = mm_input_read_files(p, &src, dec, files, nfiles, &err);
+    mm_pipeline_finish(p);
+    double secs = (double)(mm_mono_ns() - t0) / 1e9;
+    int rc = 0;
+    if (lines < 0) {
+        fprintf(stderr, "mamori ingest: %s\n", err.msg);
+        rc = 1;
+    }
+    mm_rule_count rcs[256];
+    int nrc = mm_pipeline_rule_counts(p, rcs, 256);
+    uint64_t ev = mm_counter_get(MM_C_EVENTS_DECODED), de = mm_counter_get(MM_C_DECODE_ERRORS);
+    uint64_t al = mm_counter_get(MM_C_ALERTS), st = mm_counter_get(MM_C_EVENTS_STORED);
+    if (json) {
+        mm_buf b = {0};
+        mm_buf_printf(&b,
+                      "{\"summary\":{\"records\":%lld,\"events\":%llu,\"decode_errors\":%llu,"
+                      "\"alerts\":%llu,\"stored\":%llu,\"truncated\":%llu,\"seconds\":%.3f,"
+                      "\"by_rule\":[",
+                      (long long)(lines < 0 ? 0 : lines), (unsigned long long)ev,
+                      (unsigned long long)de, (unsigned long long)al, (unsigned long long)st,
+                      (unsigned long long)mm_counter_get(MM_C_LINES_TRUNCATED), secs);
+        for (int i = 0; i < nrc; i++) {
+            mm_buf_puts(&b, i ? ",{\"rule.id\":" : "{\"rule.id\":");
+            mm_json_str(&b, rcs[i].rule_id, strlen(rcs[i].rule_id));
+            mm_buf_puts(&b, ",\"rule.name\":");
+            mm_json_str(&b, rcs[i].rule_name, strlen(rcs[i].rule_name));
+            mm_buf_puts(&b, ",\"level\":");
+            mm_json_str(&b, rcs[i].level, strlen(rcs[i].level));
+            mm_buf_printf(&b, ",\"count\":%llu}", (unsigned long long)rcs[i].n);
+        }
+        mm_buf_puts(&b, "]}}\n");
+        fwrite(b.p, 1, b.len, stdout);
+        mm_buf_free(&b);
+    } else {
+        FILE *out = events ? stderr : stdout;
+        fprintf(out, "ingested %lld records from %d file(s) in %.2fs: %llu events, %llu decode errors, "
+                     "%llu alerts%s\n",
+                (long long)(lines < 0 ? 0 : lines), nfiles, secs, (unsigned long long)ev,
+                (unsigned long long)de, (unsigned long long)al, no_store ? " (not stored)" : "");
+        if (nrc) fprintf(out, "alerts by rule:\n");
+        for (int i = 0; i < nrc; i++)
+            fprintf(out, "  %6llu  %-8s  %s\n", (unsigned long long)rcs[i].n, rcs[i].level,
+                    rcs[i].rule_name);
+    }
+    mm_pipeline_free(p);   /* frees nothing it does not own */
+    mm_detect_free(det);
+    if (store) mm_store_close(store);
+    free(files);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static int cmd_run(cli *c) {
+    if (c->cfg.ninputs == 0)
+        fprintf(stderr, "mamori run: no inputs configured (see conf/mamori.yaml); the store "
+                        "and detection still start\n");
+    mm_err err = {{0}};
+    mm_detect *det = mm_detect_load(&c->cfg, &err);
+    if (!det) {
+        fprintf(stderr, "mamori: %s\n", err.msg);
+        return 1;
+    }
+    mm_store *store = open_store(c);
+    if (!store) {
+        mm_detect_free(det);
+        return 1;
+    }
+    /* Signals are taken synchronously by this thread; every other thread inherits
+     * the blocked mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    mm_pipeline_opts o = {
+        .workers = c->cfg.workers,
+        .store_events = true,
+        .batch_rows = c->cfg.batch_rows,
+        .batch_ms = c->cfg.batch_ms,
+        .retention_days = c->cfg.retention_days,
+        .decode = {.tz_offset = c->cfg.tz_offset},
+    };
+    mm_pipeline *p;
+    if (mm_pipeline_start(&p, &o, store, det, &err) != 0) {
+        fprintf(stderr, "mamori: %s\n", err.msg);
+        return 1;
+    }
+    mm_input **ins = calloc((size_t)c->cfg.ninputs + 1, sizeof *ins);
+    int rc = 0;
+    for (int i = 0; i < c->cfg.ninputs; i++) {
+        if (mm_input_start(&ins[i], &c->cfg.inputs[i], p, &err) != 0) {
+            fprintf(stderr, "mamori: input '%s': %s\n", c->cfg.inputs[i].name, err.msg);
+            rc = 1;
+            break;
+        }
+        int port = mm_input_port(ins[i]);
+        if (port >= 0) mm_info("input %s listening on port %d", c->cfg.inputs[i].name, port);
+        else mm_info("input %s started", c->cfg.inputs[i].name);
+    }
+    if (rc == 0) {
+        mm_info("mamori %s running: %d inputs, %d workers, %d rules, %d indicators, store %s",
+                MM_VERSION, c->cfg.ninputs, c->cfg.workers, mm_detect_rule_count(det),
+                mm_detect_indicator_count(det), c->cfg.store_path);
+        for (;;) {
+            int sig = 0;
+            struct timespec to = {1, 0};
+            sig = sigtimedwait(&set, NULL, &to);
+            if (sig == SIGHUP) {
+                mm_err e2 = {{0}};
+                mm_detect *nd = mm_detect_load(&c->cfg, &e2);
+                if (nd) {
+                    mm_pipeline_set_detect(p, nd);
+                    mm_info("reloaded: %d rules, %d indicators", mm_detect_rule_count(nd),
+                            mm_detect_indicator_count(nd));
+                } else
+                    mm_error("reload failed, keeping the previous rules: %s", e2.msg);
+            } else if (sig == SIGTERM || sig == SIGINT)
+                break;
+        }
+        mm_info("stopping");
+    }
+    for (int i = 0; i < c->cfg.ninputs; i++)
+        if (ins[i]) mm_input_stop(ins[i]);
+    mm_pipeline_finish(p);
+    mm_pipeline_set_detect(p, NULL);   /* frees the current detection engine */
+    mm_pipeline_free(p);
+    mm_store_close(store);
+    free(ins);
+    mm_info("stopped");
+    return rc;
+}
+
+/* ---------------------------------------------------------------- alerts */
+
+typedef struct alert_print {
+    bool json;
+    mm_buf b;
+    int64_t n;
+} alert_print;
+
+static int print_alert(void *ctx, const mm_stored_alert *a) {
+    alert_print *ap = ctx;
+    mm_buf *b = &ap->b;
+    mm_buf_reset(b);
+    if (ap->json) {
+        mm_buf_puts(b, "{\"@timestamp\":\"");
+        mm_time_fmt(b, a->ts_ns);
+        mm_buf_puts(b, "\",\"rule\":{\"id\":");
+        mm_json_str(b, a->rule_id, strlen(a->rule_id));
+        mm_buf_puts(b, ",\"name\":");
+        mm_json_str(b, a->rule_name, strlen(a->rule_name));
+        if (a->technique && *a->technique) {
+            mm_buf_puts(b, ",\"technique\":");
+            mm_json_str(b, a->technique, strlen(a->technique));
+        }
+        mm_buf_puts(b, "},\"level\":");
+        mm_json_str(b, a->level, strlen(a->level));
+        mm_buf_puts(b, ",\"tenant\":");
+        mm_json_str(b, a->tenant, strlen(a->tenant));
+        mm_buf_printf(b, ",\"alert\":{\"id\":%lld,\"count\":%lld,\"event_id\":%lld,\"created\":\"",
+                      (long long)a->id, (long long)a->count, (long long)a->event_id);
+        mm_time_fmt(b, a->created_ns);
+        mm_buf_puts(b, "\",\"reason\":");
+        mm_json_str(b, a->reason ? a->reason : "", a->reason ? strlen(a->reason) : 0);
+        mm_buf_putc(b, '}');
+        /* the event's key fields, except its own @timestamp/rule (the alert's win) */
+        if (a->evidence && *a->evidence) {
+            mm_buf_puts(b, ",\"evidence\":{");
+            mm_buf_puts(b, a->evidence);
+            mm_buf_putc(b, '}');
+        }
+        mm_buf_puts(b, "}\n");
+    } else {
+        mm_time_fmt(b, a->ts_ns);
+        mm_buf_printf(b, "  %-8s  %-10s  %s", a->level, a->tenant, a->rule_name);
+        if (a->technique && *a->technique) mm_buf_printf(b, " [%s]", a->technique);
+        if (a->count > 1) mm_buf_printf(b, " x%lld", (long long)a->count);
+        if (a->reason && *a->reason) mm_buf_printf(b, "\n    %s", a->reason);
+        mm_buf_putc(b, '\n');
+    }
+    fwrite(b->p, 1, b->len, stdout);
+    ap->n++;
+    return 0;
+}
+
+static int cmd_alerts(cli *c) {
+    int64_t since = 0, limit = 0;
+    alert_print ap = {0};
+    for (int i = 1; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        if (strcmp(a, "--json") == 0) ap.json = true;
+        else if (strcmp(a, "--since") == 0 && i + 1 < c->argc) {
+            if (!parse_since(c->argv[++i], &since)) {
+                fprintf(stderr, "mamori alerts: --since wants a duration (1h, 7d) or a time\n");
+                return 2;
+            }
+        } else if (strcmp(a, "--limit") == 0 && i + 1 < c->argc) {
+            if (!parse_limit(c->argv[++i], &limit)) {
+                fprintf(stderr, "mamori alerts: --limit wants a number\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "mamori alerts: unknown option %s\n", a);
+            return 2;
+        }
+    }
+    mm_store *s = open_store(c);
+    if (!s) return 1;
+    int rc = mm_store_alerts_each(s, since, limit, print_alert, &ap);
+    if (!ap.json && ap.n == 0) printf("no alerts\n");
+    mm_buf_free(&ap.b);
+    mm_store_close(s);
+    return rc < 0 ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- search */
+
+typedef struct search_ctx {
+    mm_query *q;
+    bool json;
+    int64_t limit, n, scanned;
+    mm_arena arena;
+    mm_buf b;
+    const mm_decode_opts *dopts;
+} search_ctx;
+
+static int search_row(void *ctx, const mm_stored_event *se) {
+    search_ctx *sc = ctx;
+    sc->scanned++;
+    mm_arena_reset(&sc->arena);
+    mm_source src = {se->input, se->tenant, se->segment, se->format};
+    mm_event ev;
+    mm_event_init(&ev, &sc->arena);
+    ev.src = &src;
+    ev.tenant = mm_str_c(se->tenant);
+    ev.segment = mm_str_c(se->segment);
+    ev.recv_ns = se->recv_ns;
+    ev.ts_ns = se->ts_ns;
+    const mm_decoder *d = se->format ? mm_decoder_find(se->format) : NULL;
+    bool was_error = se->kind && strcmp(se->kind, "pipeline_error") == 0;
+    if (d && !was_error) {
+        /* search never saves counters, so re-decoding does not inflate them */
+        mm_decode(d, &ev, se->raw, sc->dopts);
+    } else {
+        ev.raw = se->raw;
+        mm_event_fail(&ev, se->error && *se->error ? se->error : "did not decode");
+    }
+    ev.store_id = se->id;
+    if (!mm_query_match(sc->q, &ev)) return 0;
+    mm_buf_reset(&sc->b);
+    if (sc->json) {
+        mm_event_json(&ev, &sc->b, true);
+        mm_buf_putc(&sc->b, '\n');
+    } else {
+        mm_time_fmt(&sc->b, ev.ts_ns);
+        mm_buf_printf(&sc->b, "  %s  ", se->tenant);
+        const mm_value *v;
+        if ((v = mm_event_get(&ev, MM_F_EVENT_ACTION))) mm_buf_printf(&sc->b, "%.*s ", (int)v->s.len, v->s.p);
+        if ((v = mm_event_get(&ev, MM_F_SOURCE_IP))) mm_buf_printf(&sc->b, "%.*s", (int)v->s.len, v->s.p);
+        if ((v = mm_event_get(&ev, MM_F_DESTINATION_IP))) mm_buf_printf(&sc->b, " -> %.*s", (int)v->s.len, v->s.p);
+        if ((v = mm_event_get(&ev, MM_F_DESTINATION_PORT))) mm_buf_printf(&sc->b, ":%.*s", (int)v->s.len, v->s.p);
+        if ((v = mm_event_get(&ev, MM_F_MESSAGE))) mm_buf_printf(&sc->b, "  %.*s", (int)(v->s.len > 120 ? 120 : v->s.len), v->s.p);
+        if (ev.kind == MM_KIND_PIPELINE_ERROR) mm_buf_printf(&sc->b, "pipeline_error: %.*s", (int)ev.error.len, ev.error.p);
+        mm_buf_putc(&sc->b, '\n');
+    }
+    fwrite(sc->b.p, 1, sc->b.len, stdout);
+    sc->n++;
+    return sc->limit && sc->n >= sc->limit;
+}
+
+static int cmd_search(cli *c) {
+    const char *qtext = NULL;
+    search_ctx sc = {.limit = 100};
+    int64_t since = 0;
+    for (int i = 1; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        if (strcmp(a, "--json") == 0) sc.json = true;
+        else if (strcmp(a, "--since") == 0 && i + 1 < c->argc) {
+            if (!parse_since(c->argv[++i], &since)) {
+                fprintf(stderr, "mamori search: --since wants a duration (1h, 7d) or a time\n");
+                return 2;
+            }
+        } else if (strcmp(a, "--limit") == 0 && i + 1 < c->argc) {
+            if (!parse_limit(c->argv[++i], &sc.limit)) {
+                fprintf(stderr, "mamori search: --limit wants a number (0 = no limit)\n");
+                return 2;
+            }
+        } else if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "mamori search: unknown option %s\n", a);
+            return 2;
+        } else if (!qtext)
+            qtext = a;
+        else {
+            fprintf(stderr, "mamori search: give the query as one argument (quote it)\n");
+            return 2;
+        }
+    }
+    mm_err err = {{0}};
+    sc.q = mm_query_parse(qtext ? qtext : "", &err);
+    if (!sc.q) {
+        fprintf(stderr, "mamori search: bad query: %s\n", err.msg);
+        return 2;
+    }
+    mm_store *s = open_store(c);
+    if (!s) {
+        mm_query_free(sc.q);
+        return 1;
+    }
+    mm_decode_opts dopts = {.tz_offset = c->cfg.tz_offset};
+    sc.dopts = &dopts;
+    mm_arena_init(&sc.arena, 64 * 1024);
+    mm_event_filter f = {.since_ns = since};
+    f.source_ip = mm_query_required(sc.q, "source.ip");
+    f.destination_ip = mm_query_required(sc.q, "destination.ip");
+    int rc = mm_store_events_each(s, &f, search_row, &sc);
+    if (!sc.json) fprintf(stderr, "%lld events matched (%lld scanned)\n", (long long)sc.n, (long long)sc.scanned);
+    mm_arena_free(&sc.arena);
+    mm_buf_free(&sc.b);
+    mm_query_free(sc.q);
+    mm_store_close(s);
+    return rc < 0 ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- status */
+
+static int cmd_status(cli *c) {
+    bool json = c->argc > 1 && strcmp(c->argv[1], "--json") == 0;
+    struct stat st;
+    if (stat(c->cfg.store_path, &st) != 0) {
+        fprintf(stderr, "mamori status: no store at %s (nothing has run yet)\n", c->cfg.store_path);
+        return 1;
+    }
+    mm_store *s = open_store(c);
+    if (!s) return 1;
+    uint64_t v[MM_C__COUNT] = {0};
+    mm_store_counters_load(s, v);
+    if (json) {
+        mm_buf b = {0};
+        mm_buf_puts(&b, "{\"version\":\"" MM_VERSION "\",\"store\":");
+        mm_json_str(&b, c->cfg.store_path, strlen(c->cfg.store_path));
+        mm_buf_printf(&b, ",\"store_bytes\":%lld,\"schema_version\":%d,\"counters\":{",
+                      (long long)st.st_size, mm_store_schema_version(s));
+        for (int i = 0; i < MM_C__COUNT; i++) {
+            if (i) mm_buf_putc(&b, ',');
+            mm_buf_printf(&b, "\"%s\":%llu", mm_counter_name((mm_counter)i), (unsigned long long)v[i]);
+        }
+        mm_buf_puts(&b, "}}\n");
+        fwrite(b.p, 1, b.len, stdout);
+        mm_buf_free(&b);
+    } else {
+        printf("mamori %s\nstore %s (%lld bytes, schema %d)\n\ncounters (all runs):\n", MM_VERSION,
+               c->cfg.store_path, (long long)st.st_size, mm_store_schema_version(s));
+        for (int i = 0; i < MM_C__COUNT; i++)
+            printf("  %-26s %12llu  %s\n", mm_counter_name((mm_counter)i), (unsigned long long)v[i],
+                   mm_counter_help((mm_counter)i));
+    }
+    mm_store_close(s);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- config */
+
+static int cmd_config(cli *c) {
+    if (c->argc < 2) {
+        fprintf(stderr, "usage: mamori config check [FILE] | config keys\n");
+        return 2;
+    }
+    if (strcmp(c->argv[1], "keys") == 0) {
+        mm_config_print_keys();
+        return 0;
+    }
+    if (strcmp(c->argv[1], "check") != 0) {
+        fprintf(stderr, "usage: mamori config check [FILE] | config keys\n");
+        return 2;
+    }
+    const char *path = c->argc > 2 ? c->argv[2] : c->cfg_path;
+    if (!path) {
+        fprintf(stderr, "mamori config check: give a file (or -c FILE)\n");
+        return 2;
+    }
+    mm_config cfg;
+    mm_config_defaults(&cfg);
+    mm_err err = {{0}};
+    int rc = mm_config_load(&cfg, path, &err);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        mm_config_free(&cfg);
+        return 1;
+    }
+    for (int i = 0; i < cfg.ninputs; i++)
+        if (!mm_decoder_find(cfg.inputs[i].format)) {
+            fprintf(stderr, "%s: line %d: input '%s': unknown format '%s'\n", path,
+                    cfg.inputs[i].line, cfg.inputs[i].name, cfg.inputs[i].format);
+            mm_config_free(&cfg);
+            return 1;
+        }
+    mm_detect *d = mm_detect_load(&cfg, &err);
+    if (!d) {
+        fprintf(stderr, "%s\n", err.msg);
+        mm_config_free(&cfg);
+        return 1;
+    }
+    printf("%s: ok (%d inputs, %d rules, %d indicators)\n", path, cfg.ninputs,
+           mm_detect_rule_count(d), mm_detect_indicator_count(d));
+    mm_detect_free(d);
+    mm_config_free(&cfg);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    cli c = {0};
+    c.argv = calloc((size_t)argc + 1, sizeof *c.argv);
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            c.cfg_path = argv[++i];
+        else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+            c.db = argv[++i];
+        else
+            c.argv[c.argc++] = argv[i];
+    }
+    if (c.argc == 0 || strcmp(c.argv[0], "-h") == 0 || strcmp(c.argv[0], "--help") == 0 ||
+        strcmp(c.argv[0], "help") == 0) {
+        usage(c.argc ? stdout : stderr);
+        free(c.argv);
+        return c.argc ? 0 : 2;
+    }
+    const char *cmd = c.argv[0];
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("mamori %s\n", MM_VERSION);
+        free(c.argv);
+        return 0;
+    }
+    if (strcmp(cmd, "config") == 0) {
+        int rc = cmd_config(&c);
+        free(c.argv);
+        return rc;
+    }
+    if (load_config(&c) != 0) {
+        free(c.argv);
+        return 1;
+    }
+    int rc;
+    if (strcmp(cmd, "run") == 0) rc = cmd_run(&c);
+    else if (strcmp(cmd, "ingest") == 0) rc = cmd_ingest(&c);
+    else if (strcmp(cmd, "alerts") == 0) rc = cmd_alerts(&c);
+    else if (strcmp(cmd, "search") == 0) rc = cmd_search(&c);
+    else if (strcmp(cmd, "status") == 0) rc = cmd_status(&c);
+    else {
+        fprintf(stderr, "mamori: unknown command '%s'\n", cmd);
+        usage(stderr);
+        rc = 2;
+    }
+    mm_config_free(&c.cfg);
+    free(c.argv);
+    return rc;
+}

@@ -1,0 +1,542 @@
+/* pipeline: feeders (one per input thread) -> N workers (decode + detect) -> one
+ * store writer.  See pipeline.h and DESIGN.md §2.
+ *
+ * Offsets: a feeder numbers the batches it sends; a batch may carry offset marks
+ * ("everything this feeder sent before ends at offset X of file K").  Batches reach
+ * the writer out of order (different workers), so the writer applies a feeder's
+ * marks only once every lower-numbered batch of that feeder is stored, inside the
+ * same transaction as the rows.  That is what makes tailing resumable without loss
+ * or repetition. */
+#include "pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_RECORDS 256
+#define WORKER_RING 64
+#define FEEDER_FLUSH_NS (100 * 1000000LL)
+#define COUNTER_SAVE_NS (5 * 1000000000LL)
+#define RETENTION_EVERY_NS (3600 * 1000000000LL)
+
+typedef struct rec {
+    mm_str line;
+    const mm_source *src;
+    const mm_decoder *dec;
+    int64_t recv_ns;
+} rec;
+
+typedef struct mark {
+    char *key;
+    int64_t inode, offset;
+    struct mark *next;
+} mark;
+
+typedef struct batch {
+    mm_arena arena;
+    rec recs[BATCH_RECORDS];
+    uint32_t n;
+    mm_event *evs;
+    mm_alert *alerts;
+    uint32_t feeder_id;
+    uint64_t seq;
+    mark *marks;           /* heap; applied by the writer */
+    struct batch *next;    /* writer's out-of-order list */
+} batch;
+
+typedef struct fstate {    /* writer-side view of one feeder */
+    uint64_t next_seq;     /* every batch below this is stored */
+    batch *waiting;        /* stored, but a lower seq is still missing: marks wait */
+} fstate;
+
+typedef struct worker {
+    mm_pipeline *p;
+    int id;
+    mm_ring in;
+    pthread_t th;
+    mm_detect_state *state;
+} worker;
+
+struct mm_pipeline {
+    mm_pipeline_opts o;
+    mm_store *store;
+    worker *w;
+    int nw;
+    mm_ring out;
+    pthread_t writer;
+    pthread_rwlock_t detect_lock;
+    mm_detect *detect;
+    _Atomic uint32_t next_feeder;
+    _Atomic int live_feeders;
+    fstate *fs;
+    uint32_t nfs;
+    /* offsets snapshot */
+    char **okeys;
+    int64_t *oinode, *ooff;
+    int noff;
+    /* per-rule alert counts (writer thread writes; read after finish) */
+    pthread_mutex_t rc_mu;
+    mm_rule_count *rc;
+    int nrc, caprc;
+    uint64_t saved[MM_C__COUNT];
+    bool finished;
+    mm_buf out_buf;
+};
+
+struct mm_feeder {
+    mm_pipeline *p;
+    bool may_block;
+    uint32_t id;
+    uint64_t seq;
+    batch **pending;       /* one per worker */
+    mark *marks;
+    int64_t first_ns;      /* monotonic time of the oldest pending record */
+    uint32_t rr;
+};
+
+static batch *batch_new(void) {
+    batch *b = calloc(1, sizeof *b);
+    if (!b) abort();
+    mm_arena_init(&b->arena, 256 * 1024);
+    return b;
+}
+
+static void marks_free(mark *m) {
+    while (m) {
+        mark *n = m->next;
+        free(m->key);
+        free(m);
+        m = n;
+    }
+}
+
+static void batch_free(batch *b) {
+    marks_free(b->marks);
+    mm_arena_free(&b->arena);
+    free(b);
+}
+
+/* ---------------------------------------------------------------- workers */
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    mm_pipeline *p = w->p;
+    void *item;
+    while (mm_ring_pop(&w->in, &item, -1) == MM_OK) {
+        batch *b = item;
+        if (b->n) {
+            b->evs = mm_arena_alloc(&b->arena, sizeof(mm_event) * b->n);
+            pthread_rwlock_rdlock(&p->detect_lock);
+            const mm_detect *d = p->detect;
+            for (uint32_t i = 0; i < b->n; i++) {
+                mm_event *ev = &b->evs[i];
+                rec *r = &b->recs[i];
+                mm_event_init(ev, &b->arena);
+                ev->src = r->src;
+                ev->recv_ns = r->recv_ns;
+                ev->ts_ns = r->recv_ns;
+                if (r->src) {
+                    ev->tenant = mm_str_c(r->src->tenant);
+                    ev->segment = mm_str_c(r->src->segment);
+                }
+                if (r->dec) mm_decode(r->dec, ev, r->line, &p->o.decode);
+                else {
+                    ev->raw = r->line;
+                    mm_event_fail(ev, "no decoder for this input");
+                    mm_count(MM_C_DECODE_ERRORS, 1);
+                }
+                if (d && ev->kind == MM_KIND_EVENT) {
+                    int na = mm_detect_event(d, w->state, ev, &b->arena, &b->alerts);
+                    if (na > 0) mm_count(MM_C_ALERTS, (uint64_t)na);
+                }
+            }
+            pthread_rwlock_unlock(&p->detect_lock);
+        }
+        if (mm_ring_push(&p->out, b) != MM_OK) batch_free(b);
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- writer */
+
+static void count_rule(mm_pipeline *p, const mm_alert *a) {
+    pthread_mutex_lock(&p->rc_mu);
+    int i;
+    for (i = 0; i < p->nrc; i++)
+        if (strcmp(p->rc[i].rule_id, a->rule_id ? a->rule_id : "") == 0) break;
+    if (i == p->nrc) {
+        if (p->nrc == p->caprc) {
+            p->caprc = p->caprc ? p->caprc * 2 : 16;
+            p->rc = realloc(p->rc, sizeof *p->rc * (size_t)p->caprc);
+            if (!p->rc) abort();
+        }
+        mm_rule_count *r = &p->rc[p->nrc++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->rule_id, sizeof r->rule_id, "%s", a->rule_id ? a->rule_id : "");
+        snprintf(r->rule_name, sizeof r->rule_name, "%s", a->rule_name ? a->rule_name : "");
+        snprintf(r->level, sizeof r->level, "%s", a->level ? a->level : "");
+    }
+    p->rc[i].n++;
+    pthread_mutex_unlock(&p->rc_mu);
+}
+
+static void print_batch(mm_pipeline *p, batch *b) {
+    mm_buf *o = &p->out_buf;
+    if (p->o.print_events) {
+        for (uint32_t i = 0; i < b->n; i++) {
+            mm_buf_reset(o);
+            mm_event_json(&b->evs[i], o, true);
+            mm_buf_putc(o, '\n');
+            fwrite(o->p, 1, o->len, stdout);
+        }
+    }
+    if (p->o.print_alerts) {
+        for (mm_alert *a = b->alerts; a; a = a->next) {
+            mm_buf_reset(o);
+            mm_buf_puts(o, "ALERT ");
+            mm_time_fmt(o, a->ts_ns);
+            mm_buf_printf(o, " [%s] %s: %s\n", a->level ? a->level : "-",
+                          a->rule_name ? a->rule_name : "-", a->reason ? a->reason : "");
+            fwrite(o->p, 1, o->len, stdout);
+        }
+    }
+}
+
+static fstate *feeder_state(mm_pipeline *p, uint32_t id) {
+    if (id >= p->nfs) {
+        uint32_t n = id + 8;
+        p->fs = realloc(p->fs, sizeof *p->fs * n);
+        if (!p->fs) abort();
+        memset(p->fs + p->nfs, 0, sizeof *p->fs * (n - p->nfs));
+        p->nfs = n;
+    }
+    return &p->fs[id];
+}
+
+/* A stored batch: apply its marks now if every earlier batch of its feeder is
+ * stored, else park it (its memory is freed; only the marks wait). */
+static void settle_marks(mm_pipeline *p, batch *b) {
+    fstate *f = feeder_state(p, b->feeder_id);
+    batch *stub = calloc(1, sizeof *stub);
+    if (!stub) abort();
+    stub->seq = b->seq;
+    stub->marks = b->marks;
+    b->marks = NULL;
+    /* insert sorted by seq */
+    batch **pp = &f->waiting;
+    while (*pp && (*pp)->seq < stub->seq) pp = &(*pp)->next;
+    stub->next = *pp;
+    *pp = stub;
+    while (f->waiting && f->waiting->seq == f->next_seq) {
+        batch *s = f->waiting;
+        f->waiting = s->next;
+        for (mark *m = s->marks; m; m = m->next)
+            if (p->store) mm_store_offset_set(p->store, m->key, m->inode, m->offset);
+        marks_free(s->marks);
+        free(s);
+        f->next_seq++;
+    }
+}
+
+static void save_counters(mm_pipeline *p) {
+    if (!p->store) return;
+    uint64_t now[MM_C__COUNT], delta[MM_C__COUNT];
+    bool any = false;
+    for (int i = 0; i < MM_C__COUNT; i++) {
+        now[i] = mm_counter_get((mm_counter)i);
+        delta[i] = now[i] - p->saved[i];
+        any |= delta[i] != 0;
+    }
+    if (any && mm_store_counters_add(p->store, delta) == 0) memcpy(p->saved, now, sizeof now);
+}
+
+static void *writer_main(void *arg) {
+    mm_pipeline *p = arg;
+    bool in_txn = false;
+    int rows = 0;
+    int64_t txn_start = 0, last_save = mm_mono_ns(), last_retention = 0;
+    for (;;) {
+        if (p->store && p->o.retention_days > 0 && !in_txn &&
+            (last_retention == 0 || mm_mono_ns() - last_retention > RETENTION_EVERY_NS)) {
+            mm_store_retention(p->store, p->o.retention_days, mm_now_ns());
+            last_retention = mm_mono_ns();
+        }
+        void *item = NULL;
+        int rc = mm_ring_pop(&p->out, &item, in_txn ? 20 : 200);
+        if (rc == MM_OK) {
+            batch *b = item;
+            print_batch(p, b);
+            if (p->store && p->o.store_events) {
+                if (!in_txn) {
+                    if (mm_store_begin(p->store) == 0) {
+                        in_txn = true;
+                        txn_start = mm_mono_ns();
+                    }
+                }
+                for (uint32_t i = 0; i < b->n; i++) {
+                    if (mm_store_put_event(p->store, &b->evs[i]) == 0) {
+                        mm_count(MM_C_EVENTS_STORED, 1);
+                        rows++;
+                    } else
+                        mm_count(MM_C_STORE_ERRORS, 1);
+                }
+                for (mm_alert *a = b->alerts; a; a = a->next) {
+                    if (mm_store_put_alert(p->store, a) == 0) mm_count(MM_C_ALERTS_STORED, 1);
+                    else mm_count(MM_C_STORE_ERRORS, 1);
+                    rows++;
+                }
+            }
+            for (mm_alert *a = b->alerts; a; a = a->next) count_rule(p, a);
+            settle_marks(p, b);
+            batch_free(b);
+        }
+        if (in_txn && (rc == MM_ECLOSED || rows >= p->o.batch_rows ||
+                       mm_mono_ns() - txn_start >= (int64_t)p->o.batch_ms * 1000000LL)) {
+            if (mm_store_commit(p->store) != 0) {
+                mm_count(MM_C_STORE_ERRORS, 1);
+                mm_store_rollback(p->store);
+            }
+            in_txn = false;
+            rows = 0;
+        }
+        if (p->o.print_events || p->o.print_alerts) fflush(stdout);
+        if (!in_txn && (rc == MM_ECLOSED || mm_mono_ns() - last_save > COUNTER_SAVE_NS)) {
+            save_counters(p);
+            last_save = mm_mono_ns();
+        }
+        if (rc == MM_ECLOSED) break;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void offset_snapshot_cb(void *ctx, const char *key, int64_t inode, int64_t off) {
+    mm_pipeline *p = ctx;
+    p->okeys = realloc(p->okeys, sizeof(char *) * (size_t)(p->noff + 1));
+    p->oinode = realloc(p->oinode, sizeof(int64_t) * (size_t)(p->noff + 1));
+    p->ooff = realloc(p->ooff, sizeof(int64_t) * (size_t)(p->noff + 1));
+    if (!p->okeys || !p->oinode || !p->ooff) abort();
+    p->okeys[p->noff] = strdup(key);
+    if (!p->okeys[p->noff]) abort();
+    p->oinode[p->noff] = inode;
+    p->ooff[p->noff] = off;
+    p->noff++;
+}
+
+bool mm_pipeline_offset_get(mm_pipeline *p, const char *key, int64_t *inode, int64_t *offset) {
+    for (int i = 0; i < p->noff; i++)
+        if (strcmp(p->okeys[i], key) == 0) {
+            *inode = p->oinode[i];
+            *offset = p->ooff[i];
+            return true;
+        }
+    return false;
+}
+
+int mm_pipeline_start(mm_pipeline **out, const mm_pipeline_opts *o, mm_store *store,
+                      mm_detect *detect, mm_err *err) {
+    if (o->workers < 1 || (o->store_events && !store)) {
+        mm_err_set(err, "pipeline: bad options (workers %d, store %s)", o->workers,
+                   store ? "set" : "missing");
+        return MM_EINVAL;
+    }
+    mm_pipeline *p = calloc(1, sizeof *p);
+    if (!p) abort();
+    p->o = *o;
+    if (p->o.batch_rows < 1) p->o.batch_rows = 1000;
+    if (p->o.batch_ms < 1) p->o.batch_ms = 200;
+    p->store = store;
+    p->detect = detect;
+    p->nw = o->workers;
+    pthread_rwlock_init(&p->detect_lock, NULL);
+    pthread_mutex_init(&p->rc_mu, NULL);
+    for (int i = 0; i < MM_C__COUNT; i++) p->saved[i] = mm_counter_get((mm_counter)i);
+    if (store) mm_store_offsets_each(store, offset_snapshot_cb, p);
+    mm_ring_init(&p->out, (uint32_t)(WORKER_RING * p->nw));
+    p->w = calloc((size_t)p->nw, sizeof *p->w);
+    if (!p->w) abort();
+    for (int i = 0; i < p->nw; i++) {
+        worker *w = &p->w[i];
+        w->p = p;
+        w->id = i;
+        w->state = mm_detect_state_new();
+        mm_ring_init(&w->in, WORKER_RING);
+        pthread_create(&w->th, NULL, worker_main, w);
+    }
+    pthread_create(&p->writer, NULL, writer_main, p);
+    *out = p;
+    return MM_OK;
+}
+
+void mm_pipeline_set_detect(mm_pipeline *p, mm_detect *d) {
+    pthread_rwlock_wrlock(&p->detect_lock);
+    mm_detect *old = p->detect;
+    p->detect = d;
+    pthread_rwlock_unlock(&p->detect_lock);
+    if (old && old != d) mm_detect_free(old);
+}
+
+void mm_pipeline_finish(mm_pipeline *p) {
+    if (p->finished) return;
+    p->finished = true;
+    for (int i = 0; i < p->nw; i++) mm_ring_close(&p->w[i].in);
+    for (int i = 0; i < p->nw; i++) pthread_join(p->w[i].th, NULL);
+    mm_ring_close(&p->out);
+    pthread_join(p->writer, NULL);
+}
+
+void mm_pipeline_free(mm_pipeline *p) {
+    if (!p) return;
+    mm_pipeline_finish(p);
+    for (int i = 0; i < p->nw; i++) {
+        mm_ring_destroy(&p->w[i].in);
+        mm_detect_state_free(p->w[i].state);
+    }
+    free(p->w);
+    mm_ring_destroy(&p->out);
+    for (uint32_t i = 0; i < p->nfs; i++) {
+        batch *s = p->fs[i].waiting;
+        while (s) {
+            batch *n = s->next;
+            marks_free(s->marks);
+            free(s);
+            s = n;
+        }
+    }
+    free(p->fs);
+    for (int i = 0; i < p->noff; i++) free(p->okeys[i]);
+    free(p->okeys);
+    free(p->oinode);
+    free(p->ooff);
+    free(p->rc);
+    mm_buf_free(&p->out_buf);
+    pthread_rwlock_destroy(&p->detect_lock);
+    pthread_mutex_destroy(&p->rc_mu);
+    free(p);
+}
+
+static int rc_cmp(const void *a, const void *b) {
+    const mm_rule_count *x = a, *y = b;
+    if (x->n != y->n) return x->n < y->n ? 1 : -1;
+    return strcmp(x->rule_id, y->rule_id);
+}
+
+int mm_pipeline_rule_counts(mm_pipeline *p, mm_rule_count *out, int max) {
+    pthread_mutex_lock(&p->rc_mu);
+    qsort(p->rc, (size_t)p->nrc, sizeof *p->rc, rc_cmp);
+    int n = p->nrc < max ? p->nrc : max;
+    memcpy(out, p->rc, sizeof *out * (size_t)n);
+    pthread_mutex_unlock(&p->rc_mu);
+    return n;
+}
+
+/* ---------------------------------------------------------------- feeders */
+
+mm_feeder *mm_feeder_new(mm_pipeline *p, bool may_block) {
+    mm_feeder *f = calloc(1, sizeof *f);
+    if (!f) abort();
+    f->p = p;
+    f->may_block = may_block;
+    f->id = atomic_fetch_add(&p->next_feeder, 1);
+    f->pending = calloc((size_t)p->nw, sizeof *f->pending);
+    if (!f->pending) abort();
+    return f;
+}
+
+/* Push one batch to worker wi.  Blocking feeders wait; others drop and count. */
+static int push(mm_feeder *f, int wi, batch *b) {
+    b->feeder_id = f->id;
+    b->seq = f->seq++;
+    worker *w = &f->p->w[wi];
+    int rc = f->may_block ? mm_ring_push(&w->in, b) : mm_ring_try_push(&w->in, b);
+    if (rc != MM_OK) {
+        /* The batch never reaches the writer: settle its seq there by sending an
+         * empty stand-in later would need another queue; instead the seq is given
+         * back so the writer's contiguity is not broken. */
+        f->seq--;
+        return rc;
+    }
+    return MM_OK;
+}
+
+int mm_feeder_flush(mm_feeder *f) {
+    int last = -1;
+    for (int i = 0; i < f->p->nw; i++)
+        if (f->pending[i] && f->pending[i]->n) last = i;
+    if (last < 0 && f->marks) {
+        last = 0;
+        if (!f->pending[0]) f->pending[0] = batch_new();
+    }
+    int result = MM_OK;
+    for (int i = 0; i <= last; i++) {
+        batch *b = f->pending[i];
+        if (!b || (!b->n && i != last)) continue;
+        if (i == last) {
+            b->marks = f->marks;
+            f->marks = NULL;
+        }
+        int rc = push(f, i, b);
+        if (rc != MM_OK) {
+            /* dropped (UDP feeder and a full queue): count every record */
+            if (rc == MM_EFULL) result = MM_EFULL;
+            mm_count(MM_C_QUEUE_DROPS, b->n);
+            batch_free(b);
+        }
+        f->pending[i] = NULL;
+    }
+    f->first_ns = 0;
+    return result;
+}
+
+int mm_feeder_put(mm_feeder *f, const mm_source *src, const mm_decoder *dec, const char *data,
+                  size_t len, int64_t recv_ns) {
+    mm_count(MM_C_RECORDS_IN, 1);
+    if (len > MM_MAX_RECORD) {
+        len = MM_MAX_RECORD;
+        mm_count(MM_C_LINES_TRUNCATED, 1);
+    }
+    int wi;
+    mm_str key = dec && dec->entity ? dec->entity((mm_str){data, (uint32_t)len}) : (mm_str){0};
+    if (key.len) wi = (int)(mm_hash(key.p, key.len, 0) % (uint64_t)f->p->nw);
+    else wi = (int)(f->rr++ % (uint32_t)f->p->nw);
+    batch *b = f->pending[wi];
+    if (!b) b = f->pending[wi] = batch_new();
+    rec *r = &b->recs[b->n++];
+    r->line = mm_arena_str(&b->arena, data, len);
+    r->src = src;
+    r->dec = dec;
+    r->recv_ns = recv_ns;
+    int64_t now = mm_mono_ns();
+    if (!f->first_ns) f->first_ns = now;
+    if (b->n == BATCH_RECORDS || now - f->first_ns > FEEDER_FLUSH_NS) return mm_feeder_flush(f);
+    return MM_OK;
+}
+
+void mm_feeder_mark_offset(mm_feeder *f, const char *key, int64_t inode, int64_t offset) {
+    /* keep only the newest mark per key */
+    for (mark *m = f->marks; m; m = m->next)
+        if (strcmp(m->key, key) == 0) {
+            m->inode = inode;
+            m->offset = offset;
+            return;
+        }
+    mark *m = calloc(1, sizeof *m);
+    if (!m) abort();
+    m->key = strdup(key);
+    if (!m->key) abort();
+    m->inode = inode;
+    m->offset = offset;
+    m->next = f->marks;
+    f->marks = m;
+}
+
+void mm_feeder_free(mm_feeder *f) {
+    if (!f) return;
+    mm_feeder_flush(f);
+    for (int i = 0; i < f->p->nw; i++)
+        if (f->pending[i]) batch_free(f->pending[i]);
+    marks_free(f->marks);
+    free(f->pending);
+    free(f);
+}
