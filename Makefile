@@ -79,12 +79,16 @@ bench: deps
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 60
-build-fuzz/libmamori.a: $(SRC) $(HDR)
-	@$(MAKE) --no-print-directory B=build-fuzz CC=clang \
+# The fuzz library is built by a sub-make into build-fuzz/lib (B differs from the
+# target's folder, so the sub-make uses the generic $(B)/libmamori.a rule).
+ifeq ($(MM_SUBMAKE),)
+build-fuzz/lib/libmamori.a: $(SRC) $(HDR)
+	@$(MAKE) --no-print-directory MM_SUBMAKE=1 B=build-fuzz/lib CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer" \
-	    build-fuzz/libmamori.a
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libmamori.a
-	clang $(ALL_CFLAGS) -O1 -g -fsanitize=address,undefined,fuzzer -o $@ $< build-fuzz/libmamori.a $(LDLIBS)
+	    build-fuzz/lib/libmamori.a
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/lib/libmamori.a
+	clang $(ALL_CFLAGS) -O1 -g -fsanitize=address,undefined,fuzzer -o $@ $< build-fuzz/lib/libmamori.a $(LDLIBS)
+endif
 fuzz-build: deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 fuzz: fuzz-build

@@ -310,7 +310,15 @@ static int cmd_run(cli *c) {
 
 /* ---------------------------------------------------------------- alerts */
 
+/* Times for people are shown in the configured zone (timezone:), JSON stays UTC. */
+static void fmt_local(mm_buf *b, int64_t ns, int32_t off) {
+    mm_time_fmt_local(b, ns, off);
+    int a = off < 0 ? -off : off;
+    mm_buf_printf(b, "%c%02d%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+}
+
 typedef struct alert_print {
+    int32_t tz;
     bool json;
     mm_buf b;
     int64_t n;
@@ -349,8 +357,8 @@ static int print_alert(void *ctx, const mm_stored_alert *a) {
         }
         mm_buf_puts(b, "}\n");
     } else {
-        mm_time_fmt(b, a->ts_ns);
-        mm_buf_printf(b, "  %-8s  %-10s  %s", a->level, a->tenant, a->rule_name);
+        fmt_local(b, a->ts_ns, ap->tz);
+        mm_buf_printf(b, "  %-8s  %-12s  %s", a->level, a->tenant, a->rule_name);
         if (a->technique && *a->technique) mm_buf_printf(b, " [%s]", a->technique);
         if (a->count > 1) mm_buf_printf(b, " x%lld", (long long)a->count);
         if (a->reason && *a->reason) mm_buf_printf(b, "\n    %s", a->reason);
@@ -363,7 +371,7 @@ static int print_alert(void *ctx, const mm_stored_alert *a) {
 
 static int cmd_alerts(cli *c) {
     int64_t since = 0, limit = 0;
-    alert_print ap = {0};
+    alert_print ap = {.tz = c->cfg.tz_offset};
     for (int i = 1; i < c->argc; i++) {
         const char *a = c->argv[i];
         if (strcmp(a, "--json") == 0) ap.json = true;
@@ -394,6 +402,7 @@ static int cmd_alerts(cli *c) {
 /* ---------------------------------------------------------------- search */
 
 typedef struct search_ctx {
+    int32_t tz;
     mm_query *q;
     bool json;
     int64_t limit, n, scanned;
@@ -430,7 +439,7 @@ static int search_row(void *ctx, const mm_stored_event *se) {
         mm_event_json(&ev, &sc->b, true);
         mm_buf_putc(&sc->b, '\n');
     } else {
-        mm_time_fmt(&sc->b, ev.ts_ns);
+        fmt_local(&sc->b, ev.ts_ns, sc->tz);
         mm_buf_printf(&sc->b, "  %s  ", se->tenant);
         const mm_value *v;
         if ((v = mm_event_get(&ev, MM_F_EVENT_ACTION))) mm_buf_printf(&sc->b, "%.*s ", (int)v->s.len, v->s.p);
@@ -448,7 +457,7 @@ static int search_row(void *ctx, const mm_stored_event *se) {
 
 static int cmd_search(cli *c) {
     const char *qtext = NULL;
-    search_ctx sc = {.limit = 100};
+    search_ctx sc = {.limit = 100, .tz = c->cfg.tz_offset};
     int64_t since = 0;
     for (int i = 1; i < c->argc; i++) {
         const char *a = c->argv[i];

@@ -146,8 +146,7 @@ static void *worker_main(void *arg) {
                     mm_count(MM_C_DECODE_ERRORS, 1);
                 }
                 if (d && ev->kind == MM_KIND_EVENT) {
-                    int na = mm_detect_event(d, w->state, ev, &b->arena, &b->alerts);
-                    if (na > 0) mm_count(MM_C_ALERTS, (uint64_t)na);
+                    mm_detect_event(d, w->state, ev, &b->arena, &b->alerts);  /* counts alerts */
                 }
             }
             pthread_rwlock_unlock(&p->detect_lock);
@@ -351,7 +350,7 @@ int mm_pipeline_start(mm_pipeline **out, const mm_pipeline_opts *o, mm_store *st
     p->nw = o->workers;
     pthread_rwlock_init(&p->detect_lock, NULL);
     pthread_mutex_init(&p->rc_mu, NULL);
-    for (int i = 0; i < MM_C__COUNT; i++) p->saved[i] = mm_counter_get((mm_counter)i);
+    /* counters since process start (indicators loaded before the pipeline included) */
     if (store) mm_store_offsets_each(store, offset_snapshot_cb, p);
     mm_ring_init(&p->out, (uint32_t)(WORKER_RING * p->nw));
     p->w = calloc((size_t)p->nw, sizeof *p->w);

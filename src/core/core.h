@@ -75,6 +75,8 @@ int64_t mm_now_ns(void);          /* CLOCK_REALTIME */
 int64_t mm_mono_ns(void);         /* CLOCK_MONOTONIC */
 /* RFC 3339 in UTC: 2024-08-28T08:33:52Z, with .fraction when ns != 0. */
 void mm_time_fmt(mm_buf *b, int64_t ts_ns);
+/* For people: local time at a fixed offset, seconds precision, "2026-11-20 10:05:33". */
+void mm_time_fmt_local(mm_buf *b, int64_t ts_ns, int32_t off_sec);
 /* Civil date/time to Unix seconds (UTC), no libc timezone state involved. */
 int64_t mm_time_from_civil(int y, int mon, int d, int h, int mi, int s);
 /* "+0200", "-05:00", "Z", "JST" -> offset seconds east of UTC. */

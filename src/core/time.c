@@ -68,6 +68,21 @@ void mm_time_fmt(mm_buf *b, int64_t ts_ns) {
     mm_buf_putc(b, 'Z');
 }
 
+void mm_time_fmt_local(mm_buf *b, int64_t ts_ns, int32_t off_sec) {
+    int64_t sec = ts_ns / 1000000000LL + off_sec;
+    if (ts_ns < 0 && ts_ns % 1000000000LL) sec -= 1;
+    int64_t days = sec / 86400, rem = sec % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days -= 1;
+    }
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    mm_buf_printf(b, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)y, m, d, (int)(rem / 3600),
+                  (int)(rem / 60 % 60), (int)(rem % 60));
+}
+
 bool mm_tz_parse(mm_str s, int32_t *off) {
     if (s.len == 0) return false;
     if (mm_str_eqc(s, "Z") || mm_str_ieqc(s, "UTC") || mm_str_ieqc(s, "GMT")) {

@@ -35,6 +35,8 @@ typedef struct mm_framer {
     uint64_t frame_errors;
     uint64_t truncated;
     bool discarding;         /* skipping the rest of an oversize newline frame */
+    size_t skip;             /* bytes of an oversize octet-counted frame still to skip */
+    size_t scanned;          /* head of buf known to hold no terminator (no rescans) */
 } mm_framer;
 void mm_framer_init(mm_framer *f);
 void mm_framer_free(mm_framer *f);
@@ -44,5 +46,18 @@ void mm_framer_feed(mm_framer *f, const char *p, size_t n,
                     void (*fn)(void *ctx, const char *frame, size_t len), void *ctx);
 void mm_framer_finish(mm_framer *f, void (*fn)(void *ctx, const char *frame, size_t len),
                       void *ctx);
+
+/* ---- internal: what input.c's kind table calls (file.c, syslog.c) ---- */
+
+/* Each kind's state behind one pointer; start opens what can fail (sockets, the
+ * decoder) before starting its thread, stop joins and frees. */
+int mm_input_file_start(void **st, const mm_input_conf *c, mm_pipeline *p, mm_err *err);
+void mm_input_file_stop(void *st);
+int mm_input_syslog_start(void **st, const mm_input_conf *c, mm_pipeline *p, mm_err *err);
+void mm_input_syslog_stop(void *st);
+int mm_input_syslog_port(const void *st);
+/* Whole-file read with the file input's line rules (for mm_input_read_files). */
+int64_t mm_input_file_read_fd(mm_feeder *f, const mm_source *src, const mm_decoder *dec,
+                              int fd, const char *name, mm_err *err);
 
 #endif

@@ -37,7 +37,8 @@ int mm_store_offsets_each(mm_store *s,
                           void (*fn)(void *ctx, const char *key, int64_t inode, int64_t offset),
                           void *ctx);
 
-/* Delete events older than days (alerts are kept).  Returns rows deleted or <0. */
+/* Delete events older than days (alerts are kept), in chunks.  days <= 0 keeps
+ * everything.  Returns rows deleted or <0. */
 int64_t mm_store_retention(mm_store *s, int days, int64_t now_ns);
 
 /* Counters: `mamori run` and `mamori ingest` add their totals here so `mamori status`
@@ -45,7 +46,9 @@ int64_t mm_store_retention(mm_store *s, int days, int64_t now_ns);
 int mm_store_counters_add(mm_store *s, const uint64_t *values /* MM_C__COUNT */);
 int mm_store_counters_load(mm_store *s, uint64_t *values /* MM_C__COUNT */);
 
-/* ---- queries ---- */
+/* ---- queries ----
+ * Strings handed to a callback are never NULL ("" when absent) and are valid only
+ * during the callback.  Do not call the same mm_store from inside a callback. */
 
 typedef struct mm_stored_event {
     int64_t id;
@@ -57,7 +60,7 @@ typedef struct mm_stored_event {
 
 /* Equality prefilters the store can answer from its columns; NULL = any. */
 typedef struct mm_event_filter {
-    int64_t since_ns, until_ns;     /* 0 = unbounded */
+    int64_t since_ns, until_ns;     /* [since, until); 0 = unbounded */
     const char *tenant;
     const char *source_ip, *destination_ip, *user_name, *event_action, *observer;
     const char *kind;
@@ -75,7 +78,10 @@ typedef struct mm_stored_alert {
     const char *rule_id, *rule_name, *level, *technique, *reason, *tenant;
     int64_t count;
     int64_t event_id;
-    const char *evidence;   /* JSON object members of the event's key fields */
+    /* JSON object members of the event's key fields, exactly as
+     * mm_event_json_fields wrote them: no outer braces ("" when none), so
+     * "{" evidence "}" is a JSON object and it can be pasted into another one. */
+    const char *evidence;
 } mm_stored_alert;
 
 /* Oldest first, ts >= since_ns, at most limit (0 = all). */

@@ -1,0 +1,797 @@
+/* detect: loading rules and indicator lists, indexing rules, evaluating events,
+ * and the per-worker burst windows of correlation rules.
+ *
+ * Cost per event is kept small by indexing: every rule whose condition requires a
+ * field to equal one of a few literals (its anchor, found by rules.c) sits in a hash
+ * table of that field, so an event only evaluates the rules filed under its own
+ * values (e.g. fortinet.firewall.subtype = ips) plus the few rules that have no
+ * anchor (the indicator rule).
+ *
+ * Bursts (event_count correlations) keep, per worker, one window per (correlation,
+ * group value): the newest `threshold` event times, sorted.  When the window holds
+ * `threshold` events no older than `timespan` before the newest, one alert is
+ * raised, the window restarts, and the group stays quiet for one timespan, so a
+ * running brute force raises one alert per timespan, not one per event.  Windows
+ * live in a hash table with a least-recently-seen list; when the per-worker cap is
+ * reached the stalest group is evicted and counted. */
+#include "detect_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_RULE_FILE (16u << 20)
+#define MAX_IOC_FILE (1024u << 20)
+#define DEFAULT_MAX_KEYS 65536
+
+typedef struct dent {
+    uint64_t h;
+    char *val;
+    int *rules;
+    int n;
+} dent;
+
+/* One index dimension: the rules anchored on one field, by lower-cased value. */
+typedef struct dim {
+    mm_fref f;
+    dent *e;
+    uint32_t n, cap;
+    uint32_t *slot;
+    uint32_t mask;
+    bool multi;          /* the field can carry several values: de-duplicate */
+} dim;
+
+struct mm_detect {
+    mm_rule **rules;
+    int nrules;
+    mm_ioc_set *ioc;
+    dim *dims;
+    int ndims;
+    int *always;
+    int nalways;
+};
+
+static void *xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) abort();
+    return q;
+}
+
+static inline char lc(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
+
+/* ---------------------------------------------------------------- index */
+
+static uint64_t vhash(const char *p, size_t n) { return mm_hash(p, n, 0x51ed27); }
+
+static dent *dim_find(const dim *d, const char *v, size_t n, uint64_t h) {
+    if (!d->slot) return NULL;
+    for (uint32_t i = (uint32_t)h & d->mask;; i = (i + 1) & d->mask) {
+        uint32_t x = d->slot[i];
+        if (!x) return NULL;
+        dent *e = &d->e[x - 1];
+        if (e->h == h && strlen(e->val) == n && memcmp(e->val, v, n) == 0) return e;
+    }
+}
+
+static void dim_rehash(dim *d) {
+    uint32_t ns = d->slot ? (d->mask + 1) * 2 : 64;
+    uint32_t *sl = calloc(ns, sizeof *sl);
+    if (!sl) abort();
+    for (uint32_t j = 0; j < d->n; j++) {
+        uint32_t i = (uint32_t)d->e[j].h & (ns - 1);
+        while (sl[i]) i = (i + 1) & (ns - 1);
+        sl[i] = j + 1;
+    }
+    free(d->slot);
+    d->slot = sl;
+    d->mask = ns - 1;
+}
+
+static void dim_add(dim *d, const char *v, int rule) {
+    size_t n = strlen(v);
+    uint64_t h = vhash(v, n);
+    dent *e = dim_find(d, v, n, h);
+    if (!e) {
+        if (!d->slot || (d->n + 1) * 2 > d->mask + 1) dim_rehash(d);
+        if (d->n == d->cap) {
+            d->cap = d->cap ? d->cap * 2 : 16;
+            d->e = xrealloc(d->e, d->cap * sizeof *d->e);
+        }
+        e = &d->e[d->n];
+        memset(e, 0, sizeof *e);
+        e->h = h;
+        e->val = strdup(v);
+        if (!e->val) abort();
+        uint32_t i = (uint32_t)h & d->mask;
+        while (d->slot[i]) i = (i + 1) & d->mask;
+        d->slot[i] = ++d->n;
+    }
+    for (int i = 0; i < e->n; i++)
+        if (e->rules[i] == rule) return;
+    e->rules = xrealloc(e->rules, (size_t)(e->n + 1) * sizeof(int));
+    e->rules[e->n++] = rule;
+}
+
+static void build_index(mm_detect *d) {
+    for (int i = 0; i < d->nrules; i++) {
+        mm_rule *r = d->rules[i];
+        if (r->corr_type) continue;
+        bool ok = r->has_anchor && r->anchor.nvals > 0;
+        for (int k = 0; ok && k < r->anchor.nvals; k++)
+            if (strlen(r->anchor.vals[k]) >= 256) ok = false;
+        if (!ok) {
+            d->always = xrealloc(d->always, (size_t)(d->nalways + 1) * sizeof(int));
+            d->always[d->nalways++] = i;
+            continue;
+        }
+        dim *dm = NULL;
+        for (int k = 0; k < d->ndims; k++)
+            if (!strcmp(d->dims[k].f.name, r->anchor.f.name)) dm = &d->dims[k];
+        if (!dm) {
+            d->dims = xrealloc(d->dims, (size_t)(d->ndims + 1) * sizeof(dim));
+            dm = &d->dims[d->ndims++];
+            memset(dm, 0, sizeof *dm);
+            dm->f = r->anchor.f;
+            /* known fields may be multi-valued (event.category); vendor keys are not */
+            dm->multi = dm->f.id != MM_F_NONE;
+        }
+        for (int k = 0; k < r->anchor.nvals; k++) dim_add(dm, r->anchor.vals[k], i);
+    }
+}
+
+/* ---------------------------------------------------------------- loading */
+
+static char *read_file(const char *path, size_t max, size_t *len, mm_err *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        mm_err_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) abort();
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max) {
+                fclose(f);
+                free(buf);
+                mm_err_set(err, "%s: larger than %zu MB", path, max >> 20);
+                return NULL;
+            }
+            cap *= 2;
+            buf = xrealloc(buf, cap + 1);
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        mm_err_set(err, "%s: read error", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+typedef struct paths {
+    char **p;
+    int n, cap;
+} paths;
+
+static void paths_add(paths *ps, const char *p) {
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 32;
+        ps->p = xrealloc(ps->p, (size_t)ps->cap * sizeof(char *));
+    }
+    ps->p[ps->n] = strdup(p);
+    if (!ps->p[ps->n]) abort();
+    ps->n++;
+}
+
+static bool ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* Every *.yml / *.yaml under dir; hidden entries and mappings/ are skipped. */
+static int walk(const char *dir, paths *ps, int depth, mm_err *err) {
+    if (depth > 16) return 0;
+    DIR *dh = opendir(dir);
+    if (!dh) {
+        mm_err_set(err, "rules directory %s: %s", dir, strerror(errno));
+        return MM_EIO;
+    }
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(dh))) {
+        if (de->d_name[0] == '.') continue;
+        char p[4096];
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, de->d_name) >= sizeof p) continue;
+        struct stat st;
+        if (stat(p, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (!strcmp(de->d_name, "mappings")) continue;
+            rc = walk(p, ps, depth + 1, err);
+        } else if (S_ISREG(st.st_mode) && (ends_with(p, ".yml") || ends_with(p, ".yaml"))) {
+            paths_add(ps, p);
+        }
+    }
+    closedir(dh);
+    return rc;
+}
+
+static int cmpstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool blank_doc(const char *p, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r')) i++;
+        if (i < n && p[i] == '#')
+            while (i < n && p[i] != '\n') i++;
+        if (i < n && p[i] != '\n') return false;
+        i++;
+    }
+    return true;
+}
+
+static void add_rule(mm_detect *d, mm_rule *r) {
+    d->rules = xrealloc(d->rules, (size_t)(d->nrules + 1) * sizeof *d->rules);
+    d->rules[d->nrules++] = r;
+}
+
+/* Split text into YAML documents at "---" / "..." lines and compile each.  Each
+ * document is parsed with as many leading newlines as lines before it, so the
+ * tree's line numbers are the file's. */
+static int load_rule_text(mm_detect *d, const char *path, const char *text, size_t len, mm_err *err) {
+    size_t pos = 0, start = 0;
+    int line = 1, start_line = 1, docno = 0;
+    for (;;) {
+        size_t e = pos;
+        while (e < len && text[e] != '\n') e++;
+        bool sep = pos < len && e - pos >= 3 &&
+                   ((!strncmp(text + pos, "---", 3) || !strncmp(text + pos, "...", 3)) &&
+                    (e - pos == 3 || text[pos + 3] == ' ' || text[pos + 3] == '\t' || text[pos + 3] == '\r'));
+        bool end = pos >= len;
+        if (sep || end) {
+            size_t dl = (sep ? pos : len) - start;
+            if (!blank_doc(text + start, dl)) {
+                docno++;
+                size_t pad = (size_t)(start_line - 1);
+                char *buf = malloc(pad + dl + 1);
+                if (!buf) abort();
+                memset(buf, '\n', pad);
+                memcpy(buf + pad, text + start, dl);
+                buf[pad + dl] = 0;
+                mm_err perr = {{0}};
+                mm_cnode *root = mm_cnode_parse(buf, pad + dl, path, &perr);
+                free(buf);
+                if (!root) {
+                    if (strstr(perr.msg, path)) mm_err_set(err, "%s", perr.msg);
+                    else mm_err_set(err, "%s: %s", path, perr.msg);
+                    return MM_EINVAL;
+                }
+                mm_rule *r = NULL;
+                int rc = mm_rule_compile(root, path, docno, &r, err);
+                mm_cnode_free(root);
+                if (rc < 0) return rc;
+                add_rule(d, r);
+            }
+            if (end) break;
+            start = e < len ? e + 1 : len;
+            start_line = line + 1;
+        }
+        if (e >= len) {
+            pos = len;
+            line++;
+            continue;
+        }
+        pos = e + 1;
+        line++;
+    }
+    return 0;
+}
+
+static int find_rule(const mm_detect *d, const char *ref) {
+    for (int i = 0; i < d->nrules; i++)
+        if (!strcmp(d->rules[i]->id, ref) || (d->rules[i]->name && !strcmp(d->rules[i]->name, ref)))
+            return i;
+    return -1;
+}
+
+static int link_rules(mm_detect *d, mm_err *err) {
+    for (int i = 0; i < d->nrules; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(d->rules[i]->id, d->rules[j]->id)) {
+                mm_err_set(err, "%s:%d: duplicate rule id %s (also %s:%d)", d->rules[i]->file, d->rules[i]->line,
+                           d->rules[i]->id, d->rules[j]->file, d->rules[j]->line);
+                return MM_EINVAL;
+            }
+    for (int i = 0; i < d->nrules; i++) {
+        mm_rule *c = d->rules[i];
+        if (!c->corr_type) continue;
+        for (int k = 0; k < c->ncorr_refs; k++) {
+            int b = find_rule(d, c->corr_refs[k]);
+            if (b < 0) {
+                mm_err_set(err, "%s:%d: correlation '%s' refers to unknown rule '%s'", c->file, c->line, c->title,
+                           c->corr_refs[k]);
+                return MM_EINVAL;
+            }
+            mm_rule *base = d->rules[b];
+            if (base->corr_type) {
+                mm_err_set(err, "%s:%d: correlation '%s': chaining correlations is not supported yet", c->file,
+                           c->line, c->title);
+                return MM_EINVAL;
+            }
+            bool dup = false;
+            for (int x = 0; x < c->nbases; x++)
+                if (c->bases[x] == b) dup = true;
+            if (dup) continue;
+            c->bases = xrealloc(c->bases, (size_t)(c->nbases + 1) * sizeof(int));
+            c->bases[c->nbases++] = b;
+            base->corrs = xrealloc(base->corrs, (size_t)(base->ncorrs + 1) * sizeof(int));
+            base->corrs[base->ncorrs++] = i;
+        }
+        mm_rule *b0 = d->rules[c->bases[0]];
+        if (!c->level_set) c->level = b0->level;
+        if (!c->technique[0]) memcpy(c->technique, b0->technique, sizeof c->technique);
+    }
+    /* a base rule stays quiet unless one of its correlations says generate: true */
+    for (int i = 0; i < d->nrules; i++) {
+        mm_rule *r = d->rules[i];
+        if (r->corr_type || !r->ncorrs) continue;
+        r->silent = true;
+        for (int k = 0; k < r->ncorrs; k++)
+            if (d->rules[r->corrs[k]]->generate) r->silent = false;
+    }
+    return 0;
+}
+
+static int load_rules_dir(mm_detect *d, const char *dir, mm_err *err) {
+    paths ps = {0};
+    int rc = walk(dir, &ps, 0, err);
+    if (rc == 0) qsort(ps.p, (size_t)ps.n, sizeof(char *), cmpstr);
+    for (int i = 0; rc == 0 && i < ps.n; i++) {
+        size_t len;
+        char *text = read_file(ps.p[i], MAX_RULE_FILE, &len, err);
+        if (!text) {
+            rc = MM_EIO;
+            break;
+        }
+        rc = load_rule_text(d, ps.p[i], text, len, err);
+        free(text);
+    }
+    for (int i = 0; i < ps.n; i++) free(ps.p[i]);
+    free(ps.p);
+    return rc;
+}
+
+static const char *base_name(const char *p) {
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+mm_detect *mm_detect_load(const mm_config *c, mm_err *err) {
+    mm_detect *d = calloc(1, sizeof *d);
+    if (!d) abort();
+    d->ioc = mm_ioc_set_new();
+    if (!d->ioc) abort();
+    if (c && c->rules_dir && *c->rules_dir) {
+        struct stat st;
+        if (stat(c->rules_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            mm_err_set(err, "rules directory %s: %s", c->rules_dir,
+                       stat(c->rules_dir, &st) != 0 ? strerror(errno) : "not a directory");
+            mm_detect_free(d);
+            return NULL;
+        }
+        if (load_rules_dir(d, c->rules_dir, err) < 0 || link_rules(d, err) < 0) {
+            mm_detect_free(d);
+            return NULL;
+        }
+    }
+    for (int i = 0; c && i < c->nindicator_files; i++) {
+        size_t len;
+        const char *p = c->indicator_files[i];
+        char *text = read_file(p, MAX_IOC_FILE, &len, err);
+        if (!text) {
+            mm_detect_free(d);
+            return NULL;
+        }
+        int bad = 0;
+        int n = mm_ioc_parse(d->ioc, base_name(p), text, len, &bad);
+        free(text);
+        if (bad) mm_warn("indicators %s: %d lines skipped (not an indicator)", p, bad);
+        mm_info("indicators %s: %d loaded", p, n);
+    }
+    build_index(d);
+    return d;
+}
+
+mm_detect *mm_detect_from_text(const char *name, const char *text, size_t len, mm_ioc_set *ioc, mm_err *err) {
+    mm_detect *d = calloc(1, sizeof *d);
+    if (!d) abort();
+    d->ioc = ioc ? ioc : mm_ioc_set_new();
+    if (load_rule_text(d, name, text, len, err) < 0 || link_rules(d, err) < 0) {
+        mm_detect_free(d);
+        return NULL;
+    }
+    build_index(d);
+    return d;
+}
+
+void mm_detect_free(mm_detect *d) {
+    if (!d) return;
+    for (int i = 0; i < d->nrules; i++) mm_rule_free(d->rules[i]);
+    free(d->rules);
+    mm_ioc_set_free(d->ioc);
+    for (int i = 0; i < d->ndims; i++) {
+        for (uint32_t j = 0; j < d->dims[i].n; j++) {
+            free(d->dims[i].e[j].val);
+            free(d->dims[i].e[j].rules);
+        }
+        free(d->dims[i].e);
+        free(d->dims[i].slot);
+    }
+    free(d->dims);
+    free(d->always);
+    free(d);
+}
+
+int mm_detect_rule_count(const mm_detect *d) { return d ? d->nrules : 0; }
+int mm_detect_indicator_count(const mm_detect *d) { return d ? mm_ioc_count(d->ioc) : 0; }
+
+/* ---------------------------------------------------------------- burst state */
+
+typedef struct bkey {
+    uint64_t h;
+    char *key;           /* correlation id \x1f group */
+    uint32_t klen;
+    int64_t *ts;         /* sorted, oldest first */
+    uint32_t n, cap;
+    int64_t quiet_until;
+    uint32_t prev, next; /* LRU list, index+1; head is the most recent */
+} bkey;
+
+struct mm_detect_state {
+    bkey *k;
+    uint32_t nk, capk;   /* entries in use (pool never shrinks) */
+    uint32_t *slot;
+    uint32_t mask;
+    uint32_t head, tail;
+    uint32_t max_keys;
+    uint64_t evicted;
+    /* per-event scratch */
+    uint32_t *seen;
+    uint32_t nseen, gen;
+    int *cand, *matched;
+    int capcand;
+};
+
+mm_detect_state *mm_detect_state_new(void) {
+    mm_detect_state *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->max_keys = DEFAULT_MAX_KEYS;
+    return s;
+}
+
+void mm_detect_state_free(mm_detect_state *s) {
+    if (!s) return;
+    for (uint32_t i = 0; i < s->nk; i++) {
+        free(s->k[i].key);
+        free(s->k[i].ts);
+    }
+    free(s->k);
+    free(s->slot);
+    free(s->seen);
+    free(s->cand);
+    free(s->matched);
+    free(s);
+}
+
+void mm_detect_state_set_max_keys(mm_detect_state *s, uint32_t max_keys) {
+    if (s && max_keys > 0) s->max_keys = max_keys;
+}
+
+void mm_detect_state_stats(const mm_detect_state *s, uint64_t *tracked, uint64_t *evicted) {
+    if (tracked) *tracked = s ? s->nk : 0;
+    if (evicted) *evicted = s ? s->evicted : 0;
+}
+
+static void lru_unlink(mm_detect_state *s, uint32_t i) {
+    bkey *k = &s->k[i];
+    if (k->prev) s->k[k->prev - 1].next = k->next;
+    else s->head = k->next;
+    if (k->next) s->k[k->next - 1].prev = k->prev;
+    else s->tail = k->prev;
+    k->prev = k->next = 0;
+}
+
+static void lru_front(mm_detect_state *s, uint32_t i) {
+    bkey *k = &s->k[i];
+    k->prev = 0;
+    k->next = s->head;
+    if (s->head) s->k[s->head - 1].prev = i + 1;
+    s->head = i + 1;
+    if (!s->tail) s->tail = i + 1;
+}
+
+static void slots_rebuild(mm_detect_state *s, uint32_t ns) {
+    uint32_t *sl = calloc(ns, sizeof *sl);
+    if (!sl) abort();
+    for (uint32_t j = 0; j < s->nk; j++) {
+        uint32_t i = (uint32_t)s->k[j].h & (ns - 1);
+        while (sl[i]) i = (i + 1) & (ns - 1);
+        sl[i] = j + 1;
+    }
+    free(s->slot);
+    s->slot = sl;
+    s->mask = ns - 1;
+}
+
+static uint32_t *slot_of(mm_detect_state *s, uint32_t idx) {
+    for (uint32_t i = (uint32_t)s->k[idx].h & s->mask;; i = (i + 1) & s->mask)
+        if (s->slot[i] == idx + 1) return &s->slot[i];
+}
+
+/* Remove a slot with backward-shift deletion (linear probing, no tombstones). */
+static void slot_delete(mm_detect_state *s, uint32_t *sp) {
+    uint32_t i = (uint32_t)(sp - s->slot);
+    uint32_t j = i;
+    for (;;) {
+        j = (j + 1) & s->mask;
+        uint32_t x = s->slot[j];
+        if (!x) break;
+        uint32_t home = (uint32_t)s->k[x - 1].h & s->mask;
+        /* can x move to i?  only if i lies cyclically in [home, j) */
+        bool move = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
+        if (move) {
+            s->slot[i] = x;
+            i = j;
+        }
+    }
+    s->slot[i] = 0;
+}
+
+/* Find or create the window for key; NULL only on allocation failure. */
+static bkey *window_get(mm_detect_state *s, const char *key, uint32_t klen, uint32_t cap) {
+    uint64_t h = mm_hash(key, klen, 0xb0b);
+    if (s->slot) {
+        for (uint32_t i = (uint32_t)h & s->mask;; i = (i + 1) & s->mask) {
+            uint32_t x = s->slot[i];
+            if (!x) break;
+            bkey *k = &s->k[x - 1];
+            if (k->h == h && k->klen == klen && memcmp(k->key, key, klen) == 0) {
+                if (k->cap != cap) {   /* the rule changed on reload: restart */
+                    free(k->ts);
+                    k->ts = calloc(cap, sizeof(int64_t));
+                    if (!k->ts) abort();
+                    k->cap = cap;
+                    k->n = 0;
+                }
+                lru_unlink(s, x - 1);
+                lru_front(s, x - 1);
+                return k;
+            }
+        }
+    }
+    uint32_t idx;
+    if (s->nk >= s->max_keys && s->tail) {
+        /* evict the stalest group and reuse its entry */
+        idx = s->tail - 1;
+        lru_unlink(s, idx);
+        slot_delete(s, slot_of(s, idx));
+        free(s->k[idx].key);
+        free(s->k[idx].ts);
+        s->evicted++;
+        mm_warn("detect: burst windows full (%u groups per worker): evicted the stalest", s->max_keys);
+    } else {
+        if (!s->slot || (uint64_t)(s->nk + 1) * 2 > (uint64_t)s->mask + 1)
+            slots_rebuild(s, s->slot ? (s->mask + 1) * 2 : 256);
+        if (s->nk == s->capk) {
+            s->capk = s->capk ? s->capk * 2 : 64;
+            s->k = xrealloc(s->k, (size_t)s->capk * sizeof(bkey));
+        }
+        idx = s->nk++;
+    }
+    bkey *k = &s->k[idx];
+    memset(k, 0, sizeof *k);
+    k->h = h;
+    k->key = malloc(klen + 1);
+    k->ts = calloc(cap, sizeof(int64_t));
+    if (!k->key || !k->ts) abort();
+    memcpy(k->key, key, klen);
+    k->key[klen] = 0;
+    k->klen = klen;
+    k->cap = cap;
+    uint32_t i = (uint32_t)h & s->mask;
+    while (s->slot[i]) i = (i + 1) & s->mask;
+    s->slot[i] = idx + 1;
+    lru_front(s, idx);
+    return k;
+}
+
+/* Add one event time; returns the count to report when the threshold is crossed
+ * (and restarts the window), else 0. */
+static int64_t window_add(bkey *k, int64_t ts, int64_t span, int64_t threshold) {
+    if (k->n == k->cap) {
+        if (ts < k->ts[0]) return 0;   /* older than every kept event: cannot matter */
+        memmove(k->ts, k->ts + 1, (size_t)(k->n - 1) * sizeof(int64_t));
+        k->n--;
+    }
+    uint32_t i = k->n;
+    while (i > 0 && k->ts[i - 1] > ts) {
+        k->ts[i] = k->ts[i - 1];
+        i--;
+    }
+    k->ts[i] = ts;
+    k->n++;
+    int64_t newest = k->ts[k->n - 1];
+    uint32_t drop = 0;
+    while (drop < k->n && k->ts[drop] < newest - span) drop++;
+    if (drop) {
+        memmove(k->ts, k->ts + drop, (size_t)(k->n - drop) * sizeof(int64_t));
+        k->n -= drop;
+    }
+    if ((int64_t)k->n >= threshold && newest >= k->quiet_until) {
+        int64_t count = k->n;
+        k->n = 0;
+        k->quiet_until = newest + span;
+        return count;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+static mm_alert *new_alert(mm_arena *a, const mm_rule *r, const char *level, const char *technique,
+                           const char *reason, mm_event *ev, int64_t count) {
+    mm_alert *al = mm_arena_zalloc(a, sizeof *al);
+    al->rule_id = mm_arena_strndup(a, r->id, strlen(r->id));
+    al->rule_name = mm_arena_strndup(a, r->title, strlen(r->title));
+    al->level = mm_arena_strndup(a, level, strlen(level));
+    al->technique = technique && *technique ? mm_arena_strndup(a, technique, strlen(technique)) : NULL;
+    al->reason = mm_arena_strndup(a, reason, strlen(reason));
+    al->ts_ns = ev->ts_ns;
+    al->count = count;
+    al->ev = ev;
+    return al;
+}
+
+static void ensure_scratch(mm_detect_state *s, int nrules) {
+    if (s->capcand < nrules) {
+        s->cand = xrealloc(s->cand, (size_t)nrules * sizeof(int));
+        s->matched = xrealloc(s->matched, (size_t)nrules * sizeof(int));
+        s->capcand = nrules;
+    }
+    if (s->nseen < (uint32_t)nrules) {
+        free(s->seen);
+        s->seen = calloc((size_t)nrules, sizeof(uint32_t));
+        if (!s->seen) abort();
+        s->nseen = (uint32_t)nrules;
+        s->gen = 0;
+    }
+    if (++s->gen == 0) {   /* wrapped: start the stamps afresh */
+        memset(s->seen, 0, s->nseen * sizeof(uint32_t));
+        s->gen = 1;
+    }
+}
+
+static int cmpint(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* The group text of a correlation: the first value of each group-by field. */
+static void group_text(const mm_rule *c, const mm_event *ev, mm_buf *b) {
+    for (int g = 0; g < c->ngroup; g++) {
+        if (g) mm_buf_puts(b, ", ");
+        mm_fiter it;
+        mm_str s;
+        const mm_value *v;
+        mm_fiter_init(&it, ev, &c->group[g]);
+        if (mm_fiter_next(&it, &s, &v) && s.len) {
+            uint32_t n = s.len > 200 ? 200 : s.len;
+            for (uint32_t i = 0; i < n; i++) {
+                unsigned char ch = (unsigned char)s.p[i];
+                mm_buf_putc(b, (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch);
+            }
+        } else {
+            mm_buf_putc(b, '-');
+        }
+    }
+}
+
+int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_arena *a,
+                    mm_alert **alerts) {
+    if (!d || !ev || !a || !alerts || ev->kind != MM_KIND_EVENT || d->nrules == 0) return 0;
+    mm_detect_state local = {0};
+    mm_detect_state *st = s ? s : &local;
+    ensure_scratch(st, d->nrules);
+    int nc = 0;
+    for (int i = 0; i < d->nalways; i++) st->cand[nc++] = d->always[i];
+    char buf[256];
+    for (int k = 0; k < d->ndims; k++) {
+        const dim *dm = &d->dims[k];
+        mm_fiter it;
+        mm_str v;
+        const mm_value *val;
+        mm_fiter_init(&it, ev, &dm->f);
+        while (mm_fiter_next(&it, &v, &val)) {
+            if (v.len >= sizeof buf) continue;
+            for (uint32_t i = 0; i < v.len; i++) buf[i] = lc(v.p[i]);
+            const dent *e = dim_find(dm, buf, v.len, vhash(buf, v.len));
+            if (!e) continue;
+            for (int i = 0; i < e->n; i++) {
+                int r = e->rules[i];
+                if (st->seen[r] == st->gen) continue;
+                st->seen[r] = st->gen;
+                st->cand[nc++] = r;
+            }
+            if (!dm->multi) break;
+        }
+    }
+    if (nc > 1) qsort(st->cand, (size_t)nc, sizeof(int), cmpint);
+
+    int raised = 0, nm = 0;
+    bool ioc_seen = false;
+    mm_buf reason = {0};
+    for (int ci = 0; ci < nc; ci++) {
+        const mm_rule *r = d->rules[st->cand[ci]];
+        mm_eval cx = {.ioc = d->ioc};
+        if (!mm_rule_match(r, ev, &cx)) continue;
+        if (cx.ioc_hit) ioc_seen = true;
+        st->matched[nm++] = st->cand[ci];
+        if (!r->silent) {
+            mm_buf_reset(&reason);
+            mm_rule_reason(r, ev, &cx, 1, NULL, &reason);
+            mm_alert *al = new_alert(a, r, r->level, r->technique, mm_buf_cstr(&reason), ev, 1);
+            al->next = *alerts;
+            *alerts = al;
+            raised++;
+        }
+        if (!r->ncorrs || !s) continue;
+        /* count this event once in each correlation that uses the rule */
+        for (int k = 0; k < r->ncorrs; k++) {
+            int ci2 = r->corrs[k];
+            bool done = false;
+            for (int m = 0; m < nm - 1 && !done; m++) {
+                const mm_rule *pr = d->rules[st->matched[m]];
+                for (int q = 0; q < pr->ncorrs; q++)
+                    if (pr->corrs[q] == ci2) done = true;
+            }
+            if (done) continue;
+            const mm_rule *c = d->rules[ci2];
+            mm_buf key = {0};
+            mm_buf_puts(&key, c->id);
+            mm_buf_putc(&key, '\x1f');
+            size_t gstart = key.len;
+            group_text(c, ev, &key);
+            bkey *w = window_get(st, key.p, (uint32_t)key.len, (uint32_t)c->threshold);
+            int64_t count = window_add(w, ev->ts_ns, c->timespan_ns, c->threshold);
+            if (count) {
+                mm_buf_reset(&reason);
+                mm_rule_reason(c, ev, &cx, count, mm_buf_cstr(&key) + gstart, &reason);
+                mm_alert *al = new_alert(a, c, c->level, c->technique, mm_buf_cstr(&reason), ev, count);
+                al->next = *alerts;
+                *alerts = al;
+                raised++;
+            }
+            mm_buf_free(&key);
+        }
+    }
+    mm_buf_free(&reason);
+    if (ioc_seen) mm_count(MM_C_IOC_MATCHES, 1);
+    if (raised) mm_count(MM_C_ALERTS, (uint64_t)raised);
+    if (!s) {
+        free(local.seen);
+        free(local.cand);
+        free(local.matched);
+    }
+    return raised;
+}
