@@ -423,9 +423,9 @@ static int rc_cmp(const void *a, const void *b) {
 
 int mm_pipeline_rule_counts(mm_pipeline *p, mm_rule_count *out, int max) {
     pthread_mutex_lock(&p->rc_mu);
-    qsort(p->rc, (size_t)p->nrc, sizeof *p->rc, rc_cmp);
+    if (p->nrc > 1) qsort(p->rc, (size_t)p->nrc, sizeof *p->rc, rc_cmp);
     int n = p->nrc < max ? p->nrc : max;
-    memcpy(out, p->rc, sizeof *out * (size_t)n);
+    if (n > 0) memcpy(out, p->rc, sizeof *out * (size_t)n);
     pthread_mutex_unlock(&p->rc_mu);
     return n;
 }

@@ -64,10 +64,11 @@ void mm_event_init(mm_event *ev, mm_arena *a) {
 static bool parse_time(mm_str s, int64_t *ns) {
     int64_t v;
     if (mm_str_to_i64(s, &v)) {
-        int64_t a = v < 0 ? -v : v;
-        if (a < 100000000000LL) *ns = v * 1000000000LL;          /* seconds */
-        else if (a < 100000000000000LL) *ns = v * 1000000LL;     /* ms */
-        else if (a < 100000000000000000LL) *ns = v * 1000LL;     /* us */
+        /* nanoseconds in an int64 end in 2262: refuse what would overflow */
+        if (v < 0) return false;
+        if (v < 10000000000LL) *ns = v * 1000000000LL;            /* seconds (to 2286) */
+        else if (v < 100000000000000LL) *ns = v * 1000000LL;      /* ms */
+        else if (v < 100000000000000000LL) *ns = v * 1000LL;      /* us */
         else *ns = v;
         return true;
     }
@@ -87,7 +88,8 @@ static bool parse_time(mm_str s, int64_t *ns) {
             i++;
         }
     }
-    if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 || f[5] > 60)
+    if (f[0] < 1678 || f[0] > 2261 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 ||
+        f[4] > 59 || f[5] > 60)
         return false;
     int64_t frac = 0;
     if (i < n && (p[i] == '.' || p[i] == ',')) {
@@ -277,10 +279,16 @@ typedef struct jent {
     int what;
     uint16_t ref;       /* field id / vendor index */
     mm_str lit;
+    uint32_t ord;       /* insertion order, for a stable sort */
 } jent;
 
+/* By name; equal names (a vendor key repeated in one record) keep their order, so
+ * the first occurrence is the one printed. */
 static int jent_cmp(const void *a, const void *b) {
-    return strcmp(((const jent *)a)->name, ((const jent *)b)->name);
+    const jent *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    if (c) return c;
+    return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
 static void put_value(mm_buf *out, const mm_event *ev, mm_field f, const mm_value *v) {
@@ -311,6 +319,7 @@ static void put_field(mm_buf *out, const mm_event *ev, mm_field f) {
 
 /* Emit sorted entries as nested objects; writes members only (no outer braces). */
 static void emit_nested(mm_buf *out, const mm_event *ev, jent *e, size_t n) {
+    for (size_t i = 0; i < n; i++) e[i].ord = (uint32_t)i;
     qsort(e, n, sizeof *e, jent_cmp);
     const char *open[16];      /* open component path */
     size_t openlen[16];
@@ -388,28 +397,28 @@ void mm_event_json(const mm_event *ev, mm_buf *out, bool with_raw) {
     }
     for (uint16_t i = 0; i < ev->nvendor; i++) {
         /* keys with an embedded NUL are cut there by strcmp, which is harmless */
-        e[n++] = (jent){names.p + off[i], J_VENDOR, i, {0}};
+        e[n++] = (jent){names.p + off[i], J_VENDOR, i, {0}, 0};
     }
     for (int f = 0; f < MM_F__COUNT; f++)
-        if (ev->idx[f] && !(f == MM_F_EVENT_KIND && ev->kind != MM_KIND_EVENT)) e[n++] = (jent){field_tab[f].name, J_FIELD, (uint16_t)f, {0}};
+        if (ev->idx[f] && !(f == MM_F_EVENT_KIND && ev->kind != MM_KIND_EVENT)) e[n++] = (jent){field_tab[f].name, J_FIELD, (uint16_t)f, {0}, 0};
     mm_buf ts = {0};
     if (!ev->idx[MM_F_TIMESTAMP]) {
         mm_time_fmt(&ts, ev->ts_ns);
-        e[n++] = (jent){"@timestamp", J_LIT, 0, {ts.p, (uint32_t)ts.len}};
+        e[n++] = (jent){"@timestamp", J_LIT, 0, {ts.p, (uint32_t)ts.len}, 0};
     }
     if (!ev->idx[MM_F_EVENT_KIND] || ev->kind != MM_KIND_EVENT) {
         const char *k = mm_kind_name(ev->kind);
-        e[n++] = (jent){"event.kind", J_LIT, 0, mm_str_c(k)};
+        e[n++] = (jent){"event.kind", J_LIT, 0, mm_str_c(k), 0};
     }
-    if (with_raw) e[n++] = (jent){"event.original", J_LIT, 0, ev->raw};
+    if (with_raw) e[n++] = (jent){"event.original", J_LIT, 0, ev->raw, 0};
     if (ev->kind == MM_KIND_PIPELINE_ERROR && !ev->idx[MM_F_ERROR_MESSAGE])
-        e[n++] = (jent){"error.message", J_LIT, 0, ev->error};
-    if (ev->tenant.len) e[n++] = (jent){"mamori.tenant", J_LIT, 0, ev->tenant};
-    if (ev->segment.len) e[n++] = (jent){"mamori.segment", J_LIT, 0, ev->segment};
-    if (ev->src && ev->src->input) e[n++] = (jent){"mamori.input", J_LIT, 0, mm_str_c(ev->src->input)};
-    if (ev->src && ev->src->format) e[n++] = (jent){"mamori.format", J_LIT, 0, mm_str_c(ev->src->format)};
+        e[n++] = (jent){"error.message", J_LIT, 0, ev->error, 0};
+    if (ev->tenant.len) e[n++] = (jent){"mamori.tenant", J_LIT, 0, ev->tenant, 0};
+    if (ev->segment.len) e[n++] = (jent){"mamori.segment", J_LIT, 0, ev->segment, 0};
+    if (ev->src && ev->src->input) e[n++] = (jent){"mamori.input", J_LIT, 0, mm_str_c(ev->src->input), 0};
+    if (ev->src && ev->src->format) e[n++] = (jent){"mamori.format", J_LIT, 0, mm_str_c(ev->src->format), 0};
     if (ev->observer.len && !ev->idx[MM_F_OBSERVER_NAME] && !ev->idx[MM_F_LOG_SYSLOG_HOSTNAME])
-        e[n++] = (jent){"observer.hostname", J_LIT, 0, ev->observer};
+        e[n++] = (jent){"observer.hostname", J_LIT, 0, ev->observer, 0};
     mm_buf_putc(out, '{');
     emit_nested(out, ev, e, n);
     mm_buf_putc(out, '}');
@@ -437,7 +446,7 @@ int mm_event_json_fields(const mm_event *ev, mm_buf *out, const uint16_t *fields
     size_t n = 0;
     for (size_t i = 0; i < nf; i++)
         if (fields[i] < MM_F__COUNT && ev->idx[fields[i]])
-            e[n++] = (jent){field_tab[fields[i]].name, J_FIELD, fields[i], {0}};
+            e[n++] = (jent){field_tab[fields[i]].name, J_FIELD, fields[i], {0}, 0};
     if (n) emit_nested(out, ev, e, n);
     free(e);
     return (int)n;

@@ -794,10 +794,14 @@ static void hash_by_length(mm_event *ev, mm_str h) {
     else if (h.len == 32) mm_event_set(ev, MM_F_FILE_HASH_MD5, h);
 }
 
+/* Lists are capped: add_unique is linear in the values present, and a hostile
+ * 64 KB list must not turn into quadratic work. */
+#define MAX_LIST 64
+
 /* Split a list value ("a, b", "a;b") and add each item. */
 static void add_list_x(mm_event *ev, mm_field fld, mm_str s, const char *seps, bool uniq) {
     uint32_t i = 0;
-    while (i < s.len) {
+    for (int n = 0; i < s.len && n < MAX_LIST; n++) {
         while (i < s.len && (s.p[i] == ' ' || strchr(seps, s.p[i]))) i++;
         uint32_t st = i;
         while (i < s.len && !strchr(seps, s.p[i])) i++;
@@ -810,6 +814,28 @@ static void add_list_x(mm_event *ev, mm_field fld, mm_str s, const char *seps, b
     }
 }
 #define add_list(ev, fld, s, seps) add_list_x((ev), (fld), (s), (seps), true)
+
+/* CVE-YYYY-NNNN[N...] ids mentioned in free text (IPS messages and references). */
+static void add_cves(mm_event *ev, mm_str s) {
+    int n = 0;
+    for (uint32_t i = 0; i + 13 <= s.len && n < MAX_LIST; i++) {
+        if ((s.p[i] | 0x20) != 'c' || (s.p[i + 1] | 0x20) != 'v' || (s.p[i + 2] | 0x20) != 'e' ||
+            s.p[i + 3] != '-')
+            continue;
+        uint32_t j = i + 4, d = 0;
+        while (j < s.len && d < 4 && s.p[j] >= '0' && s.p[j] <= '9') j++, d++;
+        if (d != 4 || j >= s.len || s.p[j] != '-') continue;
+        uint32_t k = ++j;
+        while (j < s.len && j - k < 8 && s.p[j] >= '0' && s.p[j] <= '9') j++;
+        if (j - k < 4) continue;
+        char *o = mm_arena_alloc(ev->arena, j - i);
+        memcpy(o, s.p + i, j - i);
+        o[0] = 'C', o[1] = 'V', o[2] = 'E';
+        add_unique(ev, MM_F_VULNERABILITY_ID, (mm_str){o, j - i});
+        n++;
+        i = j - 1;
+    }
+}
 
 static void map_utm(fgt *f, ctx *c, mm_str subtype) {
     mm_event *ev = f->ev;
@@ -910,6 +936,12 @@ static void map_utm(fgt *f, ctx *c, mm_str subtype) {
     if (HAS(f, K_QNAME)) dns_question(ev, V(f, K_QNAME));
     /* ours: antivirus / IPS / botnet details */
     if (HAS(f, K_CVE)) add_list(ev, MM_F_VULNERABILITY_ID, V(f, K_CVE), ",; ");
+    else if (IS(subtype, "ips") || IS(subtype, "anomaly") || IS(subtype, "waf")) {
+        /* FortiOS has no CVE key in IPS logs; some messages and references name one */
+        if (HAS(f, K_MSG)) add_cves(ev, V(f, K_MSG));
+        if (HAS(f, K_REF)) add_cves(ev, V(f, K_REF));
+        if (HAS(f, K_ATTACK)) add_cves(ev, V(f, K_ATTACK));
+    }
     if (HAS(f, K_ANALYTICSCKSUM)) hash_by_length(ev, V(f, K_ANALYTICSCKSUM));
     if (HAS(f, K_FILEHASH)) hash_by_length(ev, V(f, K_FILEHASH));
     int ind = FIRST(f, K_VIRUS, K_BOTNETDOMAIN, K_BOTNETIP);
@@ -1156,8 +1188,12 @@ static int fgt_decode(mm_event *ev, mm_str msg, const mm_decode_opts *o) {
 
 /* Routing key: the srcip= value, found without decoding (quote-aware, so a srcip=
  * inside msg="..." does not count). */
+/* The routing key: srcip, or for VPN events (which carry the client in remip, mapped
+ * to source.ip) remip, so that burst windows grouped by source.ip see every event of
+ * one source in one worker. */
 static mm_str fgt_entity(mm_str rec) {
-    if (!rec.p) return (mm_str){NULL, 0};
+    mm_str fallback = {NULL, 0};
+    if (!rec.p) return fallback;
     const char *p = rec.p, *end = rec.p + rec.len;
     while (p < end) {
         while (p < end && is_sep((unsigned char)*p)) p++;
@@ -1166,6 +1202,7 @@ static mm_str fgt_entity(mm_str rec) {
         if (p >= end) break;
         if (*p != '=') continue;
         bool hit = p - ks == 5 && memcmp(ks, "srcip", 5) == 0;
+        bool alt = p - ks == 5 && memcmp(ks, "remip", 5) == 0;
         p++;
         const char *vs = p;
         if (p < end && *p == '"') {
@@ -1173,13 +1210,15 @@ static mm_str fgt_entity(mm_str rec) {
             while (p < end && *p != '"') p += (*p == '\\' && p + 1 < end) ? 2 : 1;
             if (p > end) p = end;
             if (hit) return (mm_str){vs, (uint32_t)(p - vs)};
+            if (alt) fallback = (mm_str){vs, (uint32_t)(p - vs)};
             if (p < end) p++;
         } else {
             while (p < end && !is_sep((unsigned char)*p)) p++;
             if (hit) return (mm_str){vs, (uint32_t)(p - vs)};
+            if (alt) fallback = (mm_str){vs, (uint32_t)(p - vs)};
         }
     }
-    return (mm_str){NULL, 0};
+    return fallback;
 }
 
 const mm_decoder mm_decoder_fortigate = {

@@ -589,6 +589,7 @@ static bkey *window_get(mm_detect_state *s, const char *key, uint32_t klen, uint
         free(s->k[idx].key);
         free(s->k[idx].ts);
         s->evicted++;
+        mm_count(MM_C_BURST_EVICTIONS, 1);
         mm_warn("detect: burst windows full (%u groups per worker): evicted the stalest", s->max_keys);
     } else {
         if (!s->slot || (uint64_t)(s->nk + 1) * 2 > (uint64_t)s->mask + 1)

@@ -42,6 +42,7 @@
 #define CHUNK (256 * 1024)
 #define READ_BUDGET (4 * 1024 * 1024)   /* per file per turn: fair among files */
 #define HISTORY 64
+#define MISSING_GRACE_NS (5 * 1000000000LL)
 
 /* ---------------------------------------------------------------- lines */
 
@@ -141,11 +142,12 @@ typedef struct tfile {
     ino_t ino;
     int64_t rd;              /* read position */
     char *carry;             /* head of an unfinished line (at most MM_MAX_RECORD + 1) */
-    size_t ncarry;
+    size_t ncarry, capcarry;
     bool discarding;
     int64_t marked;          /* last offset marked */
     bool at_eof;
     bool seen;               /* matched by the latest glob */
+    int64_t missing_since;   /* monotonic ns the path was first found missing, or 0 */
 } tfile;
 
 typedef struct known {
@@ -161,7 +163,7 @@ typedef struct file_in {
     mm_pipeline *p;
     const mm_decoder *dec;
     mm_feeder *feeder;
-    mm_source src;
+    const mm_source *src;    /* owned by the mm_input */
     int wake;
     atomic_bool stop;
     pthread_t th;
@@ -235,14 +237,14 @@ static void mark(file_in *fi, tfile *t) {
  * when it read anything. */
 static bool read_some(file_in *fi, tfile *t, int64_t budget, bool eof_is_end) {
     if (t->fd < 0) return false;
-    lines l = {.discarding = t->discarding, .f = fi->feeder, .src = &fi->src, .dec = fi->dec,
+    lines l = {.discarding = t->discarding, .f = fi->feeder, .src = fi->src, .dec = fi->dec,
                .key = t->key, .ino = (int64_t)t->ino};
     bool any = false;
     int64_t done = 0;
     t->at_eof = false;
     while (budget < 0 || done < budget) {
         char *b = fi->rb;
-        memcpy(b, t->carry, t->ncarry);
+        if (t->ncarry) memcpy(b, t->carry, t->ncarry);
         ssize_t r = read(t->fd, b + t->ncarry, CHUNK);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
@@ -267,7 +269,14 @@ static bool read_some(file_in *fi, tfile *t, int64_t budget, bool eof_is_end) {
         l.base = t->rd - (int64_t)n;
         size_t c = split_lines(&l, b, n, false);
         t->ncarry = n - c;
-        memcpy(t->carry, b + c, t->ncarry);
+        if (t->ncarry > t->capcarry) {   /* usually a few hundred bytes: grown on need */
+            size_t cap = t->capcarry ? t->capcarry : 1024;
+            while (cap < t->ncarry) cap *= 2;
+            t->carry = realloc(t->carry, cap);
+            if (!t->carry) abort();
+            t->capcarry = cap;
+        }
+        if (t->ncarry) memcpy(t->carry, b + c, t->ncarry);
         t->discarding = l.discarding;
         mark(fi, t);
     }
@@ -342,7 +351,11 @@ static void drain_rotated(file_in *fi, tfile *t, int64_t ino, int64_t off) {
     char found[4096 + 256];
     found[0] = 0;
     while ((de = readdir(d))) {
-        if ((int64_t)de->d_ino != ino) continue;
+        /* d_ino is not st_ino on every file system (overlayfs): ask stat */
+        struct stat es;
+        if (fstatat(dirfd(d), de->d_name, &es, AT_SYMLINK_NOFOLLOW) < 0 || (int64_t)es.st_ino != ino ||
+            !S_ISREG(es.st_mode))
+            continue;
         snprintf(found, sizeof found, "%s/%s", dir, de->d_name);
         break;
     }
@@ -365,11 +378,12 @@ static void drain_rotated(file_in *fi, tfile *t, int64_t ino, int64_t off) {
             fi->c->name, t->path, found);
     mm_count(MM_C_FILE_ROTATIONS, 1);
     tfile old = {.path = found, .key = t->key, .fd = fd, .dev = st.st_dev, .ino = st.st_ino,
-                 .rd = off, .carry = t->carry, .marked = off};
+                 .rd = off, .marked = off};
     read_some(fi, &old, -1, true);
     mark(fi, &old);
     remember(fi, fd, st.st_dev, st.st_ino, old.rd);
     close(fd);
+    free(old.carry);
 }
 
 static tfile *add_file(file_in *fi, const char *path) {
@@ -383,8 +397,7 @@ static tfile *add_file(file_in *fi, const char *path) {
     t->path = strdup(path);
     size_t kl = strlen(fi->c->name) + strlen(path) + 2;
     t->key = malloc(kl);
-    t->carry = malloc((size_t)MM_MAX_RECORD + 2);
-    if (!t->path || !t->key || !t->carry) abort();
+    if (!t->path || !t->key) abort();
     snprintf(t->key, kl, "%s:%s", fi->c->name, path);
     t->fd = -1;
     t->marked = -1;
@@ -438,7 +451,21 @@ static void scan(file_in *fi) {
 /* tail -F's checks on a file at its end: renamed/recreated, truncated, missing. */
 static void check_rotation(file_in *fi, tfile *t) {
     struct stat st;
-    if (stat(t->path, &st) < 0) return;   /* missing: keep the old descriptor, look again */
+    if (stat(t->path, &st) < 0) {
+        /* Missing: the writer may still append to the renamed file until it reopens,
+         * so keep reading the old descriptor for a while; then let it go (a deleted
+         * file's space is only freed once nobody holds it open). */
+        int64_t now = mm_mono_ns();
+        if (!t->missing_since) t->missing_since = now;
+        if (t->fd >= 0 && now - t->missing_since > MISSING_GRACE_NS) {
+            read_some(fi, t, -1, true);
+            remember(fi, t->fd, t->dev, t->ino, t->rd);
+            mm_info("input %s: %s is gone: closed", fi->c->name, t->path);
+            close_file(t);
+        }
+        return;
+    }
+    t->missing_since = 0;
     if (t->fd < 0) {
         open_file(fi, t);                 /* (re)appeared */
         return;
@@ -502,7 +529,8 @@ static void *file_main(void *arg) {
     return NULL;
 }
 
-int mm_input_file_start(void **out, const mm_input_conf *c, mm_pipeline *p, mm_err *err) {
+int mm_input_file_start(void **out, const mm_input_conf *c, const mm_source *src, mm_pipeline *p,
+                        mm_err *err) {
     const mm_decoder *dec = mm_decoder_find(c->format);
     if (!dec) {
         mm_err_set(err, "input %s: unknown format '%s'", c->name, c->format);
@@ -513,7 +541,7 @@ int mm_input_file_start(void **out, const mm_input_conf *c, mm_pipeline *p, mm_e
     fi->c = c;
     fi->p = p;
     fi->dec = dec;
-    fi->src = (mm_source){c->name, c->tenant, c->segment, c->format};
+    fi->src = src;
     fi->rb = malloc((size_t)CHUNK + MM_MAX_RECORD + 2);
     fi->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!fi->rb || fi->wake < 0) {

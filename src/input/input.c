@@ -14,7 +14,8 @@
 typedef struct mm_input_kind {
     const char *name;
     mm_input_type type;
-    int (*start)(void **st, const mm_input_conf *c, mm_pipeline *p, mm_err *err);
+    int (*start)(void **st, const mm_input_conf *c, const mm_source *src, mm_pipeline *p,
+                 mm_err *err);
     void (*stop)(void *st);
     int (*port)(const void *st);   /* NULL: no port */
 } mm_input_kind;
@@ -24,9 +25,12 @@ static const mm_input_kind kinds[] = {
     {"syslog", MM_IN_SYSLOG, mm_input_syslog_start, mm_input_syslog_stop, mm_input_syslog_port},
 };
 
+/* The source lives here, not in the kind's state: records already handed to the
+ * pipeline point at it until mm_pipeline_finish, which comes after the stop. */
 struct mm_input {
     const mm_input_kind *kind;
-    void *st;
+    void *st;                /* NULL once stopped */
+    mm_source src;
 };
 
 int mm_input_start(mm_input **out, const mm_input_conf *c, mm_pipeline *p, mm_err *err) {
@@ -41,7 +45,8 @@ int mm_input_start(mm_input **out, const mm_input_conf *c, mm_pipeline *p, mm_er
     mm_input *in = calloc(1, sizeof *in);
     if (!in) return MM_ENOMEM;
     in->kind = k;
-    int rc = k->start(&in->st, c, p, err);
+    in->src = (mm_source){c->name, c->tenant, c->segment, c->format};
+    int rc = k->start(&in->st, c, &in->src, p, err);
     if (rc < 0) {
         free(in);
         return rc;
@@ -51,13 +56,19 @@ int mm_input_start(mm_input **out, const mm_input_conf *c, mm_pipeline *p, mm_er
 }
 
 void mm_input_stop(mm_input *in) {
-    if (!in) return;
+    if (!in || !in->st) return;
     in->kind->stop(in->st);
+    in->st = NULL;
+}
+
+void mm_input_free(mm_input *in) {
+    if (!in) return;
+    mm_input_stop(in);
     free(in);
 }
 
 int mm_input_port(const mm_input *in) {
-    return in && in->kind->port ? in->kind->port(in->st) : -1;
+    return in && in->st && in->kind->port ? in->kind->port(in->st) : -1;
 }
 
 int64_t mm_input_read_files(mm_pipeline *p, const mm_source *src, const mm_decoder *dec,

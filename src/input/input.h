@@ -14,8 +14,12 @@ typedef struct mm_input mm_input;
 /* Start the input described by c in its own thread (sockets are opened before it
  * returns, so a bind error is reported here).  c must outlive the input. */
 int mm_input_start(mm_input **out, const mm_input_conf *c, mm_pipeline *p, mm_err *err);
-/* Ask it to stop, join its thread, flush what it framed, free it. */
+/* Ask it to stop, join its thread, flush what it framed, close its files and
+ * sockets.  The records it handed on still point at its mm_source, so the input
+ * itself stays allocated until mm_input_free. */
 void mm_input_stop(mm_input *in);
+/* Free a stopped input (stops it first if need be): after mm_pipeline_finish. */
+void mm_input_free(mm_input *in);
 /* The bound port (syslog with port 0 in tests), or -1. */
 int mm_input_port(const mm_input *in);
 
@@ -50,10 +54,13 @@ void mm_framer_finish(mm_framer *f, void (*fn)(void *ctx, const char *frame, siz
 /* ---- internal: what input.c's kind table calls (file.c, syslog.c) ---- */
 
 /* Each kind's state behind one pointer; start opens what can fail (sockets, the
- * decoder) before starting its thread, stop joins and frees. */
-int mm_input_file_start(void **st, const mm_input_conf *c, mm_pipeline *p, mm_err *err);
+ * decoder) before starting its thread, stop joins, flushes and frees that state.
+ * `src` (the input's own tags) is owned by the mm_input and outlives the pipeline. */
+int mm_input_file_start(void **st, const mm_input_conf *c, const mm_source *src, mm_pipeline *p,
+                        mm_err *err);
 void mm_input_file_stop(void *st);
-int mm_input_syslog_start(void **st, const mm_input_conf *c, mm_pipeline *p, mm_err *err);
+int mm_input_syslog_start(void **st, const mm_input_conf *c, const mm_source *src,
+                          mm_pipeline *p, mm_err *err);
 void mm_input_syslog_stop(void *st);
 int mm_input_syslog_port(const void *st);
 /* Whole-file read with the file input's line rules (for mm_input_read_files). */

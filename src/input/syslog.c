@@ -220,7 +220,7 @@ typedef struct syslog_in {
     mm_pipeline *p;
     const mm_decoder *dec;
     mm_feeder *feeder;
-    mm_source src;
+    const mm_source *src;    /* owned by the mm_input */
     bool tcp;
     int fd;                 /* UDP socket or TCP listener */
     int wake;               /* eventfd: stop */
@@ -355,7 +355,7 @@ static int open_socket(syslog_in *s, mm_err *err) {
 }
 
 static const mm_source *source_for(syslog_in *s, const struct sockaddr_storage *ss) {
-    if (s->c->nsources == 0) return &s->src;
+    if (s->c->nsources == 0) return s->src;
     mm_ip ip = {0};
     if (ss->ss_family == AF_INET) {
         ip.af = 4;
@@ -371,11 +371,11 @@ static const mm_source *source_for(syslog_in *s, const struct sockaddr_storage *
             memcpy(ip.b, a, 16);
         }
     } else {
-        return &s->src;
+        return s->src;
     }
     for (int i = 0; i < s->c->nsources; i++)
         if (mm_cidr_contains(&s->c->sources[i].match, &ip)) return &s->c->sources[i].src;
-    return &s->src;
+    return s->src;
 }
 
 /* A non-blocking feeder drops whole batches when a worker queue is full and counts
@@ -578,7 +578,8 @@ static void *tcp_main(void *arg) {
     return NULL;
 }
 
-int mm_input_syslog_start(void **out, const mm_input_conf *c, mm_pipeline *p, mm_err *err) {
+int mm_input_syslog_start(void **out, const mm_input_conf *c, const mm_source *src, mm_pipeline *p,
+                          mm_err *err) {
     const mm_decoder *dec = mm_decoder_find(c->format);
     if (!dec) {
         mm_err_set(err, "input %s: unknown format '%s'", c->name, c->format);
@@ -589,7 +590,7 @@ int mm_input_syslog_start(void **out, const mm_input_conf *c, mm_pipeline *p, mm
     s->c = c;
     s->p = p;
     s->dec = dec;
-    s->src = (mm_source){c->name, c->tenant, c->segment, c->format};
+    s->src = src;
     s->tcp = c->protocol && strcmp(c->protocol, "tcp") == 0;
     s->fd = -1;
     s->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -211,6 +211,14 @@ static void line_64k(void) {
     char last[32];
     snprintf(last, sizeof last, "k%d", pairs - 1);
     CHECK(vs(ev, last) != NULL);
+    /* a 64 KB list value: capped, no quadratic work */
+    r = malloc(cap);
+    n = (size_t)snprintf(r, cap, "type=\"utm\" subtype=\"ssl\" san=\"");
+    for (int i = 0; n + 16 < cap; i++) n += (size_t)snprintf(r + n, cap - n, "h%d.example;", i);
+    ev = dec_n(r, n, 0);
+    free(r);
+    CHECK_INT(ev->kind, MM_KIND_EVENT);
+    CHECK_INT(nvalues(ev, MM_F_TLS_SERVER_SAN), 64);
     /* a single 64 KB token without '=' is not a record */
     r = malloc(cap);
     memset(r, 'z', cap);
@@ -365,6 +373,12 @@ static void utm_ips_virus(void) {
     CHECK(has_val(ev, MM_F_EVENT_TYPE, "denied"));
     CHECK_STR(fs(ev, MM_F_EVENT_REFERENCE), "http://www.fortinet.com/ids/VID51006");
     CHECK_STR(fs(ev, MM_F_NETWORK_DIRECTION), "inbound");
+    /* no cve= key: ids named in the message count, once each */
+    ev = dec("type=\"utm\" subtype=\"ips\" attack=\"X\" msg=\"web: X (cve-2023-4966, CVE-2023-4966; CVE-99-1 "
+             "CVE-2024-12345678901)\"");
+    CHECK_INT(nvalues(ev, MM_F_VULNERABILITY_ID), 2);
+    CHECK(has_val(ev, MM_F_VULNERABILITY_ID, "CVE-2023-4966"));
+    CHECK(has_val(ev, MM_F_VULNERABILITY_ID, "CVE-2024-12345678"));
     ev = dec("type=\"utm\" subtype=\"virus\" eventtype=\"infected\" srcip=10.0.0.8 dstip=203.0.113.5 "
              "filename=\"eicar.com\" virus=\"EICAR_TEST_FILE\" dtype=\"av-engine\" action=\"blocked\" "
              "analyticscksum=\"275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f\" "

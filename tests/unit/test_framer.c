@@ -362,8 +362,9 @@ static int lrig_start(lrig *r, const char *proto, const char *listen, mm_err *er
 }
 
 static void lrig_stop(lrig *r) {
-    if (r->in) mm_input_stop(r->in);
+    mm_input_stop(r->in);
     mm_pipeline_finish(r->p);
+    mm_input_free(r->in);   /* its records pointed at its source until now */
     mm_pipeline_free(r->p);
     mm_store_close(r->store);
 }

@@ -98,6 +98,7 @@ static void rig_start(rig *r, const char *pattern, bool follow) {
 static void rig_stop(rig *r) {
     mm_input_stop(r->in);
     mm_pipeline_finish(r->p);
+    mm_input_free(r->in);   /* its records pointed at its source until now */
     mm_pipeline_free(r->p);
     mm_store_close(r->store);
 }
