@@ -11,11 +11,11 @@ echo "== mamori demo: one day of FortiGate logs from Sakura Town hall (demo/) ==
 echo
 $M -c demo/mamori.yaml ingest --format fortigate demo/fortigate-sakura.log
 echo
-echo "== alerts (mamori --db $DB alerts) =="
-$M --db "$DB" alerts
+echo "== alerts (mamori -c demo/mamori.yaml alerts) =="
+$M -c demo/mamori.yaml alerts
 echo
 echo "== what else did the infected PC do? (mamori search 'source.ip=10.10.5.21 and destination.ip=185.220.101.45') =="
-$M --db "$DB" search 'source.ip=10.10.5.21 and destination.ip=185.220.101.45' --limit 5
+$M -c demo/mamori.yaml search 'source.ip=10.10.5.21 and destination.ip=185.220.101.45' --limit 5
 echo
 echo "Try: $M --db $DB search 'event.action=deny' --json | head"
 echo "     $M --db $DB alerts --json"

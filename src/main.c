@@ -300,6 +300,9 @@ static int cmd_run(cli *c) {
     for (int i = 0; i < c->cfg.ninputs; i++)
         if (ins[i]) mm_input_stop(ins[i]);
     mm_pipeline_finish(p);
+    /* records referred to their input's source until the pipeline drained */
+    for (int i = 0; i < c->cfg.ninputs; i++)
+        if (ins[i]) mm_input_free(ins[i]);
     mm_pipeline_set_detect(p, NULL);   /* frees the current detection engine */
     mm_pipeline_free(p);
     mm_store_close(store);
@@ -446,6 +449,7 @@ static int search_row(void *ctx, const mm_stored_event *se) {
         if ((v = mm_event_get(&ev, MM_F_SOURCE_IP))) mm_buf_printf(&sc->b, "%.*s", (int)v->s.len, v->s.p);
         if ((v = mm_event_get(&ev, MM_F_DESTINATION_IP))) mm_buf_printf(&sc->b, " -> %.*s", (int)v->s.len, v->s.p);
         if ((v = mm_event_get(&ev, MM_F_DESTINATION_PORT))) mm_buf_printf(&sc->b, ":%.*s", (int)v->s.len, v->s.p);
+        if ((v = mm_event_get(&ev, MM_F_NETWORK_BYTES))) mm_buf_printf(&sc->b, " %.*s bytes", (int)v->s.len, v->s.p);
         if ((v = mm_event_get(&ev, MM_F_MESSAGE))) mm_buf_printf(&sc->b, "  %.*s", (int)(v->s.len > 120 ? 120 : v->s.len), v->s.p);
         if (ev.kind == MM_KIND_PIPELINE_ERROR) mm_buf_printf(&sc->b, "pipeline_error: %.*s", (int)ev.error.len, ev.error.p);
         mm_buf_putc(&sc->b, '\n');
@@ -500,6 +504,7 @@ static int cmd_search(cli *c) {
     f.source_ip = mm_query_required(sc.q, "source.ip");
     f.destination_ip = mm_query_required(sc.q, "destination.ip");
     int rc = mm_store_events_each(s, &f, search_row, &sc);
+    fflush(stdout);
     if (!sc.json) fprintf(stderr, "%lld events matched (%lld scanned)\n", (long long)sc.n, (long long)sc.scanned);
     mm_arena_free(&sc.arena);
     mm_buf_free(&sc.b);

@@ -53,18 +53,27 @@ mm_str mm_arena_str(mm_arena *a, const char *p, size_t n) {
     return (mm_str){mm_arena_strndup(a, p, n), (uint32_t)n};
 }
 
+/* Keeps the memory for the next use.  When the last use needed several chunks they
+ * are replaced by one chunk of their total size (up to 64 MiB), so a reused arena
+ * settles into a single chunk and stops calling malloc at all. */
 void mm_arena_reset(mm_arena *a) {
-    /* keep the oldest chunk (the tail), free the others */
-    mm_arena_chunk *c = a->head, *keep = NULL;
+    mm_arena_chunk *c = a->head;
+    if (c && !c->next) {
+        c->used = 0;
+        a->used_total = 0;
+        return;
+    }
+    size_t total = 0;
     while (c) {
         mm_arena_chunk *n = c->next;
-        if (!n) keep = c;
-        else free(c);
+        total += c->size;
+        free(c);
         c = n;
     }
-    if (keep) keep->used = 0;
-    a->head = keep;
+    a->head = NULL;
     a->used_total = 0;
+    if (total > 64u * 1024 * 1024) total = 64u * 1024 * 1024;
+    if (total > a->chunk_size) a->chunk_size = total;
 }
 
 void mm_arena_free(mm_arena *a) {

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -392,11 +393,30 @@ static void udp_put(syslog_in *s, const mm_source *src, const char *m, size_t le
     if (mm_feeder_put(s->feeder, src, s->dec, m, len, now) == MM_EFULL) udp_dropped(before);
 }
 
+/* The kernel's drop counter is cumulative for the socket.  SO_RXQ_OVFL stamps it on
+ * each datagram as it is queued, so drops show up with the next datagram after them;
+ * SO_MEMINFO reads it now, for the drops at the end of a burst. */
+static void kdrops_update(syslog_in *s, uint32_t d) {
+    if ((int32_t)(d - s->kdrops_seen) > 0) {
+        mm_count(MM_C_SYSLOG_UDP_KDROPS, d - s->kdrops_seen);
+        s->kdrops_seen = d;
+    }
+}
+
+static void kdrops_poll(syslog_in *s) {
+    uint32_t mi[SK_MEMINFO_VARS];
+    socklen_t ml = sizeof mi;
+    if (getsockopt(s->fd, SOL_SOCKET, SO_MEMINFO, mi, &ml) == 0 &&
+        ml > SK_MEMINFO_DROPS * sizeof(uint32_t))
+        kdrops_update(s, mi[SK_MEMINFO_DROPS]);
+}
+
 static void maybe_flush(syslog_in *s, bool force) {
     int64_t now = mm_mono_ns();
     if (force || now - s->last_flush >= FLUSH_NS) {
         uint64_t before = mm_counter_get(MM_C_QUEUE_DROPS);
         if (mm_feeder_flush(s->feeder) == MM_EFULL && !s->tcp) udp_dropped(before);
+        if (!s->tcp) kdrops_poll(s);
         s->last_flush = now;
     }
 }
@@ -455,11 +475,7 @@ static void *udp_main(void *arg) {
                         cm->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
                         uint32_t d;
                         memcpy(&d, CMSG_DATA(cm), sizeof d);
-                        /* the kernel's counter is cumulative for the socket */
-                        if (d != s->kdrops_seen) {
-                            mm_count(MM_C_SYSLOG_UDP_KDROPS, (uint32_t)(d - s->kdrops_seen));
-                            s->kdrops_seen = d;
-                        }
+                        kdrops_update(s, d);
                     }
                 }
                 const char *m = iov[i].iov_base;
@@ -479,6 +495,7 @@ static void *udp_main(void *arg) {
             if (n < UDP_BATCH) break;
         }
     }
+    kdrops_poll(s);
     free(bufs);
     free(msgs);
     free(iov);

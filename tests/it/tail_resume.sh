@@ -173,3 +173,22 @@ print("PASS tail_counters" if ok else
       f"FAIL tail_counters: file_lines {c.get('file_lines')} (want 450), "
       f"file_rotations {c.get('file_rotations')} (want >= 3)")
 EOF
+
+# 7. a crash (SIGKILL) in the middle of a large backlog, then a restart: rows and
+#    offsets are committed together, so nothing is lost and nothing is repeated.
+count_rows() {
+    python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from events").fetchone()[0])' "$T/mamori.db" 2>/dev/null || echo 0
+}
+lines 450 150450
+start
+sleep 0.4
+kill -KILL "$PID"
+wait "$PID" 2>/dev/null
+PID=
+at_kill=$(count_rows)
+start
+i=0
+while [ "$(count_rows)" -lt 150450 ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+stop 0.3
+echo "# SIGKILL after $at_kill of 150450 rows were stored"
+check tail_sigkill_resume 150450
