@@ -56,13 +56,15 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@./scripts/demo.sh
 
-# The test suite: unit tests, the same unit tests under ASan+UBSan, then the
-# integration tests through the CLI.  Ends with "N passed, N failed".
+# The test suite: unit tests, the same unit tests under ASan+UBSan, the integration
+# tests through the CLI, and every fuzz target replaying its seeds (regressions).
+# Ends with "N passed, N failed".
 test: deps
 	@$(MAKE) --no-print-directory all unit-bin
 	@$(MAKE) --no-print-directory B=build-asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    build-asan/mamori unit-bin
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 	@./tests/run.sh
 
 asan: deps

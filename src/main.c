@@ -19,6 +19,8 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +227,35 @@ static int cmd_ingest(cli *c) {
 
 /* ---------------------------------------------------------------- run */
 
+/* Ports below 1024 need root; nothing else does.  Once listeners and the store are
+ * open, give root up for good (DESIGN.md: privileges dropped after opening ports). */
+static int drop_privileges(const char *user) {
+    if (geteuid() != 0) {
+        if (user) mm_info("not root: 'user: %s' has nothing to drop", user);
+        return 0;
+    }
+    if (!user) {
+        mm_warn("running as root: set 'user:' in the configuration to drop privileges");
+        return 0;
+    }
+    struct passwd *pw = getpwnam(user);
+    if (!pw) {
+        fprintf(stderr, "mamori: user '%s' does not exist\n", user);
+        return -1;
+    }
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0) {
+        fprintf(stderr, "mamori: cannot switch to user '%s': %s\n", user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) {   /* must not be able to get root back */
+        fprintf(stderr, "mamori: privileges could not be dropped\n");
+        return -1;
+    }
+    mm_info("dropped privileges to %s (uid %d)", user, (int)pw->pw_uid);
+    return 0;
+}
+
 static int cmd_run(cli *c) {
     if (c->cfg.ninputs == 0)
         fprintf(stderr, "mamori run: no inputs configured (see conf/mamori.yaml); the store "
@@ -275,6 +306,7 @@ static int cmd_run(cli *c) {
         if (port >= 0) mm_info("input %s listening on port %d", c->cfg.inputs[i].name, port);
         else mm_info("input %s started", c->cfg.inputs[i].name);
     }
+    if (rc == 0 && drop_privileges(c->cfg.user) != 0) rc = 1;
     if (rc == 0) {
         mm_info("mamori %s running: %d inputs, %d workers, %d rules, %d indicators, store %s",
                 MM_VERSION, c->cfg.ninputs, c->cfg.workers, mm_detect_rule_count(det),

@@ -2,6 +2,7 @@
 # Run every test and print "N passed, N failed".
 #   unit tests:  build/tests/test_*        (and build-asan/tests/test_* under ASan/UBSan)
 #   integration: tests/it/*.sh, *.py       (through the CLI, build/mamori)
+#   fuzz seeds:  build-fuzz/fuzz_* over tests/fuzz/seeds/<name>/ (regression inputs)
 # Each test prints "PASS name" / "FAIL name: why" lines; a test program that exits
 # non-zero without printing FAIL counts as one failure.
 # MM_ONLY=asan runs only the sanitizer unit tests.
@@ -47,6 +48,16 @@ if [ "${MM_ONLY:-}" != asan ]; then
         [ -f "$t" ] || continue
         case "$t" in *.py) cmd="python3" ;; *) cmd="sh" ;; esac
         run_one "it/$(basename "$t")" $cmd "$t"
+    done
+fi
+if [ "${MM_ONLY:-}" != asan ]; then
+    for f in build-fuzz/fuzz_*; do
+        [ -x "$f" ] || continue
+        name=${f#build-fuzz/fuzz_}
+        seeds=tests/fuzz/seeds/$name
+        [ -d "$seeds" ] || continue
+        n=$(ls "$seeds" | wc -l)
+        run_one "fuzz/$name" sh -c "'$f' -runs=0 '$seeds' >/dev/null 2>&1 && echo 'PASS fuzz_seeds_$name ($n inputs)' || { echo 'FAIL fuzz_seeds_$name: a seed crashes; run $f $seeds'; exit 1; }"
     done
 fi
 echo "full log: build/test.log"

@@ -221,6 +221,7 @@ static const ckey schema[] = {
     {"segment", K_STR, "default network segment name (default: empty)"},
     {"timezone", K_STR, "zone of logs that carry none, as +0900 / Z / JST (default: +0000)"},
     {"workers", K_INT, "detection worker threads (default: number of cores)"},
+    {"user", K_STR, "run: after opening ports and the store, drop root privileges to this user"},
     {"log", K_MAP, "logging"},
     {"log.level", K_STR, "debug | info | warn | error (default: info)"},
     {"store", K_MAP, "the event store (SQLite)"},
@@ -447,6 +448,7 @@ static int config_apply2(mm_config *c, mm_cnode *root, const char *path, mm_err 
     c->path = xstrdup(path);
     set_str(&c->tenant, mm_cnode_get(root, "tenant"));
     set_str(&c->segment, mm_cnode_get(root, "segment"));
+    set_str(&c->user, mm_cnode_get(root, "user"));
     const mm_cnode *tz = mm_cnode_get(root, "timezone");
     if (tz && !mm_tz_parse(mm_str_c(tz->value), &c->tz_offset)) {
         mm_err_set(err, "%s: line %d: timezone '%s' is not an offset like +0900, Z or JST", path,
@@ -567,6 +569,7 @@ void mm_config_free(mm_config *c) {
     free(c->path);
     free(c->tenant);
     free(c->segment);
+    free(c->user);
     free(c->store_path);
     free(c->rules_dir);
     for (int i = 0; i < c->nindicator_files; i++) free(c->indicator_files[i]);

@@ -342,6 +342,7 @@ typedef struct mm_config {
     char *path;              /* file it came from, NULL for built-in defaults */
     char *tenant;            /* default tenant */
     char *segment;
+    char *user;              /* run: drop root privileges to this user, NULL: keep */
     int32_t tz_offset;       /* for logs that carry no zone (seconds east of UTC) */
     int workers;
     char *store_path;
