@@ -58,6 +58,8 @@ static void usage(FILE *f) {
           f);
 }
 
+static int32_t since_tz;   /* the configured timezone, for --since times */
+
 static int load_config(cli *c) {
     mm_config_defaults(&c->cfg);
     if (c->cfg_path) {
@@ -72,7 +74,25 @@ static int load_config(cli *c) {
         c->cfg.store_path = strdup(c->db);
     }
     mm_log_set_level(c->cfg.log_level);
+    since_tz = c->cfg.tz_offset;
     return 0;
+}
+
+/* Commands that only read must not create an empty store at a mistyped path. */
+static mm_store *open_existing_store(cli *c) {
+    struct stat st;
+    if (stat(c->cfg.store_path, &st) != 0) {
+        fprintf(stderr, "mamori: no store at %s (use --db PATH, or run/ingest first)\n",
+                c->cfg.store_path);
+        return NULL;
+    }
+    mm_store *s = NULL;
+    mm_err err = {{0}};
+    if (mm_store_open(&s, c->cfg.store_path, &err) != 0) {
+        fprintf(stderr, "mamori: %s\n", err.msg);
+        return NULL;
+    }
+    return s;
 }
 
 static mm_store *open_store(cli *c) {
@@ -85,7 +105,8 @@ static mm_store *open_store(cli *c) {
     return s;
 }
 
-/* "1h", "30m", "7d" ago, or an RFC 3339 time. */
+/* "1h", "30m", "7d" ago, or a time; a time without a zone is in the configured
+ * timezone, like the times the text output shows. */
 static bool parse_since(const char *s, int64_t *ns) {
     int64_t d;
     if (mm_duration_parse(s, &d)) {
@@ -97,7 +118,15 @@ static bool parse_since(const char *s, int64_t *ns) {
     mm_event ev;
     mm_event_init(&ev, &a);
     bool ok = mm_event_set(&ev, MM_F_TIMESTAMP, mm_str_c(s));
-    if (ok) *ns = mm_event_get(&ev, MM_F_TIMESTAMP)->i;
+    if (ok) {
+        *ns = mm_event_get(&ev, MM_F_TIMESTAMP)->i;
+        size_t n = strlen(s);
+        bool zoned = n && (s[n - 1] == 'Z' || s[n - 1] == 'z' ||
+                           (n > 6 && (s[n - 6] == '+' || s[n - 6] == '-')) ||
+                           (n > 5 && (s[n - 5] == '+' || s[n - 5] == '-')));
+        if (!zoned && !strchr(s, 'T') && !strchr(s, ' ')) zoned = true;   /* an epoch number */
+        if (!zoned) *ns -= (int64_t)since_tz * 1000000000LL;
+    }
     mm_arena_free(&a);
     return ok;
 }
@@ -345,6 +374,9 @@ static int cmd_run(cli *c) {
 
 /* ---------------------------------------------------------------- alerts */
 
+/* Text output goes to terminals: whatever came from the network is made printable. */
+static void put_text(mm_buf *b, const char *p, size_t n) { mm_buf_put_printable(b, p, n); }
+
 /* Times for people are shown in the configured zone (timezone:), JSON stays UTC. */
 static void fmt_local(mm_buf *b, int64_t ns, int32_t off) {
     mm_time_fmt_local(b, ns, off);
@@ -393,10 +425,14 @@ static int print_alert(void *ctx, const mm_stored_alert *a) {
         mm_buf_puts(b, "}\n");
     } else {
         fmt_local(b, a->ts_ns, ap->tz);
-        mm_buf_printf(b, "  %-8s  %-12s  %s", a->level, a->tenant, a->rule_name);
+        mm_buf_printf(b, "  %-8s  %-12s  ", a->level, a->tenant);
+        put_text(b, a->rule_name, strlen(a->rule_name));
         if (a->technique && *a->technique) mm_buf_printf(b, " [%s]", a->technique);
         if (a->count > 1) mm_buf_printf(b, " x%lld", (long long)a->count);
-        if (a->reason && *a->reason) mm_buf_printf(b, "\n    %s", a->reason);
+        if (a->reason && *a->reason) {
+            mm_buf_puts(b, "\n    ");
+            put_text(b, a->reason, strlen(a->reason));
+        }
         mm_buf_putc(b, '\n');
     }
     fwrite(b->p, 1, b->len, stdout);
@@ -425,7 +461,7 @@ static int cmd_alerts(cli *c) {
             return 2;
         }
     }
-    mm_store *s = open_store(c);
+    mm_store *s = open_existing_store(c);
     if (!s) return 1;
     int rc = mm_store_alerts_each(s, since, limit, print_alert, &ap);
     if (!ap.json && ap.n == 0) printf("no alerts\n");
@@ -475,15 +511,23 @@ static int search_row(void *ctx, const mm_stored_event *se) {
         mm_buf_putc(&sc->b, '\n');
     } else {
         fmt_local(&sc->b, ev.ts_ns, sc->tz);
-        mm_buf_printf(&sc->b, "  %s  ", se->tenant);
-        const mm_value *v;
-        if ((v = mm_event_get(&ev, MM_F_EVENT_ACTION))) mm_buf_printf(&sc->b, "%.*s ", (int)v->s.len, v->s.p);
-        if ((v = mm_event_get(&ev, MM_F_SOURCE_IP))) mm_buf_printf(&sc->b, "%.*s", (int)v->s.len, v->s.p);
-        if ((v = mm_event_get(&ev, MM_F_DESTINATION_IP))) mm_buf_printf(&sc->b, " -> %.*s", (int)v->s.len, v->s.p);
-        if ((v = mm_event_get(&ev, MM_F_DESTINATION_PORT))) mm_buf_printf(&sc->b, ":%.*s", (int)v->s.len, v->s.p);
-        if ((v = mm_event_get(&ev, MM_F_NETWORK_BYTES))) mm_buf_printf(&sc->b, " %.*s bytes", (int)v->s.len, v->s.p);
-        if ((v = mm_event_get(&ev, MM_F_MESSAGE))) mm_buf_printf(&sc->b, "  %.*s", (int)(v->s.len > 120 ? 120 : v->s.len), v->s.p);
-        if (ev.kind == MM_KIND_PIPELINE_ERROR) mm_buf_printf(&sc->b, "pipeline_error: %.*s", (int)ev.error.len, ev.error.p);
+        mm_buf_puts(&sc->b, "  ");
+        put_text(&sc->b, se->tenant, strlen(se->tenant));
+        mm_buf_puts(&sc->b, "  ");
+        static const struct { mm_field f; const char *before; } cols[] = {
+            {MM_F_EVENT_ACTION, ""}, {MM_F_SOURCE_IP, " "}, {MM_F_DESTINATION_IP, " -> "},
+            {MM_F_DESTINATION_PORT, ":"}, {MM_F_NETWORK_BYTES, " bytes="}, {MM_F_MESSAGE, "  "},
+        };
+        for (size_t i = 0; i < MM_ARRAY_LEN(cols); i++) {
+            const mm_value *v = mm_event_get(&ev, cols[i].f);
+            if (!v) continue;
+            mm_buf_puts(&sc->b, cols[i].before);
+            put_text(&sc->b, v->s.p, v->s.len > 160 ? 160 : v->s.len);
+        }
+        if (ev.kind == MM_KIND_PIPELINE_ERROR) {
+            mm_buf_puts(&sc->b, "pipeline_error: ");
+            put_text(&sc->b, ev.error.p, ev.error.len);
+        }
         mm_buf_putc(&sc->b, '\n');
     }
     fwrite(sc->b.p, 1, sc->b.len, stdout);
@@ -524,7 +568,7 @@ static int cmd_search(cli *c) {
         fprintf(stderr, "mamori search: bad query: %s\n", err.msg);
         return 2;
     }
-    mm_store *s = open_store(c);
+    mm_store *s = open_existing_store(c);
     if (!s) {
         mm_query_free(sc.q);
         return 1;

@@ -20,7 +20,11 @@
 #define WORKER_RING 64
 #define FEEDER_FLUSH_NS (100 * 1000000LL)
 #define COUNTER_SAVE_NS (5 * 1000000000LL)
-#define RETENTION_EVERY_NS (3600 * 1000000000LL)
+#define RETENTION_EVERY_NS (60 * 1000000000LL)
+#define RETENTION_STEP_ROWS 50000
+/* Event times more than this ahead of their receive time are not trusted for
+ * ordering, windows and retention (a wrong clock, or a forged record). */
+#define MAX_FUTURE_NS (15 * 60 * 1000000000LL)
 
 typedef struct rec {
     mm_str line;
@@ -155,6 +159,11 @@ static void *worker_main(void *arg) {
                     mm_event_fail(ev, "no decoder for this input");
                     mm_count(MM_C_DECODE_ERRORS, 1);
                 }
+                if (ev->ts_ns > ev->recv_ns + MAX_FUTURE_NS) {
+                    /* @timestamp (the field) keeps what the sender wrote */
+                    ev->ts_ns = ev->recv_ns;
+                    mm_count(MM_C_FUTURE_TIMESTAMPS, 1);
+                }
                 if (d && ev->kind == MM_KIND_EVENT) {
                     mm_detect_event(d, w->state, ev, &b->arena, &b->alerts);  /* counts alerts */
                 }
@@ -222,43 +231,122 @@ static fstate *feeder_state(mm_pipeline *p, uint32_t id) {
     return &p->fs[id];
 }
 
-/* Store one batch's events and alerts in the open transaction, apply its marks. */
-static int store_batch(mm_pipeline *p, batch *b) {
-    int rows = 0;
+/* What happens once per batch, whatever the store does: printing and counting. */
+static void batch_side_effects(mm_pipeline *p, batch *b) {
     print_batch(p, b);
-    if (p->store && p->o.store_events) {
-        for (uint32_t i = 0; i < b->n; i++) {
-            if (mm_store_put_event(p->store, &b->evs[i]) == 0) {
-                mm_count(MM_C_EVENTS_STORED, 1);
-                rows++;
-            } else
-                mm_count(MM_C_STORE_ERRORS, 1);
-        }
-        for (mm_alert *a = b->alerts; a; a = a->next) {
-            if (mm_store_put_alert(p->store, a) == 0) mm_count(MM_C_ALERTS_STORED, 1);
-            else mm_count(MM_C_STORE_ERRORS, 1);
-            rows++;
-        }
-    }
     for (mm_alert *a = b->alerts; a; a = a->next) count_rule(p, a);
-    if (p->store)
-        for (mark *m = b->marks; m; m = m->next) mm_store_offset_set(p->store, m->key, m->inode, m->offset);
-    return rows;
 }
 
-/* The writer's transaction. */
+/* The writer's transaction.  Batches written into it are held until the commit
+ * succeeds: when a commit fails (disk full, I/O error, a locked database) the
+ * transaction is rolled back and written again after a pause, so nothing is lost
+ * and offsets never run ahead of what is stored.  While it retries, the writer
+ * does not read its queue: TCP and file inputs wait, UDP counts its drops. */
 typedef struct txn {
     bool open;
     int rows;
     int64_t start;
+    batch *held, **held_tail;
+    uint64_t events, alerts;   /* counted as stored when the commit succeeds */
+    bool failed;               /* a write failed: roll back and write again */
 } txn;
 
-static void txn_begin(mm_pipeline *p, txn *t) {
-    if (t->open || !p->store || !p->o.store_events) return;
-    if (mm_store_begin(p->store) == 0) {
-        t->open = true;
-        t->start = mm_mono_ns();
+static bool storing(const mm_pipeline *p) { return p->store && p->o.store_events; }
+
+/* Write one batch's rows and offset marks into the open transaction. */
+static int write_batch(mm_pipeline *p, txn *t, batch *b) {
+    int rc = 0;
+    for (uint32_t i = 0; i < b->n && rc == 0; i++) rc = mm_store_put_event(p->store, &b->evs[i]);
+    for (mm_alert *a = b->alerts; a && rc == 0; a = a->next) rc = mm_store_put_alert(p->store, a);
+    for (mark *m = b->marks; m && rc == 0; m = m->next)
+        rc = mm_store_offset_set(p->store, m->key, m->inode, m->offset);
+    if (rc == 0) {
+        uint32_t na = 0;
+        for (mm_alert *a = b->alerts; a; a = a->next) na++;
+        t->rows += (int)(b->n + na);
+        t->events += b->n;
+        t->alerts += na;
     }
+    return rc;
+}
+
+static void backoff(int attempt) {
+    int64_t ms = 100LL << (attempt < 6 ? attempt : 6);   /* 0.1 s .. 6.4 s */
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void txn_begin(mm_pipeline *p, txn *t) {
+    if (t->open || !storing(p)) return;
+    for (int attempt = 0; mm_store_begin(p->store) != 0; attempt++) {
+        mm_count(MM_C_STORE_ERRORS, 1);
+        mm_error("store: cannot begin a transaction (attempt %d); retrying", attempt + 1);
+        backoff(attempt);
+    }
+    t->open = true;
+    t->start = mm_mono_ns();
+    t->rows = 0;
+    t->events = t->alerts = 0;
+    t->held = NULL;
+    t->held_tail = &t->held;
+    t->failed = false;
+}
+
+/* Commit; on failure roll back, pause, and write every held batch again.  At
+ * shutdown (closing) it gives up after a few attempts and counts what is lost. */
+static void txn_commit(mm_pipeline *p, txn *t, bool closing) {
+    for (int attempt = 0;; attempt++) {
+        bool ok = true;
+        if (attempt > 0) {   /* the transaction was rolled back: write it again */
+            ok = mm_store_begin(p->store) == 0;
+            t->rows = 0;
+            t->events = t->alerts = 0;
+            for (batch *b = t->held; b && ok; b = b->next) ok = write_batch(p, t, b) == 0;
+        }
+        if (ok && !t->failed && mm_store_commit(p->store) == 0) break;
+        t->failed = false;
+        mm_count(MM_C_STORE_ERRORS, 1);
+        mm_store_rollback(p->store);
+        if (closing && attempt >= 5) {
+            uint64_t lost = 0;
+            for (batch *b = t->held; b; b = b->next) lost += b->n;
+            mm_count(MM_C_STORE_LOST, lost);
+            mm_error("store: giving up at shutdown; %llu events not stored", (unsigned long long)lost);
+            t->events = t->alerts = 0;
+            break;
+        }
+        mm_error("store: commit failed (attempt %d); retrying the transaction", attempt + 1);
+        backoff(attempt);
+    }
+    mm_count(MM_C_EVENTS_STORED, t->events);
+    mm_count(MM_C_ALERTS_STORED, t->alerts);
+    while (t->held) {
+        batch *n = t->held->next;
+        batch_free(t->held);
+        t->held = n;
+    }
+    t->held_tail = &t->held;
+    t->open = false;
+    t->rows = 0;
+}
+
+/* Write b into the transaction (or, without a store, drop it after its side effects). */
+static void store_batch(mm_pipeline *p, txn *t, batch *b) {
+    batch_side_effects(p, b);
+    if (!storing(p)) {
+        batch_free(b);
+        return;
+    }
+    txn_begin(p, t);
+    if (write_batch(p, t, b) != 0) {
+        /* a failed statement: the commit path rolls back and writes everything again */
+        mm_count(MM_C_STORE_ERRORS, 1);
+        t->failed = true;
+        t->rows = INT32_MAX / 2;   /* commit (and so retry) as soon as the group allows */
+    }
+    b->next = NULL;
+    *t->held_tail = b;
+    t->held_tail = &b->next;
 }
 
 /* Commit at the size or age limit (or when forced), but never in the middle of a
@@ -271,20 +359,13 @@ static void txn_maybe_commit(mm_pipeline *p, txn *t, bool force) {
                mm_mono_ns() - t->start >= (int64_t)p->o.batch_ms * 1000000LL;
     if (!due) return;
     if (p->mid_groups && !force && t->rows < 16 * p->o.batch_rows) return;
-    if (mm_store_commit(p->store) != 0) {
-        mm_count(MM_C_STORE_ERRORS, 1);
-        mm_store_rollback(p->store);
-    }
-    t->open = false;
-    t->rows = 0;
+    txn_commit(p, t, force);
 }
 
 /* Store b now, or park it until the batches before it (same feeder) arrived. */
 static void accept_batch(mm_pipeline *p, txn *t, batch *b) {
-    txn_begin(p, t);
     if (!b->ordered) {
-        t->rows += store_batch(p, b);
-        batch_free(b);
+        store_batch(p, t, b);
         return;
     }
     fstate *f = feeder_state(p, b->feeder_id);
@@ -295,14 +376,12 @@ static void accept_batch(mm_pipeline *p, txn *t, batch *b) {
     while (f->parked && f->parked->seq == f->next_seq) {
         batch *s = f->parked;
         f->parked = s->next;
-        txn_begin(p, t);
-        t->rows += store_batch(p, s);
+        bool boundary = s->group_end;
         bool was = f->mid_group;
-        f->mid_group = !s->group_end;
+        f->mid_group = !boundary;
         p->mid_groups += (int)f->mid_group - (int)was;
         f->next_seq++;
-        bool boundary = s->group_end;
-        batch_free(s);
+        store_batch(p, t, s);
         if (boundary) txn_maybe_commit(p, t, false);   /* a group boundary */
     }
 }
@@ -326,7 +405,8 @@ static void *writer_main(void *arg) {
     for (;;) {
         if (p->store && p->o.retention_days > 0 && !t.open &&
             (last_retention == 0 || mm_mono_ns() - last_retention > RETENTION_EVERY_NS)) {
-            mm_store_retention(p->store, p->o.retention_days, mm_now_ns());
+            /* a bounded step per minute: a large backlog never stalls ingestion */
+            mm_store_retention_step(p->store, p->o.retention_days, mm_now_ns(), RETENTION_STEP_ROWS);
             last_retention = mm_mono_ns();
         }
         void *item = NULL;

@@ -68,6 +68,8 @@ const char *mm_buf_cstr(mm_buf *b);                /* NUL-terminates in place */
 /* JSON string literal with escapes; invalid UTF-8 bytes and controls become \u00XX
  * so the output is always valid JSON whatever came from the network. */
 void mm_json_str(mm_buf *b, const char *p, size_t n);
+/* Text for a terminal: controls, invalid UTF-8 and bidi overrides become '?'. */
+void mm_buf_put_printable(mm_buf *b, const char *p, size_t n);
 
 /* ---------------------------------------------------------------- time */
 
@@ -138,6 +140,7 @@ typedef enum mm_field {
 
 const char *mm_field_name(mm_field f);
 mm_ftype mm_field_type(mm_field f);
+bool mm_field_is_list(mm_field f);   /* an ECS array field (printed as a JSON array) */
 /* Name -> id, MM_F_NONE when the name is not a known field. */
 mm_field mm_field_by_name(const char *name, size_t len);
 

@@ -7,14 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* STRS/IPS (array fields) parse like STR/IP and are printed as arrays. */
+#define FT_STR MM_T_STR, false
+#define FT_INT MM_T_INT, false
+#define FT_IP MM_T_IP, false
+#define FT_TIME MM_T_TIME, false
+#define FT_STRS MM_T_STR, true
+#define FT_IPS MM_T_IP, true
 static const struct {
     const char *name;
     mm_ftype type;
+    bool list;
 } field_tab[MM_F__COUNT] = {
-#define X(id, name, type) {name, MM_T_##type},
+#define X(id, name, type) {name, FT_##type},
 #include "fields.def"
 #undef X
 };
+
+bool mm_field_is_list(mm_field f) { return f < MM_F__COUNT && field_tab[f].list; }
 
 const char *mm_field_name(mm_field f) { return f < MM_F__COUNT ? field_tab[f].name : "?"; }
 mm_ftype mm_field_type(mm_field f) { return f < MM_F__COUNT ? field_tab[f].type : MM_T_STR; }
@@ -66,7 +76,10 @@ static bool parse_time(mm_str s, int64_t *ns) {
     if (mm_str_to_i64(s, &v)) {
         /* nanoseconds in an int64 end in 2262: refuse what would overflow */
         if (v < 0) return false;
-        if (v < 10000000000LL) *ns = v * 1000000000LL;            /* seconds (to 2286) */
+        if (v < 10000000000LL) {                                   /* seconds */
+            if (v > INT64_MAX / 1000000000LL) return false;        /* past 2262 */
+            *ns = v * 1000000000LL;
+        }
         else if (v < 100000000000000LL) *ns = v * 1000000LL;      /* ms */
         else if (v < 100000000000000000LL) *ns = v * 1000LL;      /* us */
         else *ns = v;
@@ -306,7 +319,7 @@ static void put_value(mm_buf *out, const mm_event *ev, mm_field f, const mm_valu
 
 static void put_field(mm_buf *out, const mm_event *ev, mm_field f) {
     const mm_value *v = mm_event_get(ev, f);
-    if (v->next) {
+    if (v->next || field_tab[f].list) {
         mm_buf_putc(out, '[');
         for (int i = 0; v; v = mm_event_next(ev, v), i++) {
             if (i) mm_buf_putc(out, ',');

@@ -34,7 +34,13 @@ typedef struct lexer {
     size_t i, n;
     mm_err *err;
     int depth;
+    int terms;
 } lexer;
+
+/* Evaluation recurses over the tree: bound its size so a query from the network
+ * (the web API, later) cannot exhaust the stack. */
+#define MAX_QUERY_LEN (64 * 1024)
+#define MAX_QUERY_TERMS 256
 
 static void skip_ws(lexer *l) {
     while (l->i < l->n && (l->s[l->i] == ' ' || l->s[l->i] == '\t' || l->s[l->i] == '\n')) l->i++;
@@ -112,6 +118,10 @@ static qnode *parse_or(lexer *l);
 
 static qnode *parse_term(lexer *l) {
     skip_ws(l);
+    if (++l->terms > MAX_QUERY_TERMS) {
+        mm_err_set(l->err, "query has more than %d terms", MAX_QUERY_TERMS);
+        return NULL;
+    }
     if (l->i >= l->n) {
         mm_err_set(l->err, "unexpected end of query");
         return NULL;
@@ -256,7 +266,11 @@ static qnode *parse_or(lexer *l) {
 }
 
 mm_query *mm_query_parse(const char *text, mm_err *err) {
-    lexer l = {text, 0, strlen(text), err, 0};
+    lexer l = {text, 0, strlen(text), err, 0, 0};
+    if (l.n > MAX_QUERY_LEN) {
+        mm_err_set(err, "query longer than %d bytes", MAX_QUERY_LEN);
+        return NULL;
+    }
     skip_ws(&l);
     mm_query *q = calloc(1, sizeof *q);
     if (!q) abort();
@@ -359,7 +373,8 @@ static bool eval(const qnode *q, const mm_event *ev) {
     bool is_special = true;
     if (strcmp(q->field, "tenant") == 0 || strcmp(q->field, "mamori.tenant") == 0) special = ev->tenant;
     else if (strcmp(q->field, "segment") == 0 || strcmp(q->field, "mamori.segment") == 0) special = ev->segment;
-    else if (strcmp(q->field, "event.kind") == 0 && ev->kind != MM_KIND_EVENT) special = mm_str_c(mm_kind_name(ev->kind));
+    else if (strcmp(q->field, "event.kind") == 0 && (ev->kind != MM_KIND_EVENT || !mm_event_has(ev, MM_F_EVENT_KIND)))
+        special = mm_str_c(mm_kind_name(ev->kind));   /* what --events prints */
     else if (strcmp(q->field, "mamori.input") == 0 && ev->src && ev->src->input) special = mm_str_c(ev->src->input);
     else is_special = false;
     int n;

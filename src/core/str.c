@@ -193,3 +193,33 @@ uint64_t mm_hash(const void *p, size_t n, uint64_t seed) {
     h ^= h >> 31;
     return h;
 }
+
+/* For terminals: bytes from the network must not move the cursor, clear the screen,
+ * retitle the window or reverse text.  C0/C1 controls, DEL, invalid UTF-8 and the
+ * bidirectional overrides become '?'; valid printable UTF-8 stays. */
+void mm_buf_put_printable(mm_buf *b, const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c < 0x7f) {
+            mm_buf_putc(b, (char)c);
+            i++;
+            continue;
+        }
+        size_t l = c >= 0x80 ? utf8_len(p + i, n - i) : 0;
+        uint32_t cp = 0;
+        if (l == 2) cp = ((uint32_t)(c & 0x1f) << 6) | (p[i + 1] & 0x3f);
+        else if (l == 3) cp = ((uint32_t)(c & 0x0f) << 12) | ((uint32_t)(p[i + 1] & 0x3f) << 6) | (p[i + 2] & 0x3f);
+        bool bad = l == 0 || (cp >= 0x80 && cp < 0xa0) ||            /* C1 controls */
+                   (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+                   cp == 0x200e || cp == 0x200f || cp == 0x061c;      /* bidi controls */
+        if (bad) {
+            mm_buf_putc(b, '?');
+            i += l ? l : 1;
+        } else {
+            mm_buf_put(b, p + i, l);
+            i += l;
+        }
+    }
+}

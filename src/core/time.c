@@ -120,7 +120,7 @@ bool mm_duration_parse(const char *s, int64_t *ns) {
     int64_t v = 0;
     const char *p = s;
     while (*p >= '0' && *p <= '9') {
-        if (v > 100000000) return false;
+        if (v > 1000000000LL) return false;
         v = v * 10 + (*p - '0');
         p++;
     }
@@ -133,6 +133,6 @@ bool mm_duration_parse(const char *s, int64_t *ns) {
     else if (strcmp(p, "d") == 0) mult = 86400LL * 1000000000LL;
     else if (strcmp(p, "w") == 0) mult = 7 * 86400LL * 1000000000LL;
     else return false;
-    *ns = v * mult;
+    if (__builtin_mul_overflow(v, mult, ns)) return false;
     return true;
 }

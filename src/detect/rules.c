@@ -1,76 +1,7 @@
 /* rules: the rule compiler and evaluator — a Sigma-compatible subset, so the later
- * full Sigma engine can take the same files unchanged.
- *
- * A rule file holds one or more YAML documents ("---").  A document is a rule:
- *
- *   title: FortiGate IPS attack (critical)        required
- *   id: 6f0c...                                   uuid; the alert's rule id
- *   name: fortigate_admin_login_failed            optional, for correlation references
- *   status / description / author / date / references / falsepositives   kept as docs
- *   level: informational | low | medium | high | critical   (default medium)
- *   tags: [attack.initial_access, attack.t1190]   the first attack.tNNNN[.NNN] tag is
- *                                                 the alert's technique ("T1190")
- *   logsource: {product: fortigate, service: ips} product filters events (fortigate:
- *                                                 events decoded under fortinet.firewall;
- *                                                 another product: the input's format
- *                                                 name); service/category are docs
- *   reason: "IPS {fortinet.firewall.attack} from {source.ip}"   mamori extension: the
- *                                                 alert's one-line evidence ({field},
- *                                                 {ioc}, {ioc.indicator}, {ioc.list},
- *                                                 {ioc.field}, {ioc.value}, {count},
- *                                                 {timespan}, {group}, {title};
- *                                                 {a|b}: the first field present)
- *   detection:
- *     selection:                     a map: every key must match (AND)
- *       fortinet.firewall.subtype: ips
- *       fortinet.firewall.severity: [critical, high]     a list: any value (OR)
- *     filter:
- *       - source.ip|cidr: 10.0.0.0/8                     a list of maps: any map (OR)
- *       - user.name|startswith: svc_
- *     keywords: [mimikatz, 'sekurlsa::']                 a list of strings: raw text
- *     condition: selection and not filter
- *
- * Field names are the printed event names: known (ECS) fields by id, anything else
- * as a vendor key under the event's vendor_prefix (fortinet.firewall.subtype).  A
- * field the event lacks is a non-match, never an error.  A name in a known ECS
- * namespace that is not a known field is a load error (a typo would never match).
- *
- * Values match case-insensitively; `*` and `?` are wildcards (`\*`, `\?`, `\\`
- * escape them).  `null` means the field is absent.  Modifiers (field|mod|mod):
- *   contains, startswith, endswith   substring forms (wildcards still apply)
- *   all        every listed value must match (AND instead of OR)
- *   cased      case-sensitive
- *   neq        the field exists and equals none of the values
- *   exists     `true`: the field is present; `false`: absent
- *   gt gte lt lte   integer comparison
- *   cidr       address inside any listed network
- *   ioc        mamori extension: the value is in the loaded indicator lists.  The
- *              value names the indicator types to try: `any`, or a list of `ip`
- *              (addresses and CIDRs), `domain` (with subdomains), `url`, `hash`,
- *              `md5`, `sha1`, `sha256`.  `url.domain|ioc` also tries the URL made of
- *              url.domain + url.path (+ url.query), as FortiGate logs hostname= and
- *              url= apart.  The alert's reason names indicator, list and field.
- * `re`, the encoding modifiers (base64, utf16..., windash), `expand` and `fieldref`
- * are rejected with an error naming the modifier.
- *
- * condition: `and`, `or`, `not`, parentheses, `1 of sel*`, `all of sel*`, `N of`,
- * `1 of them` / `all of them` (identifiers starting with `_` are left out of
- * `them`); a list of conditions means any of them.  Precedence: not > and > or.
- * The old aggregation syntax (`| count() > 5`) is rejected: use a correlation.
- *
- * Bursts are Sigma correlations (a second document, or a file of their own):
- *
- *   title: FortiGate admin login brute force
- *   id: ...
- *   level: high
- *   tags: [attack.t1110]
- *   correlation:
- *     type: event_count             the only type supported for now
- *     rules: [fortigate_admin_login_failed]   base rules by name or id
- *     group-by: [source.ip]
- *     timespan: 5m
- *     condition: {gte: 5}           gte or gt (eq is taken as "reaches")
- *   generate: false                 true: base rules also alert on their own
+ * full Sigma engine can take the same files unchanged.  The format (selections,
+ * modifiers including the `ioc` extension, conditions, event_count correlations,
+ * `reason` templates) is documented for users in docs/rules.md.
  *
  * The compiled rule also records an "anchor": a field whose value the rule needs
  * to be one of a few literals (fortinet.firewall.subtype = ips).  detect.c indexes

@@ -696,6 +696,10 @@ int mm_store_offsets_each(mm_store *s,
 /* Deleted in chunks, each its own transaction when the caller has none open, so a
  * month of backlog does not hold the write lock (and grow the WAL) in one go. */
 int64_t mm_store_retention(mm_store *s, int days, int64_t now_ns) {
+    return mm_store_retention_step(s, days, now_ns, 0);
+}
+
+int64_t mm_store_retention_step(mm_store *s, int days, int64_t now_ns, int64_t max_rows) {
     if (days <= 0)
         return 0;   /* keep forever */
     int64_t span, cutoff;
@@ -720,7 +724,7 @@ int64_t mm_store_retention(mm_store *s, int days, int64_t now_ns) {
         int n = sqlite3_changes(s->db);
         total += n;
         sqlite3_reset(st);
-        if (n < RETENTION_CHUNK)
+        if (n < RETENTION_CHUNK || (max_rows > 0 && total >= max_rows))
             break;
     }
     sqlite3_finalize(st);
@@ -1063,9 +1067,11 @@ int mm_store_alerts_each(mm_store *s, int64_t since_ns, int64_t limit,
                          int (*fn)(void *ctx, const mm_stored_alert *a), void *ctx) {
     sqlite3_stmt *st;
     int ret = prepare(s,
-                      "SELECT id, ts_ns, created_ns, rule_id, rule_name, level, technique,"
-                      " reason, tenant, count, event_id, evidence FROM alerts"
-                      " WHERE ts_ns >= ?1 ORDER BY ts_ns, id LIMIT ?2",
+                      /* the newest `limit` alerts, printed oldest first */
+                      "SELECT * FROM (SELECT id, ts_ns, created_ns, rule_id, rule_name, level,"
+                      " technique, reason, tenant, count, event_id, evidence FROM alerts"
+                      " WHERE ts_ns >= ?1 ORDER BY ts_ns DESC, id DESC LIMIT ?2)"
+                      " ORDER BY ts_ns, id",
                       &st, false);
     if (ret)
         return ret;

@@ -40,6 +40,9 @@ int mm_store_offsets_each(mm_store *s,
 /* Delete events older than days (alerts are kept), in chunks.  days <= 0 keeps
  * everything.  Returns rows deleted or <0. */
 int64_t mm_store_retention(mm_store *s, int days, int64_t now_ns);
+/* The same, stopping after about max_rows (0 = no limit), so a writer can spread a
+ * large backlog over several passes instead of stalling ingestion. */
+int64_t mm_store_retention_step(mm_store *s, int days, int64_t now_ns, int64_t max_rows);
 
 /* Counters: `mamori run` and `mamori ingest` add their totals here so `mamori status`
  * (another process) can show them. */
@@ -84,7 +87,7 @@ typedef struct mm_stored_alert {
     const char *evidence;
 } mm_stored_alert;
 
-/* Oldest first, ts >= since_ns, at most limit (0 = all). */
+/* ts >= since_ns; with a limit the newest `limit` of them (0 = all); oldest first. */
 int mm_store_alerts_each(mm_store *s, int64_t since_ns, int64_t limit,
                          int (*fn)(void *ctx, const mm_stored_alert *a), void *ctx);
 
