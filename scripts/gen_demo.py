@@ -11,7 +11,7 @@ import random
 R = random.Random(20261120)
 DEV = 'devname="SAKURA-FGT01" devid="FG100FTK20001234"'
 TZ = 9 * 3600
-DAY0 = 1763564400  # 2026-11-20T00:00:00+09:00 as Unix seconds
+DAY0 = 1795100400  # 2026-11-20T00:00:00+09:00 as Unix seconds
 lines = []
 session = [700000000]
 
@@ -185,7 +185,7 @@ for i, (attack, sev, aid, url) in enumerate([
     s += (f' severity="{sev}" srcip=45.155.205.99 srccountry="Netherlands" dstip=172.16.1.10 srcintf="wan1"'
           f' srcintfrole="wan" dstintf="dmz" dstintfrole="dmz" sessionid={sid()} action="dropped" proto=6'
           f' service="HTTPS" policyid=12 attack="{attack}" srcport={R.randint(30000, 60000)} dstport=443'
-          f' hostname="www.town-sakura.example.jp" url="{url}" direction="outgoing" attackid={aid}'
+          f' hostname="www.town-sakura.example.jp" url="{url}" direction="incoming" attackid={aid}'
           f' profile="dmz-protect" ref="http://www.fortinet.com/ids/VID{aid}" incidentserialno={R.randint(100000, 999999)}'
           f' msg="web_server: {attack}," crscore=50 craction=4096 crlevel="critical"')
     lines.append((t, s))
@@ -210,7 +210,8 @@ for i in range(7):
     lines.append((t, s))
 
 # ---- what a real feed also contains: lines that do not decode -------------------
-lines.append((12 * 3600, '<190>date=2026-11-20 time=12:00:00 devname="SAKURA-FGT01" devid="FG100FTK20001234" logid="00000'))
+# a Windows event forwarded to the FortiGate port by a misconfigured NXLog agent
+lines.append((12 * 3600, '{"EventTime":"2026-11-20 12:00:00","Hostname":"SAKURA-DC01","EventID":4625,"TargetUserName":"admin","IpAddress":"10.10.9.77"}'))
 lines.append((12 * 3600 + 1, 'Nov 20 12:00:01 sakura-nas01 kernel: eth0: link up, 1000Mbps, full-duplex'))
 
 lines.sort(key=lambda x: x[0])

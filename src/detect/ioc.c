@@ -773,7 +773,17 @@ bool mm_ioc_match(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned typ
     if (!s || s->n == 0 || !types) return false;
     if (ip && ip->af) return (types & MM_IOC_IP) && lookup_ip(s, ip, hit);
     val = trim(val);
-    if (val.len == 0 || val.len >= KEY_MAX) return false;
+    if (val.len == 0) return false;
+    if (val.len >= KEY_MAX) {
+        /* A long URL must not hide from indicators: without its query string it
+         * may still be a URL indicator; cut anywhere else, only its host can match. */
+        const char *q = memchr(val.p, '?', val.len);
+        if (q && (size_t)(q - val.p) < KEY_MAX) val.len = (uint32_t)(q - val.p);
+        else {
+            val.len = KEY_MAX - 1;
+            types &= ~(unsigned)MM_IOC_URL;
+        }
+    }
     mm_ip pip;
     if (val.len <= 64 && parse_ip_text(val, &pip)) return (types & MM_IOC_IP) && lookup_ip(s, &pip, hit);
     int ht = hash_type(val);
@@ -797,7 +807,9 @@ bool mm_ioc_match_url_parts(const mm_ioc_set *s, mm_str host, mm_str port, mm_st
     if (!s || s->n == 0 || host.len == 0) return false;
     char buf[KEY_MAX];
     size_t n = 0;
-    if ((size_t)host.len + port.len + path.len + query.len + 4 >= sizeof buf) return false;
+    if ((size_t)host.len + port.len + path.len + query.len + 4 >= sizeof buf)
+        query.len = 0;   /* a long query string must not hide the URL from indicators */
+    if ((size_t)host.len + port.len + path.len + 4 >= sizeof buf) path.len = 0;   /* host only */
     memcpy(buf, host.p, host.len);
     n = host.len;
     if (port.len) {

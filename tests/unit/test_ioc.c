@@ -173,6 +173,26 @@ static void url_matches_host_and_path_given_apart(void) {
     mm_ioc_set_free(s);
 }
 
+/* A URL indicator must not be evaded by padding the query string past the lookup
+ * key limit, and a huge value still gets its host checked. */
+static void long_urls_still_match(void) {
+    mm_ioc_set *s = load("http://bad.example/s/abc/invoice.doc\nworse.example\n", NULL, NULL);
+    char big[6000];
+    int n = snprintf(big, sizeof big, "http://bad.example/s/abc/invoice.doc?pad=");
+    memset(big + n, 'x', sizeof big - (size_t)n - 1);
+    big[sizeof big - 1] = 0;
+    CHECK(m(s, big));
+    mm_ioc_hit hit;
+    mm_str none = {NULL, 0};
+    CHECK(mm_ioc_match_url_parts(s, MM_STR("bad.example"), none, MM_STR("/s/abc/invoice.doc"),
+                                 (mm_str){big + 40, 5000}, &hit));
+    n = snprintf(big, sizeof big, "http://a.worse.example/");
+    memset(big + n, 'y', sizeof big - (size_t)n - 1);   /* a path past the limit, no query */
+    CHECK(m(s, big));
+    CHECK(!m(s, "http://good.example/s/abc/invoice.doc?x=1"));
+    mm_ioc_set_free(s);
+}
+
 static void url_host_is_checked_against_domains_and_addresses(void) {
     mm_ioc_set *s = load("evil.example\n203.0.113.9\n", NULL, NULL);
     mm_ioc_hit hit;
@@ -320,6 +340,7 @@ int main(void) {
     TEST(domain_matches_subdomains_not_suffixes);
     TEST(url_normalisation);
     TEST(url_matches_host_and_path_given_apart);
+    TEST(long_urls_still_match);
     TEST(url_host_is_checked_against_domains_and_addresses);
     TEST(hashes_by_length_any_case);
     TEST(csv_with_header_type_and_description);
