@@ -244,7 +244,9 @@ static const ckey schema[] = {
     {"inputs[].protocol", K_STR, "syslog: udp | tcp (default: udp)"},
     {"inputs[].listen", K_STR, "syslog: address:port (default: 0.0.0.0:514)"},
     {"inputs[].rcvbuf", K_INT, "syslog udp: socket receive buffer bytes (default: 16 MiB)"},
-    {"inputs[].max_connections", K_INT, "syslog tcp: concurrent connections (default: 256)"},
+    {"inputs[].max_connections", K_INT, "syslog tcp: concurrent connections; at the limit the longest idle one is closed for a new one (default: 256)"},
+    {"inputs[].idle_timeout", K_INT, "syslog tcp: seconds without data before a connection is closed, 0 = never (default: 300)"},
+    {"inputs[].allow", K_SEQ_STR, "syslog: sender addresses or CIDRs accepted, others refused and counted (default or empty: everyone)"},
     {"inputs[].sources", K_SEQ_MAP, "syslog: per-sender tags, first match wins"},
     {"inputs[].sources[].match", K_STR, "sender address or CIDR (required)"},
     {"inputs[].sources[].tenant", K_STR, "tenant for this sender"},
@@ -525,6 +527,20 @@ static int config_apply2(mm_config *c, mm_cnode *root, const char *path, mm_err 
             set_str(&in->listen, mm_cnode_get(it, "listen"));
             in->rcvbuf = get_int(mm_cnode_get(it, "rcvbuf"), 16 * 1024 * 1024);
             in->max_connections = get_int(mm_cnode_get(it, "max_connections"), 256);
+            in->idle_timeout = get_int(mm_cnode_get(it, "idle_timeout"), 300);
+            const mm_cnode *al = mm_cnode_get(it, "allow");
+            if (al) {
+                int na = 0;
+                for (const mm_cnode *a = al->child; a; a = a->next) na++;
+                in->allow = calloc((size_t)na + 1, sizeof *in->allow);
+                if (!in->allow) abort();
+                for (const mm_cnode *a = al->child; a; a = a->next)
+                    if (!mm_cidr_parse(mm_str_c(a->value), &in->allow[in->nallow++])) {
+                        mm_err_set(err, "%s: line %d: allow: '%s' is not an address or CIDR", path,
+                                   a->line, a->value);
+                        goto bad;
+                    }
+            }
             if (in->type == MM_IN_FILE && in->npaths == 0) {
                 mm_err_set(err, "%s: line %d: file input '%s' needs 'paths'", path, it->line, in->name);
                 goto bad;
@@ -589,6 +605,7 @@ void mm_config_free(mm_config *c) {
             free((char *)in->sources[j].src.segment);
         }
         free(in->sources);
+        free(in->allow);
     }
     free(c->inputs);
     mm_cnode_free(c->tree);

@@ -332,11 +332,14 @@ typedef struct mm_input_conf {
     char **paths; int npaths;
     bool follow;             /* tail -F; false: read once */
     int poll_ms;
+    int forget_ms;           /* not a key (tests): forget a vanished file after this; 0: 10 min */
     /* syslog */
     char *protocol;          /* "udp" or "tcp" */
     char *listen;            /* "addr:port" */
     int rcvbuf;              /* UDP SO_RCVBUF bytes */
     int max_connections;     /* TCP */
+    int idle_timeout;        /* TCP: seconds without data before a connection is closed; 0: never */
+    mm_cidr *allow; int nallow;   /* senders accepted (TCP and UDP); none listed: everyone */
     mm_source_rule *sources; int nsources;
     int line;                /* where it was declared */
 } mm_input_conf;

@@ -23,7 +23,18 @@
  * matched path seed that memory; when a path's stored inode is gone from the path
  * (rotated while we were down), its directory is searched for that inode and the
  * rest of the old file is read first, so the lines written just before the
- * rotation are not lost either. */
+ * rotation are not lost either.
+ *
+ * Failures are never silent.  The daemon usually runs unprivileged (`user:`), so a
+ * log writer that creates its new file readable by root only, or a directory that is
+ * not searchable, would stop the following: every failed attempt (retried each poll)
+ * is counted, and the path and the reason are logged once, until it opens again.
+ *
+ * Names come and go (dated files: fgt-2026-11-20.log): a name whose file is gone and
+ * was read to its end is forgotten FORGET_NS after it went, and at most GONE_MAX such
+ * names are kept, so the list does not grow forever.  Forgetting loses nothing: what
+ * was read is in the inode memory and the stored offsets, and a name that comes back
+ * is a new file. */
 #define _GNU_SOURCE
 #include "input.h"
 
@@ -43,6 +54,9 @@
 #define READ_BUDGET (4 * 1024 * 1024)   /* per file per turn: fair among files */
 #define HISTORY 64
 #define MISSING_GRACE_NS (5 * 1000000000LL)
+#define FORGET_NS (600 * 1000000000LL)
+#define GONE_MAX 64
+#define NOT_REGULAR (-1)   /* an open "error" of our own: the path is not a plain file */
 
 /* ---------------------------------------------------------------- lines */
 
@@ -148,6 +162,9 @@ typedef struct tfile {
     bool at_eof;
     bool seen;               /* matched by the latest glob */
     int64_t missing_since;   /* monotonic ns the path was first found missing, or 0 */
+    bool gone;               /* missing because it does not exist (not merely unreadable) */
+    bool forget;             /* to be dropped by forget_vanished */
+    int open_err;            /* errno (or NOT_REGULAR) already reported, 0: none */
 } tfile;
 
 typedef struct known {
@@ -173,6 +190,7 @@ typedef struct file_in {
     int nhist, hist_next;
     char *rb;                /* shared read buffer: carry + CHUNK */
     bool startup;
+    int *pat_err;            /* per pattern: what was reported for it (like open_err) */
 } file_in;
 
 #define FP_MAX 256
@@ -285,6 +303,22 @@ static bool read_some(file_in *fi, tfile *t, int64_t budget, bool eof_is_end) {
     return any;
 }
 
+/* Counted on every attempt (a retry each poll: the rate shows it is still failing);
+ * logged once per path and reason until open_ok. */
+static void open_failed(file_in *fi, int *reported, const char *what, const char *path, int err) {
+    mm_count(MM_C_FILE_OPEN_ERRORS, 1);
+    if (*reported == err) return;
+    *reported = err;
+    mm_warn("input %s: cannot %s %s: %s (retrying every %d ms)", fi->c->name, what, path,
+            err == NOT_REGULAR ? "not a regular file" : strerror(err),
+            fi->c->poll_ms > 0 ? fi->c->poll_ms : 250);
+}
+
+static void open_ok(file_in *fi, int *reported, const char *path) {
+    if (*reported) mm_info("input %s: %s can be read again", fi->c->name, path);
+    *reported = 0;
+}
+
 static void close_file(tfile *t) {
     if (t->fd >= 0) close(t->fd);
     t->fd = -1;
@@ -295,12 +329,22 @@ static void close_file(tfile *t) {
 /* Opens t->path and positions it: where a remembered inode left off, else at 0. */
 static void open_file(file_in *fi, tfile *t) {
     int fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return;
+    if (fd < 0) {
+        /* ENOENT: removed since it was seen; check_rotation deals with missing paths */
+        if (errno != ENOENT) open_failed(fi, &t->open_err, "open", t->path, errno);
+        return;
+    }
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    int e = fstat(fd, &st) < 0    ? errno
+            : S_ISREG(st.st_mode) ? 0
+            : S_ISDIR(st.st_mode) ? EISDIR
+                                  : NOT_REGULAR;
+    if (e) {
+        open_failed(fi, &t->open_err, "open", t->path, e);
         close(fd);
         return;
     }
+    open_ok(fi, &t->open_err, t->path);
     /* Another tracked name for the same open file (a rotated name matched by the
      * glob while the descriptor is still being followed under the old name). */
     for (int i = 0; i < fi->nfiles; i++) {
@@ -368,7 +412,11 @@ static void drain_rotated(file_in *fi, tfile *t, int64_t ino, int64_t off) {
     }
     int fd = open(found, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
-    if (fd < 0) return;
+    if (fd < 0) {
+        int once = 0;
+        open_failed(fi, &once, "open", found, errno);
+        return;
+    }
     if (fstat(fd, &st) < 0 || (int64_t)st.st_ino != ino || !S_ISREG(st.st_mode) ||
         off > st.st_size || lseek(fd, off, SEEK_SET) != off) {
         close(fd);
@@ -404,16 +452,20 @@ static tfile *add_file(file_in *fi, const char *path) {
     return t;
 }
 
-/* Expands the patterns; new paths are tracked (and opened, when they exist). */
-static void scan(file_in *fi) {
-    for (int i = 0; i < fi->nfiles; i++) fi->files[i].seen = false;
-    int first_new = fi->nfiles;
-    for (int i = 0; i < fi->c->npaths; i++) {
-        glob_t g;
-        if (glob(fi->c->paths[i], GLOB_NOSORT, NULL, &g) != 0) {
-            globfree(&g);
-            continue;
-        }
+static bool has_magic(const char *pat) { return strpbrk(pat, "*?[") != NULL; }
+
+/* Expands pattern pi; new paths are tracked.  A glob silently skips what it cannot
+ * read, so when nothing matched, the pattern itself (a plain path) or the directory
+ * part before its first wildcard is checked: "does not exist" is normal (the file
+ * comes later), anything else is reported. */
+static void scan_pattern(file_in *fi, int pi) {
+    const char *pat = fi->c->paths[pi];
+    bool magic = has_magic(pat), tracked = false;
+    int err = 0;
+    const char *what = "open";
+    char where[4096] = "";
+    glob_t g;
+    if (glob(pat, GLOB_NOSORT, NULL, &g) == 0) {
         for (size_t k = 0; k < g.gl_pathc; k++) {
             const char *path = g.gl_pathv[k];
             tfile *t = NULL;
@@ -421,13 +473,51 @@ static void scan(file_in *fi) {
                 if (strcmp(fi->files[j].path, path) == 0) t = &fi->files[j];
             if (!t) {
                 struct stat st;
-                if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) continue;
-                t = add_file(fi, path);
+                int e = 0;
+                if (stat(path, &st) < 0) e = errno == ENOENT ? 0 : errno;
+                else if (S_ISREG(st.st_mode)) t = add_file(fi, path);
+                else if (!magic) e = S_ISDIR(st.st_mode) ? EISDIR : NOT_REGULAR;
+                /* (a wildcard may well match directories: those are not errors) */
+                if (e && !err) {
+                    err = e;
+                    snprintf(where, sizeof where, "%s", path);
+                }
+                if (!t) continue;
             }
             t->seen = true;
+            tracked = true;
         }
-        globfree(&g);
     }
+    globfree(&g);
+    if (!tracked && !err) {
+        struct stat st;
+        if (!magic) {
+            if (stat(pat, &st) < 0 && errno != ENOENT && errno != ENOTDIR) {
+                err = errno;
+                snprintf(where, sizeof where, "%s", pat);
+            }
+        } else {
+            size_t dl = (size_t)(strpbrk(pat, "*?[") - pat);
+            while (dl && pat[dl - 1] != '/') dl--;
+            if (dl > 1) dl--;                 /* "/a/b/" -> "/a/b", "/" stays */
+            snprintf(where, sizeof where, "%.*s", (int)dl, dl ? pat : ".");
+            DIR *d = opendir(where);
+            if (d) closedir(d);
+            else if (errno != ENOENT && errno != ENOTDIR) {
+                err = errno;
+                what = "read directory";
+            }
+        }
+    }
+    if (err) open_failed(fi, &fi->pat_err[pi], what, where, err);
+    else open_ok(fi, &fi->pat_err[pi], pat);
+}
+
+/* Expands the patterns; new paths are tracked (and opened, when they exist). */
+static void scan(file_in *fi) {
+    for (int i = 0; i < fi->nfiles; i++) fi->files[i].seen = false;
+    int first_new = fi->nfiles;
+    for (int i = 0; i < fi->c->npaths; i++) scan_pattern(fi, i);
     if (fi->startup) {
         /* Stored offsets of every matched path seed the inode memory first, so a
          * path continues where its inode was left under whichever name. */
@@ -454,7 +544,10 @@ static void check_rotation(file_in *fi, tfile *t) {
     if (stat(t->path, &st) < 0) {
         /* Missing: the writer may still append to the renamed file until it reopens,
          * so keep reading the old descriptor for a while; then let it go (a deleted
-         * file's space is only freed once nobody holds it open). */
+         * file's space is only freed once nobody holds it open).  A path we may not
+         * look at (EACCES on a directory) is handled the same way, and reported. */
+        t->gone = errno == ENOENT || errno == ENOTDIR;
+        if (!t->gone) open_failed(fi, &t->open_err, "open", t->path, errno);
         int64_t now = mm_mono_ns();
         if (!t->missing_since) t->missing_since = now;
         if (t->fd >= 0 && now - t->missing_since > MISSING_GRACE_NS) {
@@ -466,6 +559,8 @@ static void check_rotation(file_in *fi, tfile *t) {
         return;
     }
     t->missing_since = 0;
+    t->gone = false;
+    if (t->fd >= 0) open_ok(fi, &t->open_err, t->path);
     if (t->fd < 0) {
         open_file(fi, t);                 /* (re)appeared */
         return;
@@ -493,6 +588,51 @@ static void check_rotation(file_in *fi, tfile *t) {
     }
 }
 
+static void free_file(tfile *t) {
+    close_file(t);
+    free(t->path);
+    free(t->key);
+    free(t->carry);
+}
+
+/* See the file comment: names gone (and closed: read to their end) for FORGET_NS are
+ * dropped, and the oldest gone ones beyond GONE_MAX. */
+static void forget_vanished(file_in *fi) {
+    int64_t now = mm_mono_ns();
+    int64_t age = fi->c->forget_ms > 0 ? (int64_t)fi->c->forget_ms * 1000000 : FORGET_NS;
+    int kept = 0;
+    for (int i = 0; i < fi->nfiles; i++) {
+        tfile *t = &fi->files[i];
+        t->forget = false;
+        if (t->fd >= 0 || !t->gone || !t->missing_since || t->seen) continue;
+        if (now - t->missing_since >= age) t->forget = true;
+        else kept++;
+    }
+    for (; kept > GONE_MAX; kept--) {
+        tfile *oldest = NULL;
+        for (int i = 0; i < fi->nfiles; i++) {
+            tfile *t = &fi->files[i];
+            if (t->fd < 0 && t->gone && t->missing_since && !t->seen && !t->forget &&
+                (!oldest || t->missing_since < oldest->missing_since))
+                oldest = t;
+        }
+        oldest->forget = true;
+    }
+    int n = 0;
+    for (int i = 0; i < fi->nfiles; i++) {
+        tfile *t = &fi->files[i];
+        if (!t->forget) {
+            if (n != i) fi->files[n] = *t;
+            n++;
+            continue;
+        }
+        mm_debug("input %s: %s is gone: forgotten", fi->c->name, t->path);
+        mm_count(MM_C_FILE_FORGOTTEN, 1);
+        free_file(t);
+    }
+    fi->nfiles = n;
+}
+
 static void *file_main(void *arg) {
     file_in *fi = arg;
     bool follow = fi->c->follow;
@@ -516,6 +656,7 @@ static void *file_main(void *arg) {
             scan(fi);
             for (int i = 0; i < fi->nfiles; i++)
                 if (fi->files[i].at_eof || fi->files[i].fd < 0) check_rotation(fi, &fi->files[i]);
+            forget_vanished(fi);
             continue;
         }
         if (progress) continue;
@@ -543,11 +684,13 @@ int mm_input_file_start(void **out, const mm_input_conf *c, const mm_source *src
     fi->dec = dec;
     fi->src = src;
     fi->rb = malloc((size_t)CHUNK + MM_MAX_RECORD + 2);
+    fi->pat_err = calloc((size_t)c->npaths + 1, sizeof *fi->pat_err);
     fi->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!fi->rb || fi->wake < 0) {
+    if (!fi->rb || !fi->pat_err || fi->wake < 0) {
         mm_err_set(err, "input %s: %s", c->name, strerror(errno));
         if (fi->wake >= 0) close(fi->wake);
         free(fi->rb);
+        free(fi->pat_err);
         free(fi);
         return MM_EIO;
     }
@@ -558,6 +701,7 @@ int mm_input_file_start(void **out, const mm_input_conf *c, const mm_source *src
         mm_feeder_free(fi->feeder);
         close(fi->wake);
         free(fi->rb);
+        free(fi->pat_err);
         free(fi);
         return MM_EIO;
     }
@@ -573,14 +717,10 @@ void mm_input_file_stop(void *st) {
     if (write(fi->wake, &one, sizeof one) < 0) { /* the poll timeout still ends the wait */ }
     pthread_join(fi->th, NULL);
     mm_feeder_free(fi->feeder);
-    for (int i = 0; i < fi->nfiles; i++) {
-        close_file(&fi->files[i]);
-        free(fi->files[i].path);
-        free(fi->files[i].key);
-        free(fi->files[i].carry);
-    }
+    for (int i = 0; i < fi->nfiles; i++) free_file(&fi->files[i]);
     free(fi->files);
     close(fi->wake);
     free(fi->rb);
+    free(fi->pat_err);
     free(fi);
 }

@@ -13,7 +13,17 @@
  *
  * TCP is one poll() loop over the listener and the connections, with a feeder that
  * blocks: when the workers fall behind we stop reading and TCP's own flow control
- * pushes back on the senders. */
+ * pushes back on the senders.
+ *
+ * Connections are a bounded resource that anyone who can reach the port could hold:
+ * `allow` refuses other senders outright (UDP datagrams too), a connection silent
+ * for `idle_timeout` is closed, and at max_connections the connection silent the
+ * longest makes room for the new one, so a firewall reconnecting after a reboot wins
+ * over its own half-open sockets and over idle strangers.  Only connections silent
+ * for a while are closed that way: cutting an active sender would only make it
+ * reconnect and cut another.  Before a connection is closed for being idle, whatever
+ * it sent is read (it may have arrived while the feeder was blocked) and its
+ * unfinished frame is delivered. */
 #define _GNU_SOURCE
 #include "input.h"
 
@@ -209,11 +219,17 @@ void mm_framer_finish(mm_framer *f, frame_fn fn, void *ctx) {
 #define TCP_READ (64 * 1024)
 #define FLUSH_NS (50 * 1000000LL)   /* partial batches leave at least this often */
 #define WAIT_MS 100
+/* At max_connections, a connection silent this long may be closed for a new one. */
+#define EVICT_MIN_IDLE_NS (1000 * 1000000LL)
+/* Refused senders are logged at most this often per listener (and always counted). */
+#define REFUSED_LOG_NS (60 * 1000000000LL)
 
 typedef struct conn {
     int fd;
     const mm_source *src;
     mm_framer fr;
+    int64_t last_rx;         /* monotonic ns of the last data (or the accept) */
+    char peer[48];           /* address, for the log */
 } conn;
 
 typedef struct syslog_in {
@@ -234,7 +250,11 @@ typedef struct syslog_in {
     /* TCP */
     conn *conns;
     int nconns;
+    char *rb;                /* read buffer (TCP_READ) */
     int64_t last_flush;
+    /* allow */
+    uint64_t nrefused;
+    int64_t refused_logged;  /* monotonic ns of the last warning, 0: none yet */
 } syslog_in;
 
 /* "addr:port", "[v6]:port", ":port" (every address) or "port". */
@@ -355,28 +375,54 @@ static int open_socket(syslog_in *s, mm_err *err) {
     return MM_OK;
 }
 
-static const mm_source *source_for(syslog_in *s, const struct sockaddr_storage *ss) {
-    if (s->c->nsources == 0) return s->src;
-    mm_ip ip = {0};
+/* The sender's address; a v4 peer of a dual-stack socket (::ffff:a.b.c.d) is v4, so
+ * v4 CIDRs in `sources` and `allow` match it.  ip->af stays 0 for other families. */
+static void sender_ip(const struct sockaddr_storage *ss, mm_ip *ip) {
+    memset(ip, 0, sizeof *ip);
     if (ss->ss_family == AF_INET) {
-        ip.af = 4;
-        memcpy(ip.b, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+        ip->af = 4;
+        memcpy(ip->b, &((const struct sockaddr_in *)ss)->sin_addr, 4);
     } else if (ss->ss_family == AF_INET6) {
         const uint8_t *a = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
         static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         if (memcmp(a, mapped, 12) == 0) {
-            ip.af = 4;
-            memcpy(ip.b, a + 12, 4);
+            ip->af = 4;
+            memcpy(ip->b, a + 12, 4);
         } else {
-            ip.af = 6;
-            memcpy(ip.b, a, 16);
+            ip->af = 6;
+            memcpy(ip->b, a, 16);
         }
-    } else {
-        return s->src;
     }
+}
+
+static const mm_source *source_for(syslog_in *s, const mm_ip *ip) {
+    if (ip->af == 0) return s->src;
     for (int i = 0; i < s->c->nsources; i++)
-        if (mm_cidr_contains(&s->c->sources[i].match, &ip)) return &s->c->sources[i].src;
+        if (mm_cidr_contains(&s->c->sources[i].match, ip)) return &s->c->sources[i].src;
     return s->src;
+}
+
+/* No allow list: everyone.  Otherwise the sender must be in one of its CIDRs. */
+static bool allowed(const syslog_in *s, const mm_ip *ip) {
+    if (s->c->nallow == 0) return true;
+    if (ip->af == 0) return false;
+    for (int i = 0; i < s->c->nallow; i++)
+        if (mm_cidr_contains(&s->c->allow[i], ip)) return true;
+    return false;
+}
+
+/* Counted every time; logged at most once a minute per listener, so a scanner or a
+ * misdirected device cannot flood the log. */
+static void refused(syslog_in *s, const mm_ip *ip, const char *what) {
+    mm_count(MM_C_SYSLOG_REFUSED, 1);
+    s->nrefused++;
+    int64_t now = mm_mono_ns();
+    if (s->refused_logged && now - s->refused_logged < REFUSED_LOG_NS) return;
+    s->refused_logged = now;
+    char a[48] = "?";
+    if (ip->af) mm_ip_fmt(ip, a);
+    mm_warn("input %s: refused %s from %s: not in allow (%llu refused so far)", s->c->name, what,
+            a, (unsigned long long)s->nrefused);
 }
 
 /* A non-blocking feeder drops whole batches when a worker queue is full and counts
@@ -478,6 +524,12 @@ static void *udp_main(void *arg) {
                         kdrops_update(s, d);
                     }
                 }
+                mm_ip ip;
+                sender_ip(&addrs[i], &ip);
+                if (!allowed(s, &ip)) {
+                    refused(s, &ip, "datagram");
+                    continue;
+                }
                 const char *m = iov[i].iov_base;
                 size_t len = msgs[i].msg_len;
                 if (h->msg_flags & MSG_TRUNC) mm_count(MM_C_LINES_TRUNCATED, 1);
@@ -489,7 +541,7 @@ static void *udp_main(void *arg) {
                     mm_count(MM_C_SYSLOG_FRAME_ERRORS, 1);
                     continue;
                 }
-                udp_put(s, source_for(s, &addrs[i]), m, len, now);
+                udp_put(s, source_for(s, &ip), m, len, now);
             }
             maybe_flush(s, false);
             if (n < UDP_BATCH) break;
@@ -525,6 +577,50 @@ static void conn_close(syslog_in *s, int i) {
     s->conns[i] = s->conns[--s->nconns];
 }
 
+/* Reads what the peer has sent, a little per turn (fair to the others).  Returns 1
+ * when it read something, 0 when nothing was waiting, -1 when the peer closed (EOF or
+ * reset; what came before is framed). */
+static int conn_read(syslog_in *s, conn *c) {
+    int got = 0;
+    for (int k = 0; k < 4; k++) {
+        ssize_t r = read(c->fd, s->rb, TCP_READ);
+        if (r > 0) {
+            got = 1;
+            c->last_rx = mm_mono_ns();
+            put_ctx pc = {s, c->src, mm_now_ns()};
+            mm_framer_feed(&c->fr, s->rb, (size_t)r, tcp_frame, &pc);
+            if (r < TCP_READ) break;
+            continue;
+        }
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+        return -1;
+    }
+    return got;
+}
+
+/* At max_connections: closes the connection silent the longest, if it has been silent
+ * for EVICT_MIN_IDLE_NS.  Returns true when there is room for one more. */
+static bool make_room(syslog_in *s) {
+    int64_t now = mm_mono_ns();
+    int best = -1;
+    for (int i = 0; i < s->nconns; i++)
+        if (now - s->conns[i].last_rx >= EVICT_MIN_IDLE_NS &&
+            (best < 0 || s->conns[i].last_rx < s->conns[best].last_rx))
+            best = i;
+    if (best < 0) return false;
+    conn *c = &s->conns[best];
+    int r = conn_read(s, c);
+    if (r > 0) return false;     /* it was sending after all */
+    if (r == 0) {
+        mm_count(MM_C_SYSLOG_TCP_EVICTED, 1);
+        mm_info("input %s: max_connections (%d) reached: closing the connection from %s, "
+                "silent for %lld s, for a new one", s->c->name, s->c->max_connections, c->peer,
+                (long long)((now - c->last_rx) / 1000000000LL));
+    }
+    conn_close(s, best);
+    return true;
+}
+
 static void tcp_accept(syslog_in *s) {
     for (;;) {
         struct sockaddr_storage ss;
@@ -535,17 +631,48 @@ static void tcp_accept(syslog_in *s) {
                 mm_warn("input %s: accept: %s", s->c->name, strerror(errno));
             return;
         }
-        if (s->nconns >= s->c->max_connections) {
-            mm_warn("input %s: refusing connection: max_connections (%d) reached", s->c->name,
-                    s->c->max_connections);
+        mm_ip ip;
+        sender_ip(&ss, &ip);
+        if (!allowed(s, &ip)) {
+            refused(s, &ip, "connection");
+            close(fd);
+            continue;
+        }
+        if (s->nconns >= s->c->max_connections && !make_room(s)) {
+            mm_count(MM_C_SYSLOG_TCP_LIMIT_REFUSED, 1);
+            mm_warn("input %s: refusing connection: max_connections (%d) reached and every "
+                    "connection is active", s->c->name, s->c->max_connections);
             close(fd);
             continue;
         }
         mm_count(MM_C_SYSLOG_TCP_CONNS, 1);
         conn *c = &s->conns[s->nconns++];
         c->fd = fd;
-        c->src = source_for(s, &ss);
+        c->src = source_for(s, &ip);
+        c->last_rx = mm_mono_ns();
+        strcpy(c->peer, "?");
+        if (ip.af) mm_ip_fmt(&ip, c->peer);
         mm_framer_init(&c->fr);
+    }
+}
+
+/* Connections silent for idle_timeout are closed (their unfinished frame delivered).
+ * A connection is only idle once a last read finds nothing: its data may have come
+ * while this thread was blocked on a full worker queue. */
+static void close_idle(syslog_in *s) {
+    int64_t now = mm_mono_ns();
+    int64_t limit = (int64_t)s->c->idle_timeout * 1000000000LL;
+    for (int i = s->nconns - 1; i >= 0; i--) {
+        conn *c = &s->conns[i];
+        if (now - c->last_rx < limit) continue;
+        int r = conn_read(s, c);
+        if (r > 0) continue;
+        if (r == 0) {
+            mm_count(MM_C_SYSLOG_TCP_IDLE_CLOSED, 1);
+            mm_debug("input %s: closing the connection from %s: idle for %d s", s->c->name,
+                     c->peer, s->c->idle_timeout);
+        }
+        conn_close(s, i);
     }
 }
 
@@ -553,45 +680,30 @@ static void *tcp_main(void *arg) {
     syslog_in *s = arg;
     int maxc = s->c->max_connections > 0 ? s->c->max_connections : 1;
     struct pollfd *pf = calloc((size_t)maxc + 2, sizeof *pf);
-    char *rb = malloc(TCP_READ);
-    if (!pf || !rb) abort();
+    if (!pf) abort();
     while (!atomic_load(&s->stop)) {
         pf[0] = (struct pollfd){.fd = s->wake, .events = POLLIN};
         pf[1] = (struct pollfd){.fd = s->fd, .events = POLLIN};
         int nc = s->nconns;
         for (int i = 0; i < nc; i++) pf[2 + i] = (struct pollfd){.fd = s->conns[i].fd, .events = POLLIN};
         int n = poll(pf, (nfds_t)nc + 2, WAIT_MS);
-        if (n <= 0) {
-            maybe_flush(s, true);
-            continue;
-        }
         if (atomic_load(&s->stop)) break;
-        /* Connections first (by index, backwards, so closing one keeps the rest's
-         * pollfd indices valid), then new ones. */
-        for (int i = nc - 1; i >= 0; i--) {
-            if (!(pf[2 + i].revents & (POLLIN | POLLERR | POLLHUP))) continue;
-            conn *c = &s->conns[i];
-            bool closed = false;
-            for (int k = 0; k < 4; k++) {   /* a little per turn: fair to the others */
-                ssize_t r = read(c->fd, rb, TCP_READ);
-                if (r > 0) {
-                    put_ctx pc = {s, c->src, mm_now_ns()};
-                    mm_framer_feed(&c->fr, rb, (size_t)r, tcp_frame, &pc);
-                    if (r < TCP_READ) break;
-                    continue;
-                }
-                if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
-                closed = true;   /* EOF or reset */
-                break;
+        if (n > 0) {
+            /* Connections first (by index, backwards, so closing one keeps the rest's
+             * pollfd indices valid), then new ones. */
+            for (int i = nc - 1; i >= 0; i--) {
+                if (!(pf[2 + i].revents & (POLLIN | POLLERR | POLLHUP))) continue;
+                if (conn_read(s, &s->conns[i]) < 0) conn_close(s, i);
             }
-            if (closed) conn_close(s, i);
+            if (pf[1].revents & POLLIN) tcp_accept(s);
+            maybe_flush(s, false);
+        } else {
+            maybe_flush(s, true);
         }
-        if (pf[1].revents & POLLIN) tcp_accept(s);
-        maybe_flush(s, false);
+        if (s->c->idle_timeout > 0) close_idle(s);
     }
     while (s->nconns) conn_close(s, s->nconns - 1);
     free(pf);
-    free(rb);
     return NULL;
 }
 
@@ -621,7 +733,8 @@ int mm_input_syslog_start(void **out, const mm_input_conf *c, const mm_source *s
     if (s->tcp) {
         int maxc = c->max_connections > 0 ? c->max_connections : 1;
         s->conns = calloc((size_t)maxc, sizeof *s->conns);
-        if (!s->conns) abort();
+        s->rb = malloc(TCP_READ);
+        if (!s->conns || !s->rb) abort();
     }
     s->feeder = mm_feeder_new(p, s->tcp);   /* UDP never waits: it counts drops */
     s->last_flush = mm_mono_ns();
@@ -638,6 +751,7 @@ fail:
     if (s->fd >= 0) close(s->fd);
     if (s->wake >= 0) close(s->wake);
     free(s->conns);
+    free(s->rb);
     free(s);
     return rc;
 }
@@ -653,6 +767,7 @@ void mm_input_syslog_stop(void *st) {
     close(s->fd);
     close(s->wake);
     free(s->conns);
+    free(s->rb);
     free(s);
 }
 

@@ -5,7 +5,9 @@
 #include "test.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -341,9 +343,25 @@ typedef struct lrig {
     mm_input *in;
     mm_input_conf c;
     mm_source_rule rule;
+    mm_cidr allow[4];
 } lrig;
 
+/* What a test changes in the listener's configuration (zero: lrig's defaults). */
+typedef struct lopts {
+    int max_connections;
+    int idle_timeout;
+    const char *allow[4];
+} lopts;
+
+static int lrig_start_with(lrig *r, const char *proto, const char *listen, const lopts *lo,
+                           mm_err *err);
+
 static int lrig_start(lrig *r, const char *proto, const char *listen, mm_err *err) {
+    return lrig_start_with(r, proto, listen, NULL, err);
+}
+
+static int lrig_start_with(lrig *r, const char *proto, const char *listen, const lopts *lo,
+                           mm_err *err) {
     memset(r, 0, sizeof *r);
     snprintf(l_dir, sizeof l_dir, "/tmp/mm_syslog_XXXXXX");
     if (!mkdtemp(l_dir)) exit(2);
@@ -358,6 +376,13 @@ static int lrig_start(lrig *r, const char *proto, const char *listen, mm_err *er
                            .protocol = (char *)proto, .listen = (char *)listen,
                            .rcvbuf = 4 * 1024 * 1024, .max_connections = 4,
                            .sources = &r->rule, .nsources = 1};
+    if (lo) {
+        if (lo->max_connections) r->c.max_connections = lo->max_connections;
+        r->c.idle_timeout = lo->idle_timeout;
+        r->c.allow = r->allow;
+        for (int i = 0; i < 4 && lo->allow[i]; i++)
+            if (!mm_cidr_parse(mm_str_c(lo->allow[i]), &r->allow[r->c.nallow++])) exit(2);
+    }
     return mm_input_start(&r->in, &r->c, r->p, err);
 }
 
@@ -371,11 +396,16 @@ static void lrig_stop(lrig *r) {
 
 typedef struct tally {
     int64_t n, tagged, fgt;
+    mm_buf *raw;             /* when set: every stored record, one a line */
 } tally;
 
 static int tally_cb(void *ctx, const mm_stored_event *e) {
     tally *t = ctx;
     t->n++;
+    if (t->raw) {
+        mm_buf_put(t->raw, e->raw.p, e->raw.len);
+        mm_buf_putc(t->raw, '\n');
+    }
     if (e->tenant && strcmp(e->tenant, "loopback-city") == 0 && e->segment &&
         strcmp(e->segment, "lgwan") == 0)
         t->tagged++;
@@ -383,8 +413,8 @@ static int tally_cb(void *ctx, const mm_stored_event *e) {
     return 0;
 }
 
-static tally lrig_tally(void) {
-    tally t = {0};
+static tally lrig_tally_raw(mm_buf *raw) {
+    tally t = {.raw = raw};
     mm_store *st;
     mm_err err = {{0}};
     if (mm_store_open(&st, l_db, &err) != 0) exit(2);
@@ -396,6 +426,8 @@ static tally lrig_tally(void) {
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", l_dir);
     return t;
 }
+
+static tally lrig_tally(void) { return lrig_tally_raw(NULL); }
 
 static const char fgt_msg[] =
     "<189>date=2024-08-28 time=10:15:02 devname=\"FGT60F\" devid=\"FGT60FTK22000001\" "
@@ -489,6 +521,8 @@ static void tcp_connection_limit_and_stop_with_open_peers(void) {
     mm_err err = {{0}};
     CHECK(lrig_start(&r, "tcp", "[::1]:0", &err) == 0 || lrig_start(&r, "tcp", "127.0.0.1:0", &err) == 0);
     int port = mm_input_port(r.in);
+    uint64_t lim = mm_counter_get(MM_C_SYSLOG_TCP_LIMIT_REFUSED);
+    uint64_t ev = mm_counter_get(MM_C_SYSLOG_TCP_EVICTED);
     int fds[6];
     for (int i = 0; i < 6; i++) {
         int fd = socket(strchr(r.c.listen, '[') ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
@@ -505,10 +539,179 @@ static void tcp_connection_limit_and_stop_with_open_peers(void) {
         CHECK(write(fd, "<1>half a fr", 12) == 12);
     }
     sleep_ms(100);
+    /* every open one is active (data less than a second ago): the new ones wait out */
+    CHECK_INT(mm_counter_get(MM_C_SYSLOG_TCP_LIMIT_REFUSED) - lim, 2);
+    CHECK_INT(mm_counter_get(MM_C_SYSLOG_TCP_EVICTED) - ev, 0);
     lrig_stop(&r);   /* must not hang on peers that never finish */
     for (int i = 0; i < 6; i++) close(fds[i]);
     tally t = lrig_tally();
     CHECK_INT(t.n, 4);   /* max_connections: the two extra were refused */
+}
+
+/* A socket to the listener on 127.0.0.1:port, sent from `from` (any 127.x address is
+ * this host's), connected (TCP) or aimed (UDP). */
+static int connect_from(const char *from, int port, int type) {
+    int fd = socket(AF_INET, type, 0);
+    struct sockaddr_in me = {.sin_family = AF_INET};
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || inet_pton(AF_INET, from, &me.sin_addr) != 1 ||
+        bind(fd, (struct sockaddr *)&me, sizeof me) < 0 ||
+        connect(fd, (struct sockaddr *)&to, sizeof to) < 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool send_str(int fd, const char *s) {
+    size_t n = strlen(s);
+    return send(fd, s, n, MSG_NOSIGNAL) == (ssize_t)n;
+}
+
+/* True when the listener closed fd (EOF or reset) within ms. */
+static bool closed_by_peer(int fd, int ms) {
+    for (;;) {
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        if (poll(&pf, 1, ms) <= 0) return false;
+        char b[256];
+        ssize_t r = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno == ECONNRESET)) return true;
+        if (r < 0 && errno != EAGAIN && errno != EINTR) return false;
+    }
+}
+
+static void tcp_idle_connections_are_closed(void) {
+    lrig r;
+    mm_err err = {{0}};
+    lopts lo = {.idle_timeout = 1};
+    CHECK(lrig_start_with(&r, "tcp", "127.0.0.1:0", &lo, &err) == 0);
+    int port = mm_input_port(r.in);
+    uint64_t idle = mm_counter_get(MM_C_SYSLOG_TCP_IDLE_CLOSED);
+    int quiet = connect_from("127.0.0.1", port, SOCK_STREAM);
+    int busy = connect_from("127.0.0.1", port, SOCK_STREAM);
+    CHECK(quiet >= 0 && busy >= 0);
+    CHECK(send_str(quiet, "<1>unfinished"));
+    /* busy sends a record every 300 ms: never a second without data */
+    for (int i = 0; i < 6; i++) {
+        CHECK(send_str(busy, "<1>busy\n"));
+        sleep_ms(300);
+    }
+    CHECK(closed_by_peer(quiet, 2000));
+    CHECK(!closed_by_peer(busy, 0));
+    CHECK_INT(mm_counter_get(MM_C_SYSLOG_TCP_IDLE_CLOSED) - idle, 1);
+    /* and busy too, once it falls silent */
+    CHECK(closed_by_peer(busy, 3000));
+    CHECK_INT(mm_counter_get(MM_C_SYSLOG_TCP_IDLE_CLOSED) - idle, 2);
+    close(quiet);
+    close(busy);
+    lrig_stop(&r);
+    mm_buf raw = {0};
+    tally t = lrig_tally_raw(&raw);
+    bool unfinished = strstr(mm_buf_cstr(&raw), "<1>unfinished\n") != NULL;
+    mm_buf_free(&raw);
+    CHECK_INT(t.n, 7);
+    CHECK(unfinished);   /* the idle peer's unterminated frame was delivered at close */
+}
+
+static void udp_allow_list_refuses_other_senders(void) {
+    lrig r;
+    mm_err err = {{0}};
+    lopts lo = {.allow = {"192.0.2.0/24", "127.0.0.2"}};
+    CHECK(lrig_start_with(&r, "udp", "127.0.0.1:0", &lo, &err) == 0);
+    int port = mm_input_port(r.in);
+    uint64_t rx = mm_counter_get(MM_C_SYSLOG_UDP_RX), ref = mm_counter_get(MM_C_SYSLOG_REFUSED);
+    int stranger = connect_from("127.0.0.1", port, SOCK_DGRAM);
+    int allowed = connect_from("127.0.0.2", port, SOCK_DGRAM);
+    CHECK(stranger >= 0 && allowed >= 0);
+    for (int i = 0; i < 10; i++) CHECK(send(stranger, fgt_msg, sizeof fgt_msg - 1, 0) > 0);
+    for (int i = 0; i < 5; i++) CHECK(send(allowed, fgt_msg, sizeof fgt_msg - 1, 0) > 0);
+    CHECK(wait_counter(MM_C_SYSLOG_UDP_RX, rx, 15));
+    CHECK(wait_counter(MM_C_SYSLOG_REFUSED, ref, 10));
+    close(stranger);
+    close(allowed);
+    lrig_stop(&r);
+    CHECK_INT(mm_counter_get(MM_C_SYSLOG_REFUSED) - ref, 10);
+    tally t = lrig_tally();
+    CHECK_INT(t.n, 5);
+    CHECK_INT(t.fgt, 5);
+}
+
+static void tcp_allow_list_refuses_other_senders(void) {
+    lrig r;
+    mm_err err = {{0}};
+    lopts lo = {.allow = {"127.0.0.2/32"}};
+    /* every address: a dual-stack socket sees v4 peers as ::ffff:a.b.c.d */
+    CHECK(lrig_start_with(&r, "tcp", ":0", &lo, &err) == 0);
+    int port = mm_input_port(r.in);
+    uint64_t rx = mm_counter_get(MM_C_SYSLOG_TCP_RX), ref = mm_counter_get(MM_C_SYSLOG_REFUSED);
+    uint64_t conns = mm_counter_get(MM_C_SYSLOG_TCP_CONNS);
+    int stranger = connect_from("127.0.0.1", port, SOCK_STREAM);
+    CHECK(stranger >= 0);
+    send_str(stranger, "<1>from a stranger\n");   /* may already fail: refused */
+    CHECK(closed_by_peer(stranger, 2000));
+    int allowed = connect_from("127.0.0.2", port, SOCK_STREAM);
+    CHECK(allowed >= 0);
+    for (int i = 0; i < 3; i++) CHECK(send_str(allowed, "<1>from the firewall\n"));
+    close(allowed);
+    CHECK(wait_counter(MM_C_SYSLOG_TCP_RX, rx, 3));
+    close(stranger);
+    lrig_stop(&r);
+    CHECK_INT(mm_counter_get(MM_C_SYSLOG_REFUSED) - ref, 1);
+    CHECK_INT(mm_counter_get(MM_C_SYSLOG_TCP_CONNS) - conns, 1);
+    mm_buf raw = {0};
+    tally t = lrig_tally_raw(&raw);
+    bool stranger_stored = strstr(mm_buf_cstr(&raw), "stranger") != NULL;
+    mm_buf_free(&raw);
+    CHECK_INT(t.n, 3);
+    CHECK(!stranger_stored);
+}
+
+/* Idle peers (a rebooted firewall's half-open sockets, a port scanner) must not lock
+ * the listener: at max_connections the longest idle connection makes room. */
+static void tcp_limit_closes_the_longest_idle_connection(void) {
+    lrig r;
+    mm_err err = {{0}};
+    lopts lo = {.max_connections = 2};   /* and no idle timeout */
+    CHECK(lrig_start_with(&r, "tcp", "127.0.0.1:0", &lo, &err) == 0);
+    int port = mm_input_port(r.in);
+    uint64_t rx = mm_counter_get(MM_C_SYSLOG_TCP_RX), ev = mm_counter_get(MM_C_SYSLOG_TCP_EVICTED);
+    uint64_t lim = mm_counter_get(MM_C_SYSLOG_TCP_LIMIT_REFUSED);
+    int a = connect_from("127.0.0.1", port, SOCK_STREAM);
+    CHECK(a >= 0);
+    CHECK(send_str(a, "<1>stale-a"));
+    sleep_ms(200);
+    int b = connect_from("127.0.0.1", port, SOCK_STREAM);
+    CHECK(b >= 0);
+    CHECK(send_str(b, "<1>stale-b"));
+    sleep_ms(1300);   /* both silent for over a second; a the longest */
+    int c = connect_from("127.0.0.1", port, SOCK_STREAM);   /* the firewall, reconnecting */
+    CHECK(c >= 0);
+    char line[64];
+    for (int i = 0; i < 5; i++) {
+        snprintf(line, sizeof line, "<1>fortigate-%d\n", i);
+        CHECK(send_str(c, line));
+    }
+    CHECK(wait_counter(MM_C_SYSLOG_TCP_RX, rx, 6));   /* a's unfinished frame + c's five */
+    CHECK(closed_by_peer(a, 2000));
+    CHECK(!closed_by_peer(b, 0));
+    CHECK(send_str(b, "-done\n"));
+    CHECK(wait_counter(MM_C_SYSLOG_TCP_RX, rx, 7));
+    CHECK_INT(mm_counter_get(MM_C_SYSLOG_TCP_EVICTED) - ev, 1);
+    CHECK_INT(mm_counter_get(MM_C_SYSLOG_TCP_LIMIT_REFUSED) - lim, 0);
+    close(a);
+    close(b);
+    close(c);
+    lrig_stop(&r);
+    mm_buf raw = {0};
+    tally t = lrig_tally_raw(&raw);
+    const char *all = mm_buf_cstr(&raw);
+    bool ok = strstr(all, "<1>stale-a\n") && strstr(all, "<1>stale-b-done\n") &&
+              strstr(all, "<1>fortigate-0\n") && strstr(all, "<1>fortigate-4\n");
+    if (!ok) printf("# stored:\n%s", all);
+    mm_buf_free(&raw);
+    CHECK_INT(t.n, 7);
+    CHECK(ok);
 }
 
 static void listen_errors_are_reported_at_start(void) {
@@ -559,6 +762,10 @@ int main(void) {
     TEST(udp_datagrams_reach_the_store_tagged_by_sender);
     TEST(tcp_streams_are_framed);
     TEST(tcp_connection_limit_and_stop_with_open_peers);
+    TEST(tcp_idle_connections_are_closed);
+    TEST(udp_allow_list_refuses_other_senders);
+    TEST(tcp_allow_list_refuses_other_senders);
+    TEST(tcp_limit_closes_the_longest_idle_connection);
     TEST(listen_errors_are_reported_at_start);
     TEST_MAIN_END();
 }

@@ -510,7 +510,7 @@ static void alerts_round_trip_with_evidence_oldest_first(void) {
     memset(&g, 0, sizeof g);
     CHECK_INT(mm_store_alerts_each(s, 0, 1, on_alert, &g), 0);
     CHECK_INT(g.n, 1);
-    CHECK_STR(g.rule_id[0], "ioc-ip");
+    CHECK_STR(g.rule_id[0], "fgt-deny-burst");   /* a limit keeps the newest */
 
     mm_arena_free(&a);
     mm_store_close(s);

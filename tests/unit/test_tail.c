@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <fcntl.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,7 +74,21 @@ typedef struct rig {
     char *paths[2];
 } rig;
 
+/* How the input is started: forget_ms is the test hook for how long a vanished
+ * file is remembered; an unprivileged input thread opens files as `nobody`, like the
+ * daemon after it dropped root (`user:`), while the test and the store stay root. */
+typedef struct rig_opts {
+    int forget_ms;
+    bool unprivileged;
+} rig_opts;
+
+static void rig_start_with(rig *r, const char *pattern, bool follow, const rig_opts *ro);
+
 static void rig_start(rig *r, const char *pattern, bool follow) {
+    rig_start_with(r, pattern, follow, NULL);
+}
+
+static void rig_start_with(rig *r, const char *pattern, bool follow, const rig_opts *ro) {
     memset(r, 0, sizeof *r);
     mm_err err = {{0}};
     if (mm_store_open(&r->store, t_db, &err) != 0) {
@@ -89,7 +104,13 @@ static void rig_start(rig *r, const char *pattern, bool follow) {
     r->c = (mm_input_conf){.name = "fgt", .type = MM_IN_FILE, .format = "fortigate",
                            .tenant = "city-a", .segment = "lgwan", .paths = r->paths,
                            .npaths = 1, .follow = follow, .poll_ms = 20};
-    if (mm_input_start(&r->in, &r->c, r->p, &err) != 0) {
+    if (ro) r->c.forget_ms = ro->forget_ms;
+    /* A thread starts with its creator's credentials, and the file-system uid is
+     * per thread: only the input's thread is unprivileged. */
+    if (ro && ro->unprivileged) setfsuid(65534);
+    int rc = mm_input_start(&r->in, &r->c, r->p, &err);
+    if (ro && ro->unprivileged) setfsuid(0);
+    if (rc != 0) {
         fprintf(stderr, "input: %s\n", err.msg);
         exit(2);
     }
@@ -421,6 +442,230 @@ static void batch_read_files(void) {
     tmp_clean();
 }
 
+/* ---- what the input logs ---- */
+
+typedef struct capture {
+    int saved;
+    char path[160];
+} capture;
+
+/* Sends stderr (where mm_log writes) to a file in the test directory. */
+static void capture_start(capture *c) {
+    snprintf(c->path, sizeof c->path, "%s/stderr.txt", t_dir);
+    fflush(stderr);
+    int fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    c->saved = dup(2);
+    if (fd < 0 || c->saved < 0 || dup2(fd, 2) < 0) exit(2);
+    close(fd);
+}
+
+/* Restores stderr; returns what was logged (caller frees). */
+static char *capture_end(capture *c) {
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    FILE *f = fopen(c->path, "rb");
+    char *text = calloc(1, 1 << 20);
+    if (!f || !text) exit(2);
+    size_t n = fread(text, 1, (1 << 20) - 1, f);
+    text[n] = 0;
+    fclose(f);
+    fputs(text, stderr);   /* still shown with the test's output */
+    return text;
+}
+
+static int count_str(const char *hay, const char *needle) {
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    return n;
+}
+
+/* A path the input cannot open is counted every poll and reported once until it can
+ * be opened again: here a configured path that is a directory (any user). */
+static void unopenable_path_is_counted_and_reported_once(void) {
+    tmp_setup();
+    CHECK(mkdir(t_log, 0755) == 0);
+    char warn[200];
+    snprintf(warn, sizeof warn, "%s: Is a directory", t_log);
+    uint64_t errs = mm_counter_get(MM_C_FILE_OPEN_ERRORS);
+    uint64_t base = mm_counter_get(MM_C_FILE_LINES);
+    capture cap;
+    capture_start(&cap);
+    rig r;
+    rig_start(&r, t_log, true);
+    sleep_ms(300);                       /* some 15 polls */
+    uint64_t failed = mm_counter_get(MM_C_FILE_OPEN_ERRORS) - errs;
+    CHECK(rmdir(t_log) == 0);
+    append_lines(t_log, 0, 10);          /* now a file: followed from its start */
+    bool read = wait_lines(base, 10);
+    rig_stop(&r);
+    char *log = capture_end(&cap);
+    int warned = count_str(log, warn);
+    free(log);
+    CHECK(failed >= 3);
+    CHECK_INT(warned, 1);
+    CHECK(read);
+    seen *s = load_seen();
+    bool ok = exactly_once(s, 10);
+    free(s);
+    CHECK(ok);
+    tmp_clean();
+}
+
+/* The daemon has dropped root; the log writer rotates and creates the new file
+ * readable by root only.  The input says so once (counting every retry), keeps
+ * retrying, and follows the file from its start when it becomes readable. */
+/* As root, can this process give a thread another file-system uid? */
+static bool can_be_unprivileged(void) {
+    if (geteuid() != 0) return true;   /* already is */
+    setfsuid(65534);
+    if (setfsuid(0) == 65534) return true;
+    printf("# skipped: no CAP_SETUID for an unprivileged input thread\n");
+    return false;
+}
+
+static void unreadable_file_after_rotation_is_reported(void) {
+    tmp_setup();
+    bool root = geteuid() == 0;
+    if (!can_be_unprivileged()) {
+        tmp_clean();
+        return;
+    }
+    CHECK(chmod(t_dir, 0755) == 0);      /* the directory stays searchable */
+    char rotated[160], warn[200];
+    snprintf(rotated, sizeof rotated, "%s.1", t_log);
+    snprintf(warn, sizeof warn, "%s: Permission denied", t_log);
+    append_lines(t_log, 0, 20);
+    CHECK(chmod(t_log, 0644) == 0);
+    uint64_t errs = mm_counter_get(MM_C_FILE_OPEN_ERRORS);
+    uint64_t base = mm_counter_get(MM_C_FILE_LINES);
+    capture cap;
+    capture_start(&cap);
+    rig r;
+    rig_opts ro = {.unprivileged = root};
+    rig_start_with(&r, t_log, true, &ro);
+    bool first = wait_lines(base, 20);
+    bool renamed = rename(t_log, rotated) == 0;
+    int fd = open(t_log, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0) {
+        if (!root) fchmod(fd, 0);        /* without root, 0600 is still ours to read */
+        close(fd);
+    }
+    append_lines(t_log, 20, 30);
+    sleep_ms(400);                       /* some 20 polls */
+    uint64_t failed = mm_counter_get(MM_C_FILE_OPEN_ERRORS) - errs;
+    uint64_t lines_while_denied = mm_counter_get(MM_C_FILE_LINES) - base;
+    chmod(t_log, 0644);
+    bool rest = wait_lines(base, 30);
+    rig_stop(&r);
+    char *log = capture_end(&cap);
+    int warned = count_str(log, warn);
+    free(log);
+    CHECK(first && renamed && fd >= 0);
+    CHECK(failed >= 3);
+    CHECK_INT(lines_while_denied, 20);
+    CHECK_INT(warned, 1);
+    CHECK(rest);
+    seen *s = load_seen();
+    bool ok = exactly_once(s, 30);
+    free(s);
+    CHECK(ok);
+    tmp_clean();
+}
+
+/* A wildcard skips directories it cannot read without a word: the directory before
+ * the wildcard is checked when nothing matched. */
+static void unreadable_directory_is_reported(void) {
+    tmp_setup();
+    bool root = geteuid() == 0;
+    if (!can_be_unprivileged()) {
+        tmp_clean();
+        return;
+    }
+    char sub[160], pattern[200], path[200], warn[240];
+    snprintf(sub, sizeof sub, "%s/remote", t_dir);
+    snprintf(pattern, sizeof pattern, "%s/*.log", sub);
+    snprintf(path, sizeof path, "%s/fgt.log", sub);
+    snprintf(warn, sizeof warn, "cannot read directory %s: Permission denied", sub);
+    CHECK(chmod(t_dir, 0755) == 0);
+    CHECK(mkdir(sub, 0700) == 0);
+    append_lines(path, 0, 10);
+    CHECK(chmod(path, 0644) == 0);
+    if (!root) CHECK(chmod(sub, 0) == 0);
+    uint64_t errs = mm_counter_get(MM_C_FILE_OPEN_ERRORS);
+    uint64_t base = mm_counter_get(MM_C_FILE_LINES);
+    capture cap;
+    capture_start(&cap);
+    rig r;
+    rig_opts ro = {.unprivileged = root};
+    rig_start_with(&r, pattern, true, &ro);
+    sleep_ms(300);
+    uint64_t failed = mm_counter_get(MM_C_FILE_OPEN_ERRORS) - errs;
+    uint64_t lines_while_denied = mm_counter_get(MM_C_FILE_LINES) - base;
+    chmod(sub, 0755);
+    bool read = wait_lines(base, 10);
+    rig_stop(&r);
+    char *log = capture_end(&cap);
+    int warned = count_str(log, warn);
+    free(log);
+    CHECK(failed >= 3);
+    CHECK_INT(lines_while_denied, 0);
+    CHECK_INT(warned, 1);
+    CHECK(read);
+    seen *s = load_seen();
+    bool ok = exactly_once(s, 10);
+    free(s);
+    CHECK(ok);
+    tmp_clean();
+}
+
+/* Dated log names come and go: a tracked name whose file is gone (and was read to
+ * its end) is forgotten after a while, and the list of tracked names stays bounded
+ * (at most 64 vanished ones) even when many go at once. */
+static void vanished_files_are_forgotten(void) {
+    tmp_setup();
+    enum { NF = 70, KEEP = 2 };
+    char pattern[160], path[200];
+    snprintf(pattern, sizeof pattern, "%s/day-*.log", t_dir);
+    for (int i = 0; i < NF; i++) {
+        snprintf(path, sizeof path, "%s/day-%02d.log", t_dir, i);
+        append_lines(path, i * 10, i * 10 + 10);
+    }
+    uint64_t base = mm_counter_get(MM_C_FILE_LINES);
+    uint64_t gone = mm_counter_get(MM_C_FILE_FORGOTTEN);
+    rig r;
+    rig_opts ro = {.forget_ms = 6500};
+    rig_start_with(&r, pattern, true, &ro);
+    CHECK(wait_lines(base, NF * 10));
+    for (int i = KEEP; i < NF; i++) {
+        snprintf(path, sizeof path, "%s/day-%02d.log", t_dir, i);
+        CHECK(unlink(path) == 0);
+    }
+    /* After the missing-file grace (5 s) the 68 are closed: 4 over the bound of 64
+     * vanished names are forgotten at once, the other 64 when they are 6.5 s gone. */
+    for (int i = 0; i < 700 && mm_counter_get(MM_C_FILE_FORGOTTEN) - gone < 4; i++) sleep_ms(10);
+    sleep_ms(200);
+    uint64_t early = mm_counter_get(MM_C_FILE_FORGOTTEN) - gone;
+    for (int i = 0; i < 700 && mm_counter_get(MM_C_FILE_FORGOTTEN) - gone < NF - KEEP; i++)
+        sleep_ms(10);
+    uint64_t all = mm_counter_get(MM_C_FILE_FORGOTTEN) - gone;
+    /* what is left is still followed, and a forgotten name that comes back is new */
+    snprintf(path, sizeof path, "%s/day-00.log", t_dir);
+    append_lines(path, NF * 10, NF * 10 + 5);
+    snprintf(path, sizeof path, "%s/day-09.log", t_dir);
+    append_lines(path, NF * 10 + 5, NF * 10 + 10);
+    bool more = wait_lines(base, NF * 10 + 10);
+    rig_stop(&r);
+    CHECK_INT(early, NF - KEEP - 64);
+    CHECK_INT(all, NF - KEEP);
+    CHECK(more);
+    seen *s = load_seen();
+    bool ok = exactly_once(s, NF * 10 + 10);
+    free(s);
+    CHECK(ok);
+    tmp_clean();
+}
+
 static void unknown_format_is_refused_at_start(void) {
     mm_input_conf c = {.name = "x", .type = MM_IN_FILE, .format = "no-such-format",
                        .paths = (char *[]){"/tmp/none"}, .npaths = 1};
@@ -443,5 +688,9 @@ int main(void) {
     TEST(crlf_empty_and_long_lines);
     TEST(batch_read_files);
     TEST(unknown_format_is_refused_at_start);
+    TEST(unopenable_path_is_counted_and_reported_once);
+    TEST(unreadable_file_after_rotation_is_reported);
+    TEST(unreadable_directory_is_reported);
+    TEST(vanished_files_are_forgotten);
     TEST_MAIN_END();
 }
