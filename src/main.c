@@ -135,6 +135,32 @@ static bool parse_limit(const char *s, int64_t *out) {
     return mm_str_to_i64(mm_str_c(s), out) && *out >= 0;
 }
 
+/* Options the listing commands share: --json, --since, --limit.  Returns 1 when
+ * argv[*i] was one of them (consumed), 0 when not, -1 on a bad value (reported). */
+static int list_option(cli *c, const char *cmd, int *i, bool *json, int64_t *since, int64_t *limit) {
+    const char *a = c->argv[*i];
+    if (strcmp(a, "--json") == 0) {
+        *json = true;
+        return 1;
+    }
+    bool has_val = *i + 1 < c->argc;
+    if (strcmp(a, "--since") == 0 && has_val) {
+        if (!parse_since(c->argv[++*i], since)) {
+            fprintf(stderr, "mamori %s: --since wants a duration (1h, 7d) or a time\n", cmd);
+            return -1;
+        }
+        return 1;
+    }
+    if (strcmp(a, "--limit") == 0 && has_val) {
+        if (!parse_limit(c->argv[++*i], limit)) {
+            fprintf(stderr, "mamori %s: --limit wants a number (0 = no limit)\n", cmd);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- ingest */
 
 static int cmd_ingest(cli *c) {
@@ -444,20 +470,10 @@ static int cmd_alerts(cli *c) {
     int64_t since = 0, limit = 0;
     alert_print ap = {.tz = c->cfg.tz_offset};
     for (int i = 1; i < c->argc; i++) {
-        const char *a = c->argv[i];
-        if (strcmp(a, "--json") == 0) ap.json = true;
-        else if (strcmp(a, "--since") == 0 && i + 1 < c->argc) {
-            if (!parse_since(c->argv[++i], &since)) {
-                fprintf(stderr, "mamori alerts: --since wants a duration (1h, 7d) or a time\n");
-                return 2;
-            }
-        } else if (strcmp(a, "--limit") == 0 && i + 1 < c->argc) {
-            if (!parse_limit(c->argv[++i], &limit)) {
-                fprintf(stderr, "mamori alerts: --limit wants a number\n");
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "mamori alerts: unknown option %s\n", a);
+        int r = list_option(c, "alerts", &i, &ap.json, &since, &limit);
+        if (r < 0) return 2;
+        if (r == 0) {
+            fprintf(stderr, "mamori alerts: unknown option %s\n", c->argv[i]);
             return 2;
         }
     }
@@ -541,18 +557,10 @@ static int cmd_search(cli *c) {
     int64_t since = 0;
     for (int i = 1; i < c->argc; i++) {
         const char *a = c->argv[i];
-        if (strcmp(a, "--json") == 0) sc.json = true;
-        else if (strcmp(a, "--since") == 0 && i + 1 < c->argc) {
-            if (!parse_since(c->argv[++i], &since)) {
-                fprintf(stderr, "mamori search: --since wants a duration (1h, 7d) or a time\n");
-                return 2;
-            }
-        } else if (strcmp(a, "--limit") == 0 && i + 1 < c->argc) {
-            if (!parse_limit(c->argv[++i], &sc.limit)) {
-                fprintf(stderr, "mamori search: --limit wants a number (0 = no limit)\n");
-                return 2;
-            }
-        } else if (a[0] == '-' && a[1] == '-') {
+        int r = list_option(c, "search", &i, &sc.json, &since, &sc.limit);
+        if (r < 0) return 2;
+        if (r > 0) continue;
+        if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "mamori search: unknown option %s\n", a);
             return 2;
         } else if (!qtext)

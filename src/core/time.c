@@ -43,13 +43,8 @@ int64_t mm_time_from_civil(int y, int mon, int d, int h, int mi, int s) {
     return days_from_civil(y, mon, d) * 86400 + h * 3600 + mi * 60 + s;
 }
 
-void mm_time_fmt(mm_buf *b, int64_t ts_ns) {
-    int64_t sec = ts_ns / 1000000000LL;
-    int64_t ns = ts_ns % 1000000000LL;
-    if (ns < 0) {
-        ns += 1000000000LL;
-        sec -= 1;
-    }
+/* "YYYY-MM-DD<sep>hh:mm:ss" of whole seconds since the epoch. */
+static void put_civil(mm_buf *b, int64_t sec, char sep) {
     int64_t days = sec / 86400, rem = sec % 86400;
     if (rem < 0) {
         rem += 86400;
@@ -58,8 +53,18 @@ void mm_time_fmt(mm_buf *b, int64_t ts_ns) {
     int64_t y;
     int m, d;
     civil_from_days(days, &y, &m, &d);
-    mm_buf_printf(b, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)y, m, d, (int)(rem / 3600),
+    mm_buf_printf(b, "%04lld-%02d-%02d%c%02d:%02d:%02d", (long long)y, m, d, sep, (int)(rem / 3600),
                   (int)(rem / 60 % 60), (int)(rem % 60));
+}
+
+void mm_time_fmt(mm_buf *b, int64_t ts_ns) {
+    int64_t sec = ts_ns / 1000000000LL;
+    int64_t ns = ts_ns % 1000000000LL;
+    if (ns < 0) {
+        ns += 1000000000LL;
+        sec -= 1;
+    }
+    put_civil(b, sec, 'T');
     if (ns) {
         if (ns % 1000000 == 0) mm_buf_printf(b, ".%03lld", (long long)(ns / 1000000));
         else if (ns % 1000 == 0) mm_buf_printf(b, ".%06lld", (long long)(ns / 1000));
@@ -71,16 +76,7 @@ void mm_time_fmt(mm_buf *b, int64_t ts_ns) {
 void mm_time_fmt_local(mm_buf *b, int64_t ts_ns, int32_t off_sec) {
     int64_t sec = ts_ns / 1000000000LL + off_sec;
     if (ts_ns < 0 && ts_ns % 1000000000LL) sec -= 1;
-    int64_t days = sec / 86400, rem = sec % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days -= 1;
-    }
-    int64_t y;
-    int m, d;
-    civil_from_days(days, &y, &m, &d);
-    mm_buf_printf(b, "%04lld-%02d-%02d %02d:%02d:%02d", (long long)y, m, d, (int)(rem / 3600),
-                  (int)(rem / 60 % 60), (int)(rem % 60));
+    put_civil(b, sec, ' ');
 }
 
 bool mm_tz_parse(mm_str s, int32_t *off) {
