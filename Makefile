@@ -86,10 +86,10 @@ FUZZ_SECONDS ?= 60
 ifeq ($(MM_SUBMAKE),)
 build-fuzz/lib/libmamori.a: $(SRC) $(HDR)
 	@$(MAKE) --no-print-directory MM_SUBMAKE=1 B=build-fuzz/lib CC=clang \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer" \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    build-fuzz/lib/libmamori.a
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/lib/libmamori.a
-	clang $(ALL_CFLAGS) -O1 -g -fsanitize=address,undefined,fuzzer -o $@ $< build-fuzz/lib/libmamori.a $(LDLIBS)
+	clang $(ALL_CFLAGS) -O1 -g -fsanitize=address,undefined,fuzzer -fno-sanitize-recover=all -o $@ $< build-fuzz/lib/libmamori.a $(LDLIBS)
 endif
 fuzz-build: deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)

@@ -810,6 +810,7 @@ bool mm_ioc_match_url_parts(const mm_ioc_set *s, mm_str host, mm_str port, mm_st
     if ((size_t)host.len + port.len + path.len + query.len + 4 >= sizeof buf)
         query.len = 0;   /* a long query string must not hide the URL from indicators */
     if ((size_t)host.len + port.len + path.len + 4 >= sizeof buf) path.len = 0;   /* host only */
+    if ((size_t)host.len + port.len + 4 >= sizeof buf) return false;
     memcpy(buf, host.p, host.len);
     n = host.len;
     if (port.len) {

@@ -3,6 +3,7 @@
 # Crashes are written to build-fuzz/crashes/<target>/ and make the run fail.
 cd "$(dirname "$0")/../.." || exit 1
 secs=${1:-60}
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 fail=0
 for bin in build-fuzz/fuzz_*; do
     [ -x "$bin" ] || continue

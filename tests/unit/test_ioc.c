@@ -190,6 +190,8 @@ static void long_urls_still_match(void) {
     memset(big + n, 'y', sizeof big - (size_t)n - 1);   /* a path past the limit, no query */
     CHECK(m(s, big));
     CHECK(!m(s, "http://good.example/s/abc/invoice.doc?x=1"));
+    memset(big, 'h', sizeof big);   /* a host longer than any key: no match, no overflow */
+    CHECK(!mm_ioc_match_url_parts(s, (mm_str){big, 5000}, none, MM_STR("/x"), none, &hit));
     mm_ioc_set_free(s);
 }
 
