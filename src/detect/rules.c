@@ -1081,6 +1081,14 @@ static int compile_correlation(cctx *cx, const mm_cnode *c) {
             }
             r->ngroup++;
         }
+        /* Records reach workers by a hash of their source address (the internal
+         * host), so a window grouped by anything else only sees one worker's share. */
+        bool by_source = false;
+        for (int i = 0; i < r->ngroup; i++) by_source |= r->group[i].id == MM_F_SOURCE_IP;
+        if (!by_source)
+            mm_warn("%s:%d: correlation grouped without source.ip: with several workers each "
+                    "counts only the events routed to it (workers: 1 counts exactly)",
+                    cx->file, group->line);
     }
     if (!scalar(span)) FAIL(cx, c->line, "correlation needs a timespan (e.g. 5m)");
     if (!mm_duration_parse(scalar(span), &r->timespan_ns) || r->timespan_ns <= 0)
