@@ -144,6 +144,10 @@ static int list_option(cli *c, const char *cmd, int *i, bool *json, int64_t *sin
         return 1;
     }
     bool has_val = *i + 1 < c->argc;
+    if ((strcmp(a, "--since") == 0 || strcmp(a, "--limit") == 0) && !has_val) {
+        fprintf(stderr, "mamori %s: %s needs a value\n", cmd, a);
+        return -1;
+    }
     if (strcmp(a, "--since") == 0 && has_val) {
         if (!parse_since(c->argv[++*i], since)) {
             fprintf(stderr, "mamori %s: --since wants a duration (1h, 7d) or a time\n", cmd);
@@ -178,7 +182,15 @@ static int cmd_ingest(cli *c) {
         else if (strcmp(a, "--no-store") == 0) no_store = true;
         else if (strcmp(a, "--tenant") == 0 && i + 1 < c->argc) tenant = c->argv[++i];
         else if (strcmp(a, "--segment") == 0 && i + 1 < c->argc) segment = c->argv[++i];
-        else if (strcmp(a, "--workers") == 0 && i + 1 < c->argc) workers = atoi(c->argv[++i]);
+        else if (strcmp(a, "--workers") == 0 && i + 1 < c->argc) {
+            int64_t w;
+            if (!mm_str_to_i64(mm_str_c(c->argv[++i]), &w) || w < 1 || w > 256) {
+                fprintf(stderr, "mamori ingest: --workers wants 1..256\n");
+                free(files);
+                return 2;
+            }
+            workers = (int)w;
+        }
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "mamori ingest: unknown option %s\n", a);
             free(files);
@@ -229,12 +241,19 @@ static int cmd_ingest(cli *c) {
         return 1;
     }
     int64_t t0 = mm_mono_ns();
+    uint64_t lost0 = mm_counter_get(MM_C_STORE_LOST);
     int64_t lines = mm_input_read_files(p, &src, dec, files, nfiles, &err);
     mm_pipeline_finish(p);
     double secs = (double)(mm_mono_ns() - t0) / 1e9;
     int rc = 0;
     if (lines < 0) {
         fprintf(stderr, "mamori ingest: %s\n", err.msg);
+        rc = 1;
+    }
+    uint64_t lost = mm_counter_get(MM_C_STORE_LOST) - lost0;
+    if (lost) {
+        fprintf(stderr, "mamori ingest: the store kept failing: %llu events and alerts not stored\n",
+                (unsigned long long)lost);
         rc = 1;
     }
     mm_rule_count rcs[256];
@@ -312,6 +331,10 @@ static int drop_privileges(const char *user) {
 }
 
 static int cmd_run(cli *c) {
+    if (c->argc > 1) {
+        fprintf(stderr, "mamori run: unexpected argument %s (run takes only -c and --db)\n", c->argv[1]);
+        return 2;
+    }
     if (c->cfg.ninputs == 0)
         fprintf(stderr, "mamori run: no inputs configured (see conf/mamori.yaml); the store "
                         "and detection still start\n");
@@ -383,6 +406,14 @@ static int cmd_run(cli *c) {
                 break;
         }
         mm_info("stopping");
+        /* a second SIGTERM/SIGINT while draining ends the process at once */
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
     }
     for (int i = 0; i < c->cfg.ninputs; i++)
         if (ins[i]) mm_input_stop(ins[i]);
@@ -515,6 +546,7 @@ static int search_row(void *ctx, const mm_stored_event *se) {
     if (d && !was_error) {
         /* search never saves counters, so re-decoding does not inflate them */
         mm_decode(d, &ev, se->raw, sc->dopts);
+        ev.ts_ns = se->ts_ns;   /* the stored time (receive time for future-dated records) */
     } else {
         ev.raw = se->raw;
         mm_event_fail(&ev, se->error && *se->error ? se->error : "did not decode");
@@ -600,7 +632,14 @@ static int cmd_search(cli *c) {
 /* ---------------------------------------------------------------- status */
 
 static int cmd_status(cli *c) {
-    bool json = c->argc > 1 && strcmp(c->argv[1], "--json") == 0;
+    bool json = false;
+    for (int i = 1; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "--json") == 0) json = true;
+        else {
+            fprintf(stderr, "mamori status: unknown option %s\n", c->argv[i]);
+            return 2;
+        }
+    }
     struct stat st;
     if (stat(c->cfg.store_path, &st) != 0) {
         fprintf(stderr, "mamori status: no store at %s (nothing has run yet)\n", c->cfg.store_path);
@@ -687,12 +726,16 @@ int main(int argc, char **argv) {
     cli c = {0};
     c.argv = calloc((size_t)argc + 1, sizeof *c.argv);
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            c.cfg_path = argv[++i];
-        else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
-            c.db = argv[++i];
-        else
-            c.argv[c.argc++] = argv[i];
+        bool is_c = strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0;
+        bool is_db = strcmp(argv[i], "--db") == 0;
+        if ((is_c || is_db) && i + 1 >= argc) {
+            fprintf(stderr, "mamori: %s needs a value\n", argv[i]);
+            free(c.argv);
+            return 2;
+        }
+        if (is_c) c.cfg_path = argv[++i];
+        else if (is_db) c.db = argv[++i];
+        else c.argv[c.argc++] = argv[i];
     }
     if (c.argc == 0 || strcmp(c.argv[0], "-h") == 0 || strcmp(c.argv[0], "--help") == 0 ||
         strcmp(c.argv[0], "help") == 0) {

@@ -91,6 +91,8 @@ struct mm_pipeline {
     int nrc, caprc;
     uint64_t saved[MM_C__COUNT];
     bool finished;
+    _Atomic bool closing;  /* finish has begun: store retries give up after a few tries */
+    bool store_dead;       /* the store kept failing at shutdown: nothing more is written */
     mm_buf out_buf;
 };
 
@@ -276,10 +278,25 @@ static void backoff(int attempt) {
     nanosleep(&ts, NULL);
 }
 
+/* Count what is given up when the store fails at shutdown. */
+static void count_lost(const batch *b) {
+    uint64_t n = b->n;
+    for (const mm_alert *a = b->alerts; a; a = a->next) n++;
+    mm_count(MM_C_STORE_LOST, n);
+}
+
+static bool give_up(mm_pipeline *p, int attempt) {
+    if (!atomic_load(&p->closing) || attempt < 5) return false;
+    p->store_dead = true;
+    mm_error("store: still failing at shutdown; giving up (counted in store_lost)");
+    return true;
+}
+
 static void txn_begin(mm_pipeline *p, txn *t) {
-    if (t->open || !storing(p)) return;
+    if (t->open || !storing(p) || p->store_dead) return;
     for (int attempt = 0; mm_store_begin(p->store) != 0; attempt++) {
         mm_count(MM_C_STORE_ERRORS, 1);
+        if (give_up(p, attempt)) return;
         mm_error("store: cannot begin a transaction (attempt %d); retrying", attempt + 1);
         backoff(attempt);
     }
@@ -292,9 +309,10 @@ static void txn_begin(mm_pipeline *p, txn *t) {
     t->failed = false;
 }
 
-/* Commit; on failure roll back, pause, and write every held batch again.  At
- * shutdown (closing) it gives up after a few attempts and counts what is lost. */
-static void txn_commit(mm_pipeline *p, txn *t, bool closing) {
+/* Commit; on failure roll back, pause, and write every held batch again.  Once
+ * the pipeline is finishing it gives up after a few attempts, counts what is lost
+ * and writes nothing more (so no later offset can pass the lost rows). */
+static void txn_commit(mm_pipeline *p, txn *t) {
     for (int attempt = 0;; attempt++) {
         bool ok = true;
         if (attempt > 0) {   /* the transaction was rolled back: write it again */
@@ -303,15 +321,13 @@ static void txn_commit(mm_pipeline *p, txn *t, bool closing) {
             t->events = t->alerts = 0;
             for (batch *b = t->held; b && ok; b = b->next) ok = write_batch(p, t, b) == 0;
         }
+        bool write_failed = attempt == 0 && t->failed;   /* already counted */
         if (ok && !t->failed && mm_store_commit(p->store) == 0) break;
         t->failed = false;
-        mm_count(MM_C_STORE_ERRORS, 1);
+        if (!write_failed) mm_count(MM_C_STORE_ERRORS, 1);
         mm_store_rollback(p->store);
-        if (closing && attempt >= 5) {
-            uint64_t lost = 0;
-            for (batch *b = t->held; b; b = b->next) lost += b->n;
-            mm_count(MM_C_STORE_LOST, lost);
-            mm_error("store: giving up at shutdown; %llu events not stored", (unsigned long long)lost);
+        if (give_up(p, attempt)) {
+            for (batch *b = t->held; b; b = b->next) count_lost(b);
             t->events = t->alerts = 0;
             break;
         }
@@ -338,8 +354,16 @@ static void store_batch(mm_pipeline *p, txn *t, batch *b) {
         return;
     }
     txn_begin(p, t);
-    if (write_batch(p, t, b) != 0) {
-        /* a failed statement: the commit path rolls back and writes everything again */
+    if (!t->open) {   /* the store gave up at shutdown */
+        count_lost(b);
+        batch_free(b);
+        return;
+    }
+    /* After a failed statement nothing more is written: SQLite may have rolled the
+     * transaction back itself, and later writes would then commit one by one (marks
+     * included) ahead of the lost rows.  The batch is only held; the commit path
+     * rolls back and writes everything again. */
+    if (!t->failed && write_batch(p, t, b) != 0) {
         mm_count(MM_C_STORE_ERRORS, 1);
         t->failed = true;
         t->rows = INT32_MAX / 2;   /* commit (and so retry) as soon as the group allows */
@@ -358,8 +382,8 @@ static void txn_maybe_commit(mm_pipeline *p, txn *t, bool force) {
     bool due = force || t->rows >= p->o.batch_rows ||
                mm_mono_ns() - t->start >= (int64_t)p->o.batch_ms * 1000000LL;
     if (!due) return;
-    if (p->mid_groups && !force && t->rows < 16 * p->o.batch_rows) return;
-    txn_commit(p, t, force);
+    if (p->mid_groups && !force && (int64_t)t->rows < 16 * (int64_t)p->o.batch_rows) return;
+    txn_commit(p, t);
 }
 
 /* Store b now, or park it until the batches before it (same feeder) arrived. */
@@ -494,6 +518,7 @@ void mm_pipeline_set_detect(mm_pipeline *p, mm_detect *d) {
 void mm_pipeline_finish(mm_pipeline *p) {
     if (p->finished) return;
     p->finished = true;
+    atomic_store(&p->closing, true);
     for (int i = 0; i < p->nw; i++) mm_ring_close(&p->w[i].in);
     for (int i = 0; i < p->nw; i++) pthread_join(p->w[i].th, NULL);
     mm_ring_close(&p->out);
