@@ -303,7 +303,7 @@ static int cmd_ingest(cli *c) {
 
 /* Ports below 1024 need root; nothing else does.  Once listeners and the store are
  * open, give root up for good (DESIGN.md: privileges dropped after opening ports). */
-static int drop_privileges(const char *user) {
+static int drop_privileges(const char *user, const char *store_path) {
     if (geteuid() != 0) {
         if (user) mm_info("not root: 'user: %s' has nothing to drop", user);
         return 0;
@@ -316,6 +316,15 @@ static int drop_privileges(const char *user) {
     if (!pw) {
         fprintf(stderr, "mamori: user '%s' does not exist\n", user);
         return -1;
+    }
+    /* the store was created by root: hand it (and its WAL files) to the user, so the
+     * daemon can keep writing and that user can search it */
+    static const char *suffix[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < MM_ARRAY_LEN(suffix); i++) {
+        char f[4096];
+        snprintf(f, sizeof f, "%s%s", store_path, suffix[i]);
+        if (chown(f, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT)
+            mm_warn("cannot give %s to %s: %s", f, user, strerror(errno));
     }
     if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
         setuid(pw->pw_uid) != 0) {
@@ -384,7 +393,7 @@ static int cmd_run(cli *c) {
         if (port >= 0) mm_info("input %s listening on port %d", c->cfg.inputs[i].name, port);
         else mm_info("input %s started", c->cfg.inputs[i].name);
     }
-    if (rc == 0 && drop_privileges(c->cfg.user) != 0) rc = 1;
+    if (rc == 0 && drop_privileges(c->cfg.user, c->cfg.store_path) != 0) rc = 1;
     if (rc == 0) {
         mm_info("mamori %s running: %d inputs, %d workers, %d rules, %d indicators, store %s",
                 MM_VERSION, c->cfg.ninputs, c->cfg.workers, mm_detect_rule_count(det),
