@@ -78,23 +78,6 @@ static int load_config(cli *c) {
     return 0;
 }
 
-/* Commands that only read must not create an empty store at a mistyped path. */
-static mm_store *open_existing_store(cli *c) {
-    struct stat st;
-    if (stat(c->cfg.store_path, &st) != 0) {
-        fprintf(stderr, "mamori: no store at %s (use --db PATH, or run/ingest first)\n",
-                c->cfg.store_path);
-        return NULL;
-    }
-    mm_store *s = NULL;
-    mm_err err = {{0}};
-    if (mm_store_open(&s, c->cfg.store_path, &err) != 0) {
-        fprintf(stderr, "mamori: %s\n", err.msg);
-        return NULL;
-    }
-    return s;
-}
-
 static mm_store *open_store(cli *c) {
     mm_store *s = NULL;
     mm_err err = {{0}};
@@ -105,6 +88,17 @@ static mm_store *open_store(cli *c) {
     return s;
 }
 
+/* Commands that only read must not create an empty store at a mistyped path. */
+static mm_store *open_existing_store(cli *c) {
+    struct stat st;
+    if (stat(c->cfg.store_path, &st) != 0) {
+        fprintf(stderr, "mamori: no store at %s (use --db PATH, or run/ingest first)\n",
+                c->cfg.store_path);
+        return NULL;
+    }
+    return open_store(c);
+}
+
 /* "1h", "30m", "7d" ago, or a time; a time without a zone is in the configured
  * timezone, like the times the text output shows. */
 static bool parse_since(const char *s, int64_t *ns) {
@@ -113,22 +107,14 @@ static bool parse_since(const char *s, int64_t *ns) {
         *ns = mm_now_ns() - d;
         return true;
     }
-    mm_arena a;
-    mm_arena_init(&a, 4096);
-    mm_event ev;
-    mm_event_init(&ev, &a);
-    bool ok = mm_event_set(&ev, MM_F_TIMESTAMP, mm_str_c(s));
-    if (ok) {
-        *ns = mm_event_get(&ev, MM_F_TIMESTAMP)->i;
-        size_t n = strlen(s);
-        bool zoned = n && (s[n - 1] == 'Z' || s[n - 1] == 'z' ||
-                           (n > 6 && (s[n - 6] == '+' || s[n - 6] == '-')) ||
-                           (n > 5 && (s[n - 5] == '+' || s[n - 5] == '-')));
-        if (!zoned && !strchr(s, 'T') && !strchr(s, ' ')) zoned = true;   /* an epoch number */
-        if (!zoned) *ns -= (int64_t)since_tz * 1000000000LL;
-    }
-    mm_arena_free(&a);
-    return ok;
+    if (!mm_time_parse(mm_str_c(s), ns)) return false;
+    size_t n = strlen(s);
+    bool zoned = n && (s[n - 1] == 'Z' || s[n - 1] == 'z' ||
+                       (n > 6 && (s[n - 6] == '+' || s[n - 6] == '-')) ||
+                       (n > 5 && (s[n - 5] == '+' || s[n - 5] == '-')));
+    if (!zoned && !strchr(s, 'T') && !strchr(s, ' ')) zoned = true;   /* an epoch number */
+    if (!zoned) *ns -= (int64_t)since_tz * 1000000000LL;
+    return true;
 }
 
 static bool parse_limit(const char *s, int64_t *out) {
@@ -649,13 +635,10 @@ static int cmd_status(cli *c) {
             return 2;
         }
     }
-    struct stat st;
-    if (stat(c->cfg.store_path, &st) != 0) {
-        fprintf(stderr, "mamori status: no store at %s (nothing has run yet)\n", c->cfg.store_path);
-        return 1;
-    }
-    mm_store *s = open_store(c);
+    mm_store *s = open_existing_store(c);
     if (!s) return 1;
+    struct stat st;
+    if (stat(c->cfg.store_path, &st) != 0) st.st_size = 0;
     uint64_t v[MM_C__COUNT] = {0};
     mm_store_counters_load(s, v);
     if (json) {

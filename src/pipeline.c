@@ -77,7 +77,6 @@ struct mm_pipeline {
     pthread_rwlock_t detect_lock;
     mm_detect *detect;
     _Atomic uint32_t next_feeder;
-    _Atomic int live_feeders;
     fstate *fs;
     uint32_t nfs;
     int mid_groups;        /* feeders with mid_group set: no commit until 0 */
@@ -207,16 +206,6 @@ static void print_batch(mm_pipeline *p, batch *b) {
             mm_buf_reset(o);
             mm_event_json(&b->evs[i], o, true);
             mm_buf_putc(o, '\n');
-            fwrite(o->p, 1, o->len, stdout);
-        }
-    }
-    if (p->o.print_alerts) {
-        for (mm_alert *a = b->alerts; a; a = a->next) {
-            mm_buf_reset(o);
-            mm_buf_puts(o, "ALERT ");
-            mm_time_fmt(o, a->ts_ns);
-            mm_buf_printf(o, " [%s] %s: %s\n", a->level ? a->level : "-",
-                          a->rule_name ? a->rule_name : "-", a->reason ? a->reason : "");
             fwrite(o->p, 1, o->len, stdout);
         }
     }
@@ -437,7 +426,7 @@ static void *writer_main(void *arg) {
         int rc = mm_ring_pop(&p->out, &item, t.open ? 20 : 200);
         if (rc == MM_OK) accept_batch(p, &t, item);
         txn_maybe_commit(p, &t, rc == MM_ECLOSED);
-        if (p->o.print_events || p->o.print_alerts) fflush(stdout);
+        if (p->o.print_events) fflush(stdout);
         if (!t.open && (rc == MM_ECLOSED || mm_mono_ns() - last_save > COUNTER_SAVE_NS)) {
             save_counters(p);
             last_save = mm_mono_ns();
@@ -589,14 +578,10 @@ static int push(mm_feeder *f, int wi, batch *b) {
     b->seq = b->ordered ? f->seq++ : 0;   /* only ordered batches are numbered */
     worker *w = &f->p->w[wi];
     int rc = f->may_block ? mm_ring_push(&w->in, b) : mm_ring_try_push(&w->in, b);
-    if (rc != MM_OK) {
-        /* The batch never reaches the writer: settle its seq there by sending an
-         * empty stand-in later would need another queue; instead the seq is given
-         * back so the writer's contiguity is not broken. */
-        if (b->ordered) f->seq--;
-        return rc;
-    }
-    return MM_OK;
+    /* a batch that never reaches the writer gives its number back, so the writer
+     * does not wait for it */
+    if (rc != MM_OK && b->ordered) f->seq--;
+    return rc;
 }
 
 int mm_feeder_flush(mm_feeder *f) {

@@ -22,7 +22,6 @@ typedef struct mm_pipeline_opts {
     int workers;              /* >= 1 */
     bool store_events;        /* false: decode + detect only (benchmarks) */
     bool print_events;        /* --events: print every decoded event as JSON */
-    bool print_alerts;        /* print alerts as they are raised (text) */
     int batch_rows, batch_ms; /* store transaction size */
     int retention_days;
     mm_decode_opts decode;

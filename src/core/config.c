@@ -328,7 +328,6 @@ static bool check_tree(const mm_cnode *map, const char *prefix, const char *file
 /* ---------------------------------------------------------------- config */
 
 static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *err);
-static int config_apply2(mm_config *c, mm_cnode *root, const char *path, mm_err *err);
 
 const char *mm_home(void) {
     const char *e = getenv("MAMORI_HOME");
@@ -365,11 +364,10 @@ void mm_config_defaults(mm_config *c) {
 
 /* Relative paths in a configuration file are relative to the file's directory, so a
  * configuration keeps working from any working directory. */
-static char *cfg_dir;
-static void set_path(char **dst, const mm_cnode *n) {
+static void set_path(char **dst, const mm_cnode *n, const char *cfg_dir) {
     if (!n) return;
     free(*dst);
-    if (n->value[0] == '/' || !cfg_dir || !*cfg_dir) *dst = xstrdup(n->value);
+    if (n->value[0] == '/' || !*cfg_dir) *dst = xstrdup(n->value);
     else {
         size_t l = strlen(cfg_dir) + strlen(n->value) + 2;
         *dst = malloc(l);
@@ -396,7 +394,7 @@ static bool get_bool(const mm_cnode *n, bool dflt) {
     return strcmp(n->value, "true") == 0 || strcmp(n->value, "yes") == 0;
 }
 
-static char **get_paths(const mm_cnode *seq, int *count) {
+static char **get_paths(const mm_cnode *seq, int *count, const char *cfg_dir) {
     *count = 0;
     if (!seq) return NULL;
     int n = 0;
@@ -405,7 +403,7 @@ static char **get_paths(const mm_cnode *seq, int *count) {
     if (!v) abort();
     for (const mm_cnode *it = seq->child; it; it = it->next) {
         v[*count] = NULL;
-        set_path(&v[*count], it);
+        set_path(&v[*count], it, cfg_dir);
         (*count)++;
     }
     return v;
@@ -425,18 +423,11 @@ int mm_config_load_text(mm_config *c, const char *text, size_t len, const char *
 
 /* Takes ownership of root. */
 static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *err) {
-    char dirbuf[4096];
-    snprintf(dirbuf, sizeof dirbuf, "%s", path);
-    char *slash = strrchr(dirbuf, '/');
+    char dir[4096];   /* relative paths in the file are relative to its directory */
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
     if (slash) *slash = 0;
-    else snprintf(dirbuf, sizeof dirbuf, ".");
-    cfg_dir = dirbuf;
-    int rc = config_apply2(c, root, path, err);
-    cfg_dir = NULL;
-    return rc;
-}
-
-static int config_apply2(mm_config *c, mm_cnode *root, const char *path, mm_err *err) {
+    else snprintf(dir, sizeof dir, ".");
     if (root->type != MM_CN_MAP) {
         mm_err_set(err, "%s: line %d: the configuration must be a map of keys", path, root->line);
         mm_cnode_free(root);
@@ -470,18 +461,18 @@ static int config_apply2(mm_config *c, mm_cnode *root, const char *path, mm_err 
         goto bad;
     }
     const mm_cnode *st = mm_cnode_get(root, "store");
-    set_path(&c->store_path, mm_cnode_get(st, "path"));
+    set_path(&c->store_path, mm_cnode_get(st, "path"), dir);
     c->retention_days = get_int(mm_cnode_get(st, "retention_days"), c->retention_days);
     c->batch_rows = get_int(mm_cnode_get(st, "batch_rows"), c->batch_rows);
     c->batch_ms = get_int(mm_cnode_get(st, "batch_ms"), c->batch_ms);
     if (c->batch_rows < 1) c->batch_rows = 1;
     const mm_cnode *ru = mm_cnode_get(root, "rules");
-    set_path(&c->rules_dir, mm_cnode_get(ru, "dir"));
+    set_path(&c->rules_dir, mm_cnode_get(ru, "dir"), dir);
     const mm_cnode *ind = mm_cnode_get(ru, "indicators");
     if (ind) {
         for (int i = 0; i < c->nindicator_files; i++) free(c->indicator_files[i]);
         free(c->indicator_files);
-        c->indicator_files = get_paths(ind, &c->nindicator_files);
+        c->indicator_files = get_paths(ind, &c->nindicator_files, dir);
     }
     const mm_cnode *ins = mm_cnode_get(root, "inputs");
     if (ins) {
@@ -517,7 +508,7 @@ static int config_apply2(mm_config *c, mm_cnode *root, const char *path, mm_err 
             set_str(&in->tenant, mm_cnode_get(it, "tenant"));
             in->segment = xstrdup(c->segment);
             set_str(&in->segment, mm_cnode_get(it, "segment"));
-            in->paths = get_paths(mm_cnode_get(it, "paths"), &in->npaths);
+            in->paths = get_paths(mm_cnode_get(it, "paths"), &in->npaths, dir);
             in->follow = get_bool(mm_cnode_get(it, "follow"), true);
             in->poll_ms = get_int(mm_cnode_get(it, "poll_ms"), 250);
             if (in->poll_ms < 10) in->poll_ms = 10;

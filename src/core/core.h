@@ -81,6 +81,9 @@ void mm_time_fmt(mm_buf *b, int64_t ts_ns);
 void mm_time_fmt_local(mm_buf *b, int64_t ts_ns, int32_t off_sec);
 /* Civil date/time to Unix seconds (UTC), no libc timezone state involved. */
 int64_t mm_time_from_civil(int y, int mon, int d, int h, int mi, int s);
+/* RFC 3339 / ISO 8601 (zone optional: UTC), or an epoch number in s, ms, us or ns
+ * told by its magnitude -> ns.  Refuses what does not fit (years 1678..2261). */
+bool mm_time_parse(mm_str s, int64_t *ns);
 /* "+0200", "-05:00", "Z", "JST" -> offset seconds east of UTC. */
 bool mm_tz_parse(mm_str s, int32_t *off_sec);
 /* "30s", "5m", "1h", "7d", "2w" -> nanoseconds. */

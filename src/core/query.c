@@ -225,6 +225,18 @@ static qnode *parse_unary(lexer *l) {
     return r;
 }
 
+/* An AND/OR node over a and b; when b failed to parse (NULL), frees a: NULL. */
+static qnode *join(qtype t, qnode *a, qnode *b) {
+    if (!b) {
+        node_free(a);
+        return NULL;
+    }
+    qnode *n = mk(t);
+    n->a = a;
+    n->b = b;
+    return n;
+}
+
 static qnode *parse_and(lexer *l) {
     qnode *a = parse_unary(l);
     while (a) {
@@ -236,32 +248,14 @@ static qnode *parse_and(lexer *l) {
             break;
         }
         keyword(l, "and");  /* optional */
-        qnode *b = parse_unary(l);
-        if (!b) {
-            node_free(a);
-            return NULL;
-        }
-        qnode *n = mk(Q_AND);
-        n->a = a;
-        n->b = b;
-        a = n;
+        a = join(Q_AND, a, parse_unary(l));
     }
     return a;
 }
 
 static qnode *parse_or(lexer *l) {
     qnode *a = parse_and(l);
-    while (a && keyword(l, "or")) {
-        qnode *b = parse_and(l);
-        if (!b) {
-            node_free(a);
-            return NULL;
-        }
-        qnode *n = mk(Q_OR);
-        n->a = a;
-        n->b = b;
-        a = n;
-    }
+    while (a && keyword(l, "or")) a = join(Q_OR, a, parse_and(l));
     return a;
 }
 

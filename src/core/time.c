@@ -79,6 +79,66 @@ void mm_time_fmt_local(mm_buf *b, int64_t ts_ns, int32_t off_sec) {
     put_civil(b, sec, ' ');
 }
 
+/* RFC 3339 / ISO 8601 ("2024-08-28T10:33:52.123+02:00", space allowed for T), or an
+ * epoch number whose magnitude tells s / ms / us / ns. */
+bool mm_time_parse(mm_str s, int64_t *ns) {
+    int64_t v;
+    if (mm_str_to_i64(s, &v)) {
+        /* nanoseconds in an int64 end in 2262: refuse what would overflow */
+        if (v < 0) return false;
+        if (v < 10000000000LL) {                                   /* seconds */
+            if (v > INT64_MAX / 1000000000LL) return false;        /* past 2262 */
+            *ns = v * 1000000000LL;
+        }
+        else if (v < 100000000000000LL) *ns = v * 1000000LL;      /* ms */
+        else if (v < 100000000000000000LL) *ns = v * 1000LL;      /* us */
+        else *ns = v;
+        return true;
+    }
+    const char *p = s.p;
+    uint32_t n = s.len, i = 0;
+    int f[6] = {0};
+    static const int w[6] = {4, 2, 2, 2, 2, 2};
+    static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
+    for (int k = 0; k < 6; k++) {
+        for (int d = 0; d < w[k]; d++, i++) {
+            if (i >= n || p[i] < '0' || p[i] > '9') return false;
+            f[k] = f[k] * 10 + (p[i] - '0');
+        }
+        if (k < 5) {
+            if (i >= n) return false;
+            if (!(p[i] == sep[k] || (k == 2 && (p[i] == ' ' || p[i] == 't')))) return false;
+            i++;
+        }
+    }
+    if (f[0] < 1678 || f[0] > 2261 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 ||
+        f[4] > 59 || f[5] > 60)
+        return false;
+    int64_t frac = 0;
+    if (i < n && (p[i] == '.' || p[i] == ',')) {
+        i++;
+        int digits = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9') {
+            if (digits < 9) {
+                frac = frac * 10 + (p[i] - '0');
+                digits++;
+            }
+            i++;
+        }
+        if (!digits) return false;
+        while (digits < 9) {
+            frac *= 10;
+            digits++;
+        }
+    }
+    int32_t off = 0;
+    if (i < n) {
+        if (!mm_tz_parse((mm_str){p + i, n - i}, &off)) return false;
+    }
+    *ns = (mm_time_from_civil(f[0], f[1], f[2], f[3], f[4], f[5]) - off) * 1000000000LL + frac;
+    return true;
+}
+
 bool mm_tz_parse(mm_str s, int32_t *off) {
     if (s.len == 0) return false;
     if (mm_str_eqc(s, "Z") || mm_str_ieqc(s, "UTC") || mm_str_ieqc(s, "GMT")) {
