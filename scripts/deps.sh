@@ -11,6 +11,11 @@ libyaml-dev
 libsqlite3-dev
 clang
 libclang-rt-14-dev
+libevtx-dev
+libevtx-utils
+libhyperscan-dev
+libpcre2-dev
+libjansson-dev
 python3
 "
 

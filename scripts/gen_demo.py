@@ -1,10 +1,17 @@
 #!/usr/bin/env python3
-"""Generate demo/fortigate-sakura.log: one day (2026-11-20, JST) of FortiGate 100F
-syslog from a small municipality (Sakura Town hall: ~300 PCs on the admin LAN,
-an LGWAN segment, a DMZ web server) with a few planted threats.  Deterministic:
-the same output every run, so the demo output in the README stays true.
+"""Generate the demo data of one day (2026-11-20, JST) at a small municipality
+(Sakura Town hall: ~300 PCs on the admin LAN, an LGWAN segment, a DMZ web server,
+Active Directory domain sakura.local) with a few planted threats:
 
-    python3 scripts/gen_demo.py > demo/fortigate-sakura.log
+  demo/fortigate-sakura.log  FortiGate 100F syslog
+  demo/windows-dc.jsonl      Security and System events of the domain controller
+                             SAKURA-DC01, as Winlogbeat ships them (JSON lines)
+
+Deterministic: the same output every run, so the demo output in the README stays
+true.  The two days tell one story: the PC 10.10.5.21 infected through the
+FortiGate in the morning attacks the domain in the afternoon.
+
+    python3 scripts/gen_demo.py          # writes both files next to this script's ../demo
 """
 import random
 
@@ -215,4 +222,582 @@ lines.append((12 * 3600, '{"EventTime":"2026-11-20 12:00:00","Hostname":"SAKURA-
 lines.append((12 * 3600 + 1, 'Nov 20 12:00:01 sakura-nas01 kernel: eth0: link up, 1000Mbps, full-duplex'))
 
 lines.sort(key=lambda x: x[0])
-print("\n".join(l for _, l in lines))
+FORTIGATE_LOG = "\n".join(l for _, l in lines) + "\n"
+
+# ==== Windows: the domain controller SAKURA-DC01 (demo/windows-dc.jsonl) ============
+# Security and System events as Winlogbeat ships them, one JSON object a line.  Its
+# own random stream, so the FortiGate day above stays byte-identical.
+import datetime
+import json
+
+W = random.Random(2026112001)
+DOMAIN, REALM, DNSDOM = "SAKURA", "SAKURA.LOCAL", "sakura.local"
+DOMSID = "S-1-5-21-2873451029-1394023865-3109846725"
+DC, DC_IP = "SAKURA-DC01", "10.10.0.11"
+DC_FQDN = DC + "." + DNSDOM
+PROV_SEC, GUID_SEC = "Microsoft-Windows-Security-Auditing", "{54849625-5478-4994-a5ba-3e3b0328c30d}"
+PROV_EVL, GUID_EVL = "Microsoft-Windows-Eventlog", "{fc65ddd8-d6ef-4962-83d5-6e5cfe9ce148}"
+PROV_SCM, GUID_SCM = "Service Control Manager", "{555908d1-a6d7-4695-8e1e-26931d2012f4}"
+PID = {"Security": 688, "System": 672}      # lsass.exe, services.exe
+PID_EVENTLOG = 1316                          # the svchost.exe hosting the EventLog service
+TASK = {4624: "Logon", 4625: "Logon", 4634: "Logoff", 4647: "Logoff", 4648: "Logon",
+        4672: "Special Logon", 4768: "Kerberos Authentication Service",
+        4771: "Kerberos Authentication Service", 4769: "Kerberos Service Ticket Operations",
+        4776: "Credential Validation", 4720: "User Account Management",
+        4722: "User Account Management", 4724: "User Account Management",
+        4738: "User Account Management", 4728: "Security Group Management",
+        4732: "Security Group Management", 4756: "Security Group Management",
+        4661: "SAM", 4662: "Directory Service Access", 5140: "File Share",
+        5145: "Detailed File Share", 4697: "Security System Extension", 1102: "Log clear",
+        104: "Log clear", 7045: "None"}
+ADMIN_PRIVS = "\n\t\t\t".join(["SeSecurityPrivilege", "SeBackupPrivilege", "SeRestorePrivilege",
+                               "SeTakeOwnershipPrivilege", "SeDebugPrivilege",
+                               "SeSystemEnvironmentPrivilege", "SeLoadDriverPrivilege",
+                               "SeImpersonatePrivilege", "SeDelegateSessionUserImpersonatePrivilege",
+                               "SeEnableDelegationPrivilege"])
+SYSTEM_PRIVS = "\n\t\t\t".join(["SeAssignPrimaryTokenPrivilege", "SeTcbPrivilege", "SeSecurityPrivilege",
+                                "SeTakeOwnershipPrivilege", "SeLoadDriverPrivilege", "SeBackupPrivilege",
+                                "SeRestorePrivilege", "SeDebugPrivilege", "SeAuditPrivilege",
+                                "SeSystemEnvironmentPrivilege", "SeImpersonatePrivilege",
+                                "SeDelegateSessionUserImpersonatePrivilege"])
+NULL_GUID = "{00000000-0000-0000-0000-000000000000}"
+DEFAULT_GPO = "{31B2F340-016D-11D2-945F-00C04FB984F9}"
+wevents = []    # (ms since 00:00 JST, seq, channel, event_id, event_data, user_data, user)
+
+
+def wsid(rid):
+    return f"{DOMSID}-{rid}"
+
+
+def wguid():
+    h = f"{W.getrandbits(128):032x}"
+    return "{" + f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" + "}"
+
+
+def wlid():
+    return f"0x{W.randint(0x200000, 0x3fffffff):x}"
+
+
+def wport():
+    return str(W.randint(49152, 65535))
+
+
+def wadd(t, eid, data=None, udata=None, ch="Security", user=None):
+    wevents.append((int(t), len(wevents), ch, eid, data, udata, user))
+
+
+def hm(h, m, s=0, ms=0):
+    return ((h * 60 + m) * 60 + s) * 1000 + ms
+
+
+# -- who is who ---------------------------------------------------------------------
+DEPTS = [("soumu", 20), ("kikaku", 8), ("zeimu", 18), ("juumin", 20), ("fukushi", 18),
+         ("kenkou", 14), ("kodomo", 12), ("kankyou", 10), ("nourin", 10), ("shoukou", 10),
+         ("kensetsu", 16), ("suidou", 12), ("kyouiku", 18), ("kaikei", 8), ("gikai", 6),
+         ("jouhou", 6)]
+FIXED_PC = {"fukushi07": "10.10.5.21", "jouhou01": "10.10.1.5", "soumu05": "10.10.3.45",
+            "zeimu11": "10.10.7.8", "kensetsu03": "10.10.9.77"}
+STAFF = {}      # name -> (sid, pc ip)
+PCS_W = {}      # pc ip -> (name, sid)
+rid = 1120
+used = set(FIXED_PC.values())
+for dept, n in DEPTS:
+    for i in range(1, n + 1):
+        name = f"{dept}{i:02d}"
+        ip = FIXED_PC.get(name)
+        while ip is None:
+            cand = f"10.10.{W.randint(1, 9)}.{W.randint(10, 250)}"
+            if cand not in used:
+                ip = cand
+        used.add(ip)
+        STAFF[name] = (wsid(rid), ip)
+        rid += 1
+for n, (ip) in enumerate(sorted({ip for _, ip in STAFF.values()},
+                                key=lambda a: tuple(int(x) for x in a.split(".")))):
+    o = ip.split(".")
+    PCS_W[ip] = (f"SAKURA-PC{int(o[2]):02d}{int(o[3]):03d}", wsid(1400 + n))
+SERVERS = {"SAKURA-DC02": ("10.10.0.12", wsid(1002)), "SAKURA-FS01": ("10.10.0.21", wsid(1331)),
+           "SAKURA-DB01": ("10.10.0.22", wsid(1332)), "SAKURA-AP01": ("10.10.0.25", wsid(1333)),
+           "SAKURA-BK01": ("10.10.0.30", wsid(1334)), "SAKURA-MON01": ("10.10.0.40", wsid(1335))}
+DC_SID = wsid(1001)
+SVC = {"svc_backup": wsid(1105), "svc_sql": wsid(1106), "svc_web": wsid(1107),
+       "svc_monitor": wsid(1108), "svc_scan": wsid(1109), "mfp_scan": wsid(1110),
+       "adm-jouhou01": wsid(1103), "adm-jouhou02": wsid(1104), "Administrator": wsid(500)}
+KRBTGT_SID = wsid(502)
+
+
+def wacct(name):
+    if name in STAFF:
+        return STAFF[name][0]
+    return SVC[name]
+
+
+# -- event builders (field sets as Windows Server 2019 logs them) ----------------------
+def ev_logon(t, user, usid, ip, ltype=3, pkg="Kerberos", ws="-", domain=DOMAIN, lid=None,
+             keylen=None, elevated=True, proc=("0x0", "-"), port=None, lpn=None,
+             subject=("S-1-0-0", "-", "-", "0x0")):
+    lid = lid or wlid()
+    ntlm = pkg == "NTLM"
+    d = {"SubjectUserSid": subject[0], "SubjectUserName": subject[1],
+         "SubjectDomainName": subject[2], "SubjectLogonId": subject[3],
+         "TargetUserSid": usid, "TargetUserName": user, "TargetDomainName": domain,
+         "TargetLogonId": lid, "LogonType": str(ltype),
+         "LogonProcessName": lpn or ("NtLmSsp " if ntlm else "Kerberos"),
+         "AuthenticationPackageName": pkg, "WorkstationName": ws,
+         "LogonGuid": NULL_GUID if ntlm or pkg == "Negotiate" else wguid(),
+         "TransmittedServices": "-", "LmPackageName": "NTLM V2" if ntlm else "-",
+         "KeyLength": str(keylen if keylen is not None else (128 if ntlm else 0)),
+         "ProcessId": proc[0], "ProcessName": proc[1], "IpAddress": ip,
+         "IpPort": port or (wport() if ip not in ("-", "::1", "127.0.0.1") else "0"),
+         "ImpersonationLevel": "%%1833", "RestrictedAdminMode": "-",
+         "TargetOutboundUserName": "-", "TargetOutboundDomainName": "-",
+         "VirtualAccount": "%%1843", "TargetLinkedLogonId": "0x0",
+         "ElevatedToken": "%%1842" if elevated else "%%1843"}
+    wadd(t, 4624, d)
+    return lid
+
+
+def ev_logoff(t, user, usid, lid, ltype=3, domain=DOMAIN):
+    wadd(t, 4634, {"TargetUserSid": usid, "TargetUserName": user, "TargetDomainName": domain,
+                   "TargetLogonId": lid, "LogonType": str(ltype)})
+
+
+def ev_special(t, user, usid, lid, domain=DOMAIN, privs=ADMIN_PRIVS):
+    wadd(t, 4672, {"SubjectUserSid": usid, "SubjectUserName": user, "SubjectDomainName": domain,
+                   "SubjectLogonId": lid, "PrivilegeList": privs})
+
+
+def ev_tgt(t, user, usid, ip, etype="0x12", preauth="2", status="0x0"):
+    ok = status == "0x0"
+    wadd(t, 4768, {"TargetUserName": user, "TargetDomainName": REALM,
+                   "TargetSid": usid if ok else "S-1-0-0", "ServiceName": "krbtgt",
+                   "ServiceSid": KRBTGT_SID if ok else "S-1-0-0", "TicketOptions": "0x40810010",
+                   "Status": status, "TicketEncryptionType": etype if ok else "0xffffffff",
+                   "PreAuthType": preauth if ok else "-", "IpAddress": "::ffff:" + ip,
+                   "IpPort": wport()})
+
+
+def ev_tgs(t, client, service, service_sid, ip, etype="0x12", opts="0x40810000"):
+    wadd(t, 4769, {"TargetUserName": f"{client}@{REALM}", "TargetDomainName": REALM,
+                   "ServiceName": service, "ServiceSid": service_sid, "TicketOptions": opts,
+                   "TicketEncryptionType": etype, "IpAddress": "::ffff:" + ip, "IpPort": wport(),
+                   "Status": "0x0", "LogonGuid": wguid(), "TransmittedServices": "-"})
+
+
+def ev_preauth_failed(t, user, usid, ip):
+    wadd(t, 4771, {"TargetUserName": user, "TargetSid": usid, "ServiceName": f"krbtgt/{REALM}",
+                   "TicketOptions": "0x40810010", "Status": "0x18", "PreAuthType": "2",
+                   "IpAddress": "::ffff:" + ip, "IpPort": wport()})
+
+
+def ev_ntlm(t, user, ws, status="0x0"):
+    wadd(t, 4776, {"PackageName": "MICROSOFT_AUTHENTICATION_PACKAGE_V1_0", "TargetUserName": user,
+                   "Workstation": ws, "Status": status})
+
+
+def ev_logon_failed(t, user, ip, ws, substatus="0xc000006a"):
+    wadd(t, 4625, {"SubjectUserSid": "S-1-0-0", "SubjectUserName": "-", "SubjectDomainName": "-",
+                   "SubjectLogonId": "0x0", "TargetUserSid": "S-1-0-0", "TargetUserName": user,
+                   "TargetDomainName": DOMAIN, "Status": "0xc000006d", "FailureReason": "%%2313",
+                   "SubStatus": substatus, "LogonType": "3", "LogonProcessName": "NtLmSsp ",
+                   "AuthenticationPackageName": "NTLM", "WorkstationName": ws,
+                   "TransmittedServices": "-", "LmPackageName": "-", "KeyLength": "0",
+                   "ProcessId": "0x0", "ProcessName": "-", "IpAddress": ip, "IpPort": wport()})
+
+
+def ev_share(t, user, usid, lid, ip, share, local="", rel=None, mask="0x1", access="%%4416",
+             reason=None):
+    d = {"SubjectUserSid": usid, "SubjectUserName": user, "SubjectDomainName": DOMAIN,
+         "SubjectLogonId": lid, "ObjectType": "File", "IpAddress": ip, "IpPort": wport(),
+         "ShareName": "\\\\*\\" + share}
+    if local:
+        d["ShareLocalPath"] = local
+    if rel is not None:
+        d["RelativeTargetName"] = rel
+    d["AccessMask"] = mask
+    d["AccessList"] = access + "\n\t\t\t\t"
+    if rel is not None:
+        d["AccessReason"] = reason or "-"
+    wadd(t, 5145 if rel is not None else 5140, d)
+
+
+def ev_subject(user, usid, lid):
+    return {"SubjectUserSid": usid, "SubjectUserName": user, "SubjectDomainName": DOMAIN,
+            "SubjectLogonId": lid}
+
+
+def ev_user_created(t, by, by_sid, lid, name, sid, display):
+    d = {"TargetUserName": name, "TargetDomainName": DOMAIN, "TargetSid": sid}
+    d.update(ev_subject(by, by_sid, lid))
+    d.update({"PrivilegeList": "-", "SamAccountName": name, "DisplayName": display,
+              "UserPrincipalName": f"{name}@{DNSDOM}", "HomeDirectory": "-", "HomePath": "-",
+              "ScriptPath": "-", "ProfilePath": "-", "UserWorkstations": "-",
+              "PasswordLastSet": "%%1794", "AccountExpires": "%%1794", "PrimaryGroupId": "513",
+              "AllowedToDelegateTo": "-", "OldUacValue": "0x0", "NewUacValue": "0x15",
+              "UserAccountControl": "\n\t\t%%2080\n\t\t%%2082\n\t\t%%2084",
+              "UserParameters": "%%1793", "SidHistory": "-", "LogonHours": "%%1797"})
+    wadd(t, 4720, d)
+    for dt, eid in ((40, 4722), (90, 4724)):
+        d = {"TargetUserName": name, "TargetDomainName": DOMAIN, "TargetSid": sid}
+        d.update(ev_subject(by, by_sid, lid))
+        wadd(t + dt, eid, d)
+    d = {"Dummy": "-", "TargetUserName": name, "TargetDomainName": DOMAIN, "TargetSid": sid}
+    d.update(ev_subject(by, by_sid, lid))
+    d.update({k: "-" for k in ("PrivilegeList", "SamAccountName", "DisplayName", "UserPrincipalName",
+                               "HomeDirectory", "HomePath", "ScriptPath", "ProfilePath",
+                               "UserWorkstations", "PasswordLastSet", "AccountExpires",
+                               "PrimaryGroupId", "AllowedToDelegateTo")})
+    d.update({"OldUacValue": "0x15", "NewUacValue": "0x10", "UserAccountControl": "\n\t\t%%2048",
+              "UserParameters": "-", "SidHistory": "-", "LogonHours": "-"})
+    wadd(t + 120, 4738, d)
+
+
+def ev_group_add(t, by, by_sid, lid, member_dn, member_sid, group, group_sid, eid=4728):
+    d = {"MemberName": member_dn, "MemberSid": member_sid, "TargetUserName": group,
+         "TargetDomainName": DOMAIN, "TargetSid": group_sid}
+    d.update(ev_subject(by, by_sid, lid))
+    d["PrivilegeList"] = "-"
+    wadd(t, eid, d)
+
+
+def ev_replication(t, user, usid, lid, right):
+    d = ev_subject(user, usid, lid)
+    d.update({"ObjectServer": "DS", "ObjectType": "%{19195a5b-6da0-11d0-afd3-00c04fd930c9}",
+              "ObjectName": "%{6e1b0f3c-2d5a-4f8e-9c47-1a3b5d7e9f20}", "OperationType": "Object Access",
+              "HandleId": "0x0", "AccessList": "%%7688\n\t\t\t\t", "AccessMask": "0x100",
+              "Properties": "%%7688\n\t\t{" + right + "}\n\t{19195a5b-6da0-11d0-afd3-00c04fd930c9}\n",
+              "AdditionalInfo": "-"})
+    wadd(t, 4662, d)
+
+
+def ev_sam_lookup(t, user, usid, lid, otype, oname, access):
+    d = ev_subject(user, usid, lid)
+    d.update({"ObjectServer": "Security Account Manager", "ObjectType": otype, "ObjectName": oname,
+              "HandleId": f"0x{W.randint(0x10000, 0xfffff):x}", "TransactionId": NULL_GUID,
+              "AccessList": access, "AccessReason": "-", "AccessMask": "0x2d", "PrivilegeList": "-",
+              "RestrictedSidCount": "0", "ProcessId": "0x2b0",
+              "ProcessName": "C:\\Windows\\System32\\lsass.exe"})
+    wadd(t, 4661, d)
+
+
+def ev_service(t, name, image, user, usid, lid, kernel=False, domain=DOMAIN):
+    d = ev_subject(user, usid, lid)
+    d.update({"ServiceName": name, "ServiceFileName": image, "ServiceType": "0x1" if kernel else "0x10",
+              "ServiceStartType": "3", "ServiceAccount": "" if kernel else "LocalSystem"})
+    if kernel:
+        del d["ServiceAccount"]
+    wadd(t, 4697, d)
+    wadd(t + 16, 7045, {"ServiceName": name, "ImagePath": image,
+                        "ServiceType": "kernel mode driver" if kernel else "user mode service",
+                        "StartType": "demand start", "AccountName": "" if kernel else "LocalSystem"},
+         ch="System", user={"identifier": usid, "name": user, "domain": domain,
+                            "type": "Well Known Group" if usid == "S-1-5-18" else "User"})
+    if kernel:
+        del wevents[-1][4]["AccountName"]
+
+
+def staff_logon(t, user):
+    """A staff member signs in on the PC: TGT, tickets, Group Policy from SYSVOL."""
+    usid, ip = STAFF[user]
+    pc, pc_sid = PCS_W[ip]
+    ev_tgt(t, user, usid, ip)
+    ev_tgs(t + 180, user, pc + "$", pc_sid, ip)
+    ev_tgs(t + 950, user, DC + "$", DC_SID, ip)
+    lid = ev_logon(t + 1100, user, usid, ip)
+    ev_share(t + 1180, user, usid, lid, ip, "SYSVOL", "\\??\\C:\\Windows\\SYSVOL\\sysvol")
+    ev_share(t + 1240, user, usid, lid, ip, "SYSVOL", "\\??\\C:\\Windows\\SYSVOL\\sysvol",
+             rel=f"{DNSDOM}\\Policies\\{DEFAULT_GPO}\\gpt.ini", mask="0x120089",
+             access="%%1538\n\t\t\t\t%%1541\n\t\t\t\t%%4416\n\t\t\t\t%%4419\n\t\t\t\t%%4423",
+             reason="%%1538:\t%%1801\tD:(A;;0x1200a9;;;AU)\n\t\t\t\t%%1541:\t%%1801\tD:(A;;0x1200a9;;;AU)"
+                    "\n\t\t\t\t%%4416:\t%%1801\tD:(A;;0x1200a9;;;AU)\n\t\t\t\t%%4419:\t%%1801\tD:(A;;0x1200a9;;;AU)"
+                    "\n\t\t\t\t%%4423:\t%%1801\tD:(A;;0x1200a9;;;AU)\n\t\t\t\t")
+    ev_logoff(t + W.randint(3000, 9000), user, usid, lid)
+    return usid, ip
+
+
+def machine_session(t, name, msid, ip, tgt=False):
+    """A computer account refreshing Group Policy or reading the directory."""
+    if tgt:
+        ev_tgt(t, name + "$", msid, ip)
+    ev_tgs(t + 150, name + "$", DC + "$", DC_SID, ip)
+    lid = ev_logon(t + 300, name + "$", msid, ip)
+    ev_logoff(t + W.randint(1000, 4000), name + "$", msid, lid)
+
+
+# -- an ordinary Friday at the town hall ---------------------------------------------
+present = [u for u in STAFF if W.random() > 0.05 or u in FIXED_PC or u == "kankyou04"]
+for user in present:
+    usid, ip = STAFF[user]
+    pc, pc_sid = PCS_W[ip]
+    arrive = int(W.gauss(hm(8, 22), 14 * 60 * 1000))
+    if user == "fukushi07":
+        arrive = hm(8, 34, 12, 480)
+    boot = arrive - W.randint(90, 420) * 1000
+    machine_session(boot, pc, pc_sid, ip, tgt=True)
+    if W.random() < 0.06:                      # a typo at the Windows sign-in screen
+        ev_preauth_failed(arrive - W.randint(4000, 15000), user, usid, ip)
+    staff_logon(arrive, user)
+    ev_tgs(arrive + W.randint(30, 150) * 1000, user, "SAKURA-FS01$", SERVERS["SAKURA-FS01"][1], ip)
+    if W.random() < 0.5:                       # the intranet portal (Kerberos, AES)
+        ev_tgs(arrive + W.randint(2, 40) * 60000, user, "svc_web", SVC["svc_web"], ip)
+    if user.startswith(("zeimu", "kaikei", "juumin")):   # finance and tax systems on SQL Server
+        ev_tgs(arrive + W.randint(5, 60) * 60000, user, "svc_sql", SVC["svc_sql"], ip)
+    if W.random() < 0.3:                       # the old document system authenticates with NTLM
+        for _ in range(W.randint(1, 3)):
+            ev_ntlm(W.randint(hm(9, 0), hm(17, 0)), user, pc)
+    # afternoon: tickets renewed after the lunch break, one Group Policy refresh
+    t = W.randint(hm(12, 55), hm(13, 20))
+    ev_tgs(t, user, "SAKURA-FS01$", SERVERS["SAKURA-FS01"][1], ip)
+    t = W.randint(hm(13, 30), hm(16, 30))
+    ev_tgs(t, user, DC + "$", DC_SID, ip)
+    lid = ev_logon(t + 200, user, usid, ip)
+    ev_logoff(t + W.randint(2000, 6000), user, usid, lid)
+    for _ in range(2):                         # the PC's own background refreshes
+        machine_session(W.randint(hm(9, 30), hm(17, 30)), pc, pc_sid, ip)
+
+# a few people mistype a password when mapping a share with other credentials
+for user in W.sample(sorted(present), 4):
+    usid, ip = STAFF[user]
+    t = W.randint(hm(9, 0), hm(16, 0))
+    ev_ntlm(t, user, PCS_W[ip][0], "0xc000006a")
+    ev_logon_failed(t + 4, user, ip, PCS_W[ip][0])
+# 12:00 the user of 10.10.9.77 tries an account "admin" that does not exist
+# (the same event reached the FortiGate's syslog port through a misconfigured agent)
+ev_ntlm(hm(12, 0, 0, 0), "admin", PCS_W["10.10.9.77"][0], "0xc0000064")
+ev_logon_failed(hm(12, 0, 0, 3), "admin", "10.10.9.77", PCS_W["10.10.9.77"][0], "0xc0000064")
+
+# servers read the directory around the clock
+for name, (ip, msid) in SERVERS.items():
+    if name == "SAKURA-DC02":
+        continue
+    for h in range(0, 24, 2):
+        machine_session(hm(h, W.randint(0, 59), W.randint(0, 59)), name, msid, ip, tgt=h % 10 == 0)
+
+# the second DC replicates from this one every half hour
+dc2_ip, dc2_sid = SERVERS["SAKURA-DC02"]
+for i in range(48):
+    t = hm(0, 7) + i * 30 * 60000 + W.randint(0, 20000)
+    lid = ev_logon(t, "SAKURA-DC02$", dc2_sid, dc2_ip)
+    ev_special(t + 1, "SAKURA-DC02$", dc2_sid, lid)
+    ev_replication(t + 40, "SAKURA-DC02$", dc2_sid, lid, "1131f6aa-9c07-11d1-f79f-00c04fc2dcd2")
+    ev_replication(t + 41, "SAKURA-DC02$", dc2_sid, lid, "1131f6ad-9c07-11d1-f79f-00c04fc2dcd2")
+    ev_logoff(t + W.randint(800, 3000), "SAKURA-DC02$", dc2_sid, lid)
+
+# scheduled tasks and services on the DC itself
+for h in range(24):
+    t = hm(h, 0, W.randint(1, 50))
+    lid = ev_logon(t, "SYSTEM", "S-1-5-18", "-", ltype=5, pkg="Negotiate", domain="NT AUTHORITY",
+                   lid="0x3e7", lpn="Advapi  ", proc=("0x2a0", "C:\\Windows\\System32\\services.exe"),
+                   subject=("S-1-5-18", DC + "$", DOMAIN, "0x3e7"))
+    ev_special(t + 2, "SYSTEM", "S-1-5-18", "0x3e7", "NT AUTHORITY", SYSTEM_PRIVS)
+    if h % 4 == 1:
+        ev_logon(t + 5000, "LOCAL SERVICE", "S-1-5-19", "-", ltype=5, pkg="Negotiate",
+                 domain="NT AUTHORITY", lid="0x3e5", lpn="Advapi  ",
+                 proc=("0x2a0", "C:\\Windows\\System32\\services.exe"),
+                 subject=("S-1-5-18", DC + "$", DOMAIN, "0x3e7"))
+
+# the monitoring server checks the DC's services every half hour (over SVCCTL)
+mon_ip = SERVERS["SAKURA-MON01"][0]
+for i in range(48):
+    t = hm(0, 0, 30) + i * 30 * 60000 + W.randint(0, 5000)
+    ev_ntlm(t, "svc_monitor", "SAKURA-MON01")
+    lid = ev_logon(t + 6, "svc_monitor", SVC["svc_monitor"], mon_ip, pkg="NTLM", ws="SAKURA-MON01")
+    ev_share(t + 20, "svc_monitor", SVC["svc_monitor"], lid, mon_ip, "IPC$")
+    ev_share(t + 25, "svc_monitor", SVC["svc_monitor"], lid, mon_ip, "IPC$", rel="svcctl",
+             mask="0x3", access="%%4416\n\t\t\t\t%%4417")
+    ev_logoff(t + 2400, "svc_monitor", SVC["svc_monitor"], lid)
+
+# multifunction printers store scans on the file server with NTLM
+for _ in range(60):
+    t = W.randint(hm(8, 30), hm(17, 45))
+    ev_ntlm(t, "svc_scan", W.choice(["SAKURA-MFP01", "SAKURA-MFP02"]))
+
+# 02:00 the nightly backup (svc_backup from SAKURA-BK01) takes the DC's system state
+bk_ip = SERVERS["SAKURA-BK01"][0]
+t = hm(2, 0, 3, 118)
+ev_tgt(t, "svc_backup", SVC["svc_backup"], bk_ip)
+ev_tgs(t + 120, "svc_backup", DC + "$", DC_SID, bk_ip)
+lid = ev_logon(t + 260, "svc_backup", SVC["svc_backup"], bk_ip)
+ev_special(t + 261, "svc_backup", SVC["svc_backup"], lid)
+ev_share(t + 400, "svc_backup", SVC["svc_backup"], lid, bk_ip, "C$", "\\??\\C:\\")
+ev_logoff(hm(2, 41, 17, 530), "svc_backup", SVC["svc_backup"], lid)
+
+# 10:31 Defender updates its engine: a kernel driver service, right after a monitoring check
+ev_service(hm(10, 31, 2, 404), "MpKslDrv1f3c9a2e",
+           "\\??\\C:\\ProgramData\\Microsoft\\Windows Defender\\Definition Updates\\"
+           "{5A8E7C21-3F4B-4D6A-9E1C-2B7D8F0A6C53}\\MpKslDrv.sys", "SYSTEM", "S-1-5-18", "0x3e7", kernel=True,
+           domain="NT AUTHORITY")
+wevents[-2][4].update({"SubjectUserName": DC + "$", "SubjectDomainName": DOMAIN})
+
+# 09:31 IT (adm-jouhou01 from 10.10.1.5) creates the account of a new staff member over RDP
+adm, adm_sid, it_ip = "adm-jouhou01", SVC["adm-jouhou01"], "10.10.1.5"
+t = hm(9, 31, 8, 200)
+ev_tgt(t, adm, adm_sid, it_ip)
+ev_tgs(t + 300, adm, DC + "$", DC_SID, it_ip)
+lid = ev_logon(t + 900, adm, adm_sid, it_ip)
+ev_logoff(t + 1500, adm, adm_sid, lid)
+lid = ev_logon(t + 2100, adm, adm_sid, it_ip, ltype=10, pkg="Negotiate", ws=DC, lpn="User32 ",
+               proc=("0x1b4c", "C:\\Windows\\System32\\svchost.exe"),
+               subject=("S-1-5-18", DC + "$", DOMAIN, "0x3e7"))
+ev_special(t + 2101, adm, adm_sid, lid)
+new_sid = wsid(1612)
+ev_user_created(hm(9, 40, 12, 733), adm, adm_sid, lid, "kodomo13", new_sid, "佐藤 美咲")
+ev_group_add(hm(9, 41, 30, 12), adm, adm_sid, lid, f"CN=佐藤 美咲,OU=Kodomo,OU=Staff,DC=sakura,DC=local",
+             new_sid, "G_Kodomo", wsid(1062))
+ev_logoff(hm(9, 55, 40), adm, adm_sid, lid, ltype=10)
+# ...who signs in on her PC forty minutes later (not an attack: not within minutes)
+STAFF["kodomo13"] = (new_sid, "10.10.6.130")
+PCS_W["10.10.6.130"] = ("SAKURA-PC06130", wsid(1613))
+machine_session(hm(10, 18, 2), "SAKURA-PC06130", wsid(1613), "10.10.6.130", tgt=True)
+staff_logon(hm(10, 20, 41, 90), "kodomo13")
+
+# -- the attack, from the PC infected through the FortiGate in the morning -------------
+ATT_IP = "10.10.5.21"
+ATT_PC = PCS_W[ATT_IP][0]
+f7_sid = STAFF["fukushi07"][0]
+# 11:52 discovery: who are the domain admins?  (net group / net user ... /domain as fukushi07)
+t = hm(11, 52, 9, 310)
+ev_tgs(t, "fukushi07", DC + "$", DC_SID, ATT_IP)
+lid = ev_logon(t + 150, "fukushi07", f7_sid, ATT_IP)
+ev_share(t + 200, "fukushi07", f7_sid, lid, ATT_IP, "IPC$")
+ev_share(t + 230, "fukushi07", f7_sid, lid, ATT_IP, "IPC$", rel="samr", mask="0x3",
+         access="%%4416\n\t\t\t\t%%4417")
+ev_sam_lookup(t + 480, "fukushi07", f7_sid, lid, "SAM_GROUP", wsid(512),
+              "%%5392\n\t\t\t\t%%5394\n\t\t\t\t%%5395\n\t\t\t\t")
+ev_sam_lookup(t + 31200, "fukushi07", f7_sid, lid, "SAM_USER", wsid(500),
+              "%%5400\n\t\t\t\t%%5402\n\t\t\t\t%%5403\n\t\t\t\t%%5405\n\t\t\t\t")
+ev_logoff(t + 33000, "fukushi07", f7_sid, lid)
+
+# 12:10-12:14 password spraying over SMB/NTLM against the DC: one password, 80 accounts
+targets = W.sample(sorted(u for u in STAFF if u not in ("fukushi07", "kankyou04", "kodomo13")), 72)
+targets[W.randint(20, 40):0] = ["kankyou04"]
+targets += ["Administrator", "admin", "test", "guest01", "backup", "sakura", "user01"]
+t = hm(12, 10, 4, 512)
+for user in targets:
+    t += W.randint(2300, 3400)
+    known = user in STAFF or user == "Administrator"
+    if user == "kankyou04":                  # the password fits: Sakura2026!
+        ev_ntlm(t, user, ATT_PC)
+        lid = ev_logon(t + 5, user, STAFF[user][0], ATT_IP, pkg="NTLM", ws=ATT_PC)
+        ev_logoff(t + 40, user, STAFF[user][0], lid)
+        continue
+    sub = "0xc000006a" if known else "0xc0000064"
+    ev_ntlm(t, user, ATT_PC, sub)
+    ev_logon_failed(t + 3, user, ATT_IP, ATT_PC, sub)
+
+# 12:31 roasting with kankyou04: an AS-REP for the account without pre-authentication,
+# then RC4 service tickets for every user account with an SPN
+k4_sid = STAFF["kankyou04"][0]
+t = hm(12, 31, 0, 77)
+ev_tgt(t, "mfp_scan", SVC["mfp_scan"], ATT_IP, etype="0x17", preauth="0")
+t = hm(12, 31, 38, 640)
+ev_tgt(t, "kankyou04", k4_sid, ATT_IP)
+for i, svc in enumerate(("svc_sql", "svc_backup", "svc_web")):
+    ev_tgs(t + 1900 + i * 410, "kankyou04", svc, SVC[svc], ATT_IP, etype="0x17", opts="0x40810010")
+
+# 14:02 svc_backup's password is cracked; the attacker logs on with it from the PC
+t = hm(14, 2, 15, 5)
+sb_sid = SVC["svc_backup"]
+ev_tgt(t, "svc_backup", sb_sid, ATT_IP)
+ev_tgs(t + 410, "svc_backup", DC + "$", DC_SID, ATT_IP)
+sb_lid = ev_logon(t + 560, "svc_backup", sb_sid, ATT_IP)
+ev_special(t + 561, "svc_backup", sb_sid, sb_lid)
+# 14:03 ...creates an account that looks like IT help desk and puts it in Domain Admins
+hd, hd_sid = "jouhou-support", wsid(1614)
+ev_user_created(hm(14, 3, 40, 250), "svc_backup", sb_sid, sb_lid, hd, hd_sid, "情報政策係 サポート")
+ev_group_add(hm(14, 4, 5, 871), "svc_backup", sb_sid, sb_lid,
+             "CN=情報政策係 サポート,CN=Users,DC=sakura,DC=local", hd_sid, "Domain Admins", wsid(512))
+ev_logoff(hm(14, 6, 11, 14), "svc_backup", sb_sid, sb_lid)
+
+# 14:11 with the new domain admin, PsExec onto the DC
+t = hm(14, 11, 19, 402)
+ev_tgt(t, hd, hd_sid, ATT_IP)
+ev_tgs(t + 380, hd, DC + "$", DC_SID, ATT_IP)
+hd_lid = ev_logon(t + 520, hd, hd_sid, ATT_IP)
+ev_special(t + 521, hd, hd_sid, hd_lid)
+ev_share(t + 610, hd, hd_sid, hd_lid, ATT_IP, "ADMIN$", "\\??\\C:\\Windows")
+ev_share(t + 640, hd, hd_sid, hd_lid, ATT_IP, "ADMIN$", "\\??\\C:\\Windows", rel="PSEXESVC.exe",
+         mask="0x2", access="%%4417", reason="%%4417:\t%%1801\tD:(A;;FA;;;BA)\n\t\t\t\t")
+ev_share(t + 1450, hd, hd_sid, hd_lid, ATT_IP, "IPC$")
+ev_share(t + 1470, hd, hd_sid, hd_lid, ATT_IP, "IPC$", rel="svcctl", mask="0x3",
+         access="%%4416\n\t\t\t\t%%4417")
+ev_service(t + 1710, "PSEXESVC", "%SystemRoot%\\PSEXESVC.exe", hd, hd_sid, hd_lid)
+for i, pipe in enumerate(("stdin", "stdout", "stderr")):
+    ev_share(t + 2900 + i * 12, hd, hd_sid, hd_lid, ATT_IP, "IPC$",
+             rel=f"PSEXESVC-{ATT_PC}-6124-{pipe}", mask="0x3", access="%%4416\n\t\t\t\t%%4417")
+
+# 14:18 DCSync of krbtgt and Administrator
+t = hm(14, 18, 2, 966)
+ev_tgs(t, hd, DC + "$", DC_SID, ATT_IP)         # the DRSUAPI service of the DC
+lid = ev_logon(t + 200, hd, hd_sid, ATT_IP)
+ev_special(t + 201, hd, hd_sid, lid)
+for i in range(2):
+    ev_replication(t + 900 + i * 2100, hd, hd_sid, lid, "1131f6aa-9c07-11d1-f79f-00c04fc2dcd2")
+    ev_replication(t + 901 + i * 2100, hd, hd_sid, lid, "1131f6ad-9c07-11d1-f79f-00c04fc2dcd2")
+ev_logoff(t + 6000, hd, hd_sid, lid)
+
+# 14:21 overpass-the-hash: a TGT for Administrator from its NT hash (RC4)
+t = hm(14, 21, 30, 118)
+ev_tgt(t, "Administrator", SVC["Administrator"], ATT_IP, etype="0x17")
+ev_tgs(t + 700, "Administrator", "SAKURA-FS01$", SERVERS["SAKURA-FS01"][1], ATT_IP)
+
+# 14:26 the logs are cleared from the PsExec shell (wevtutil cl System, cl Security)
+wadd(hm(14, 26, 2, 300), 104, ch="System",
+     udata={"SubjectUserName": hd, "SubjectDomainName": DOMAIN, "Channel": "System",
+            "xml_name": "LogFileCleared"},
+     user={"identifier": hd_sid, "name": hd, "domain": DOMAIN, "type": "User"})
+wadd(hm(14, 26, 9, 811), 1102,
+     udata={"SubjectUserSid": hd_sid, "SubjectUserName": hd, "SubjectDomainName": DOMAIN,
+            "SubjectLogonId": hd_lid, "xml_name": "LogFileCleared"})
+
+
+def windows_log():
+    out = []
+    record = {"Security": 48211907, "System": 1922045}
+    threads = [W.randint(100, 9000) for _ in range(12)]
+    for t, _, ch, eid, data, udata, user in sorted(wevents, key=lambda e: (e[0], e[1])):
+        record[ch] += 1
+        ts = datetime.datetime.fromtimestamp((DAY0 * 1000 + t) / 1000, datetime.timezone.utc)
+        stamp = ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t % 1000:03d}Z"
+        if eid in (104, 1102):
+            prov, guid, pid = PROV_EVL, GUID_EVL, PID_EVENTLOG
+        elif ch == "System":
+            prov, guid, pid = PROV_SCM, GUID_SCM, PID["System"]
+        else:
+            prov, guid, pid = PROV_SEC, GUID_SEC, PID["Security"]
+        failed = eid in (4625, 4771) or (data or {}).get("Status", "0x0") != "0x0"
+        w = {"api": "wineventlog", "channel": ch, "computer_name": DC_FQDN}
+        if data is not None:
+            w["event_data"] = data
+        w["event_id"] = eid
+        w["keywords"] = ["Classic"] if ch == "System" else ["Audit Failure" if failed else "Audit Success"]
+        w["opcode"] = "Info"
+        w["process"] = {"pid": pid, "thread": {"id": W.choice(threads)}}
+        w["provider_guid"] = guid
+        w["provider_name"] = prov
+        w["record_id"] = record[ch]
+        w["task"] = TASK.get(eid, "None")
+        if udata is not None:
+            w["user_data"] = udata
+        if user is not None:
+            w["user"] = user
+        doc = {"@timestamp": stamp,
+               "event": {"code": str(eid), "kind": "event", "provider": prov,
+                         "action": TASK.get(eid, "None"), "outcome": "failure" if failed else "success"},
+               "host": {"name": DC_FQDN.lower()},
+               "log": {"level": "information"},
+               "winlog": w}
+        out.append(json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    import os
+    import sys
+    demo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "demo")
+    win = windows_log()
+    for name, text in (("fortigate-sakura.log", FORTIGATE_LOG), ("windows-dc.jsonl", win)):
+        with open(os.path.join(demo, name), "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        print(f"wrote demo/{name}: {text.count(chr(10))} lines, {len(text.encode())} bytes",
+              file=sys.stderr)

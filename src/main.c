@@ -18,6 +18,7 @@
 #include "pipeline.h"
 #include "store/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +37,8 @@ typedef struct cli {
     const char *db;
     int argc;
     char **argv;     /* command arguments, global options removed */
+    char **rules;    /* --rules DIR, in order */
+    int nrules;
 } cli;
 
 static void usage(FILE *f) {
@@ -42,9 +46,13 @@ static void usage(FILE *f) {
           "\n"
           "commands:\n"
           "  run                         run the daemon with the configured inputs\n"
-          "  ingest [--format NAME] [--json] [--events] [--no-store] [--tenant T]\n"
-          "         [--segment S] [--workers N] FILE...\n"
+          "  ingest [--format NAME] [--json] [--events] [--alerts] [--no-store]\n"
+          "         [--tenant T] [--segment S] [--workers N] FILE...\n"
           "                              decode, detect and store files ('-' = stdin)\n"
+          "  replay [--format NAME] [--lateness DUR] [--json] [--no-store] DIR|FILE...\n"
+          "                              files in time order (.evtx, .jsonl, .log), print alerts\n"
+          "  rules check [DIR...] [--json]  load rules, count loaded / skipped with reasons\n"
+          "  rules test [DIR...]         run rules against their fixtures (<rule>.pos/.neg.*)\n"
           "  alerts [--since DUR|TIME] [--limit N] [--json]\n"
           "  search QUERY [--since DUR|TIME] [--limit N] [--json]\n"
           "  status [--json]             counters and store state\n"
@@ -54,7 +62,8 @@ static void usage(FILE *f) {
           "\n"
           "global options:\n"
           "  -c FILE      configuration (default: built-in defaults)\n"
-          "  --db PATH    store file (default: ./mamori.db or store.path)\n",
+          "  --db PATH    store file (default: ./mamori.db or store.path)\n"
+          "  --rules DIR  more rule folders (repeatable), added to rules.dir / rules.dirs\n",
           f);
 }
 
@@ -75,6 +84,12 @@ static int load_config(cli *c) {
     }
     mm_log_set_level(c->cfg.log_level);
     since_tz = c->cfg.tz_offset;
+    /* --rules folders join the configured ones for every command that loads rules */
+    for (int i = 0; i < c->nrules; i++) {
+        c->cfg.rule_dirs = realloc(c->cfg.rule_dirs, (size_t)(c->cfg.nrule_dirs + 1) * sizeof(char *));
+        if (!c->cfg.rule_dirs) abort();
+        c->cfg.rule_dirs[c->cfg.nrule_dirs++] = strdup(c->rules[i]);
+    }
     return 0;
 }
 
@@ -155,7 +170,7 @@ static int list_option(cli *c, const char *cmd, int *i, bool *json, int64_t *sin
 
 static int cmd_ingest(cli *c) {
     const char *format = "fortigate";
-    bool json = false, events = false, no_store = false;
+    bool json = false, events = false, no_store = false, print_alerts = false;
     const char *tenant = NULL, *segment = NULL;
     int workers = 0;
     char **files = calloc((size_t)c->argc + 1, sizeof *files);
@@ -165,6 +180,7 @@ static int cmd_ingest(cli *c) {
         if (strcmp(a, "--format") == 0 && i + 1 < c->argc) format = c->argv[++i];
         else if (strcmp(a, "--json") == 0) json = true;
         else if (strcmp(a, "--events") == 0) events = true;
+        else if (strcmp(a, "--alerts") == 0) print_alerts = true;
         else if (strcmp(a, "--no-store") == 0) no_store = true;
         else if (strcmp(a, "--tenant") == 0 && i + 1 < c->argc) tenant = c->argv[++i];
         else if (strcmp(a, "--segment") == 0 && i + 1 < c->argc) segment = c->argv[++i];
@@ -214,6 +230,8 @@ static int cmd_ingest(cli *c) {
         .workers = workers > 0 ? workers : c->cfg.workers,
         .store_events = !no_store,
         .print_events = events,
+        .print_alerts = print_alerts ? (json ? 2 : 1) : 0,
+        .print_tz = c->cfg.tz_offset,
         .batch_rows = c->cfg.batch_rows,
         .batch_ms = c->cfg.batch_ms,
         .retention_days = 0,   /* a batch import of old logs must not expire them at once */
@@ -228,7 +246,9 @@ static int cmd_ingest(cli *c) {
     }
     int64_t t0 = mm_mono_ns();
     uint64_t lost0 = mm_counter_get(MM_C_STORE_LOST);
-    int64_t lines = mm_input_read_files(p, &src, dec, files, nfiles, &err);
+    /* .evtx files are binary: their records reach the evtx decoder as XML */
+    int64_t lines = strcmp(format, "evtx") == 0 ? mm_input_read_evtx(p, &src, dec, files, nfiles, &err)
+                                                : mm_input_read_files(p, &src, dec, files, nfiles, &err);
     mm_pipeline_finish(p);
     double secs = (double)(mm_mono_ns() - t0) / 1e9;
     int rc = 0;
@@ -268,7 +288,7 @@ static int cmd_ingest(cli *c) {
         fwrite(b.p, 1, b.len, stdout);
         mm_buf_free(&b);
     } else {
-        FILE *out = events ? stderr : stdout;
+        FILE *out = (events || print_alerts) ? stderr : stdout;
         fprintf(out, "ingested %lld records from %d file(s) in %.2fs: %llu events, %llu decode errors, "
                      "%llu alerts%s\n",
                 (long long)(lines < 0 ? 0 : lines), nfiles, secs, (unsigned long long)ev,
@@ -283,6 +303,589 @@ static int cmd_ingest(cli *c) {
     if (store) mm_store_close(store);
     free(files);
     return rc;
+}
+
+/* ---------------------------------------------------------------- record files */
+
+/* The decoder a file needs when no --format is given, by its extension. */
+static const char *format_of(const char *path, const char *fallback) {
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash)) return fallback;
+    if (!strcasecmp(dot, ".evtx") || !strcasecmp(dot, ".xml")) return "evtx";
+    if (!strcasecmp(dot, ".jsonl") || !strcasecmp(dot, ".json") || !strcasecmp(dot, ".ndjson")) return "winlog";
+    return fallback;
+}
+
+typedef int (*record_fn)(void *ctx, const mm_decoder *dec, const char *rec, size_t len);
+
+typedef struct evtx_fwd {
+    record_fn fn;
+    void *ctx;
+    const mm_decoder *dec;
+} evtx_fwd;
+
+static int evtx_record(void *ctx, const char *xml, size_t len) {
+    evtx_fwd *f = ctx;
+    return f->fn(f->ctx, f->dec, xml, len);
+}
+
+/* Every record of one file: .evtx records as XML, other files line by line. */
+static int read_records(const char *path, const char *format, record_fn fn, void *ctx, mm_err *err) {
+    const char *fmt = format ? format : format_of(path, "fortigate");
+    const mm_decoder *dec = mm_decoder_find(fmt);
+    if (!dec) {
+        mm_err_set(err, "%s: unknown format '%s'", path, fmt);
+        return MM_EINVAL;
+    }
+    size_t pl = strlen(path);
+    if (pl > 5 && !strcasecmp(path + pl - 5, ".evtx")) {
+        evtx_fwd f = {fn, ctx, dec};
+        return mm_evtx_each(path, 0, evtx_record, &f, NULL, err);
+    }
+    FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!fp) {
+        mm_err_set(err, "%s: %s", path, strerror(errno));
+        return MM_EIO;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while (rc == 0 && (n = getline(&line, &cap, fp)) >= 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+        if (n == 0) continue;
+        rc = fn(ctx, dec, line, (size_t)n);
+    }
+    free(line);
+    if (fp != stdin) fclose(fp);
+    return rc;
+}
+
+typedef struct file_list {
+    char **p;
+    int n;
+} file_list;
+
+static int cmp_path(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A file, or every regular file under a folder (sorted, hidden entries skipped). */
+static void collect_files(const char *path, file_list *fl, int depth) {
+    struct stat st;
+    if (stat(path, &st) != 0 || depth > 16) return;
+    if (!S_ISDIR(st.st_mode)) {
+        fl->p = realloc(fl->p, (size_t)(fl->n + 1) * sizeof(char *));
+        if (!fl->p) abort();
+        fl->p[fl->n++] = strdup(path);
+        return;
+    }
+    DIR *d = opendir(path);
+    if (!d) return;
+    struct dirent *de;
+    int first = fl->n;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        char sub[4096];
+        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, de->d_name) >= sizeof sub) continue;
+        collect_files(sub, fl, depth + 1);
+    }
+    closedir(d);
+    qsort(fl->p + first, (size_t)(fl->n - first), sizeof(char *), cmp_path);
+}
+
+static void free_files(file_list *fl) {
+    for (int i = 0; i < fl->n; i++) free(fl->p[i]);
+    free(fl->p);
+}
+
+/* ---------------------------------------------------------------- replay */
+
+/* Files from several hosts interleave: records are decoded once to learn their time,
+ * held in a min-heap, and handed to the pipeline once they are `lateness` older than
+ * the newest time seen, so detection sees them in time order.  A record that arrives
+ * later than that is still processed (and counted), never dropped. */
+typedef struct rrec {
+    int64_t ts;
+    uint64_t seq;
+    const mm_decoder *dec;
+    char *rec;
+    size_t len;
+} rrec;
+
+typedef struct replay_ctx {
+    rrec *h;
+    size_t n, cap, max_held;
+    int64_t newest, last_out, lateness;
+    uint64_t seq, records, late;
+    mm_feeder *f;
+    mm_source srcs[8];
+    int nsrcs;
+    const char *tenant, *segment;
+    mm_arena arena;
+    mm_decode_opts dopts;
+} replay_ctx;
+
+static bool rless(const rrec *a, const rrec *b) { return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq); }
+
+static void heap_push(replay_ctx *r, rrec x) {
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 1024;
+        r->h = realloc(r->h, r->cap * sizeof *r->h);
+        if (!r->h) abort();
+    }
+    size_t i = r->n++;
+    while (i > 0 && rless(&x, &r->h[(i - 1) / 2])) {
+        r->h[i] = r->h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    r->h[i] = x;
+}
+
+static rrec heap_pop(replay_ctx *r) {
+    rrec top = r->h[0], x = r->h[--r->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= r->n) break;
+        if (c + 1 < r->n && rless(&r->h[c + 1], &r->h[c])) c++;
+        if (!rless(&r->h[c], &x)) break;
+        r->h[i] = r->h[c];
+        i = c;
+    }
+    if (r->n) r->h[i] = x;
+    return top;
+}
+
+static const mm_source *replay_src(replay_ctx *r, const mm_decoder *dec) {
+    for (int i = 0; i < r->nsrcs; i++)
+        if (!strcmp(r->srcs[i].format, dec->name)) return &r->srcs[i];
+    if (r->nsrcs == (int)MM_ARRAY_LEN(r->srcs)) return &r->srcs[0];
+    r->srcs[r->nsrcs] = (mm_source){"replay", r->tenant, r->segment, dec->name};
+    return &r->srcs[r->nsrcs++];
+}
+
+static void replay_emit(replay_ctx *r, rrec x) {
+    if (x.ts < r->last_out) r->late++;
+    else r->last_out = x.ts;
+    mm_feeder_put(r->f, replay_src(r, x.dec), x.dec, x.rec, x.len, mm_now_ns());
+    free(x.rec);
+}
+
+static int replay_record(void *ctx, const mm_decoder *dec, const char *rec, size_t len) {
+    replay_ctx *r = ctx;
+    r->records++;
+    if (len > MM_MAX_RECORD) len = MM_MAX_RECORD;
+    mm_event ev;
+    mm_event_init(&ev, &r->arena);
+    ev.recv_ns = 0;
+    mm_decode(dec, &ev, (mm_str){rec, (uint32_t)len}, &r->dopts);
+    int64_t ts = ev.kind == MM_KIND_EVENT ? ev.ts_ns : r->newest;
+    mm_arena_reset(&r->arena);
+    rrec x = {ts, r->seq++, dec, malloc(len ? len : 1), len};
+    if (!x.rec) abort();
+    memcpy(x.rec, rec, len);
+    heap_push(r, x);
+    if (ts > r->newest) r->newest = ts;
+    while (r->n && (r->h[0].ts <= r->newest - r->lateness || r->n > r->max_held)) replay_emit(r, heap_pop(r));
+    return 0;
+}
+
+static int cmd_replay(cli *c) {
+    const char *format = NULL;
+    bool json = false, no_store = false;
+    int64_t lateness = 10LL * 60 * 1000000000LL;
+    file_list fl = {0};
+    for (int i = 1; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        if (strcmp(a, "--format") == 0 && i + 1 < c->argc) format = c->argv[++i];
+        else if (strcmp(a, "--json") == 0) json = true;
+        else if (strcmp(a, "--no-store") == 0) no_store = true;
+        else if (strcmp(a, "--lateness") == 0 && i + 1 < c->argc) {
+            if (!mm_duration_parse(c->argv[++i], &lateness) || lateness < 0) {
+                fprintf(stderr, "mamori replay: --lateness wants a duration (30s, 10m, 1h)\n");
+                free_files(&fl);
+                return 2;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "mamori replay: unknown option %s\n", a);
+            free_files(&fl);
+            return 2;
+        } else {
+            struct stat st;
+            if (stat(a, &st) != 0) {
+                fprintf(stderr, "mamori replay: %s: %s\n", a, strerror(errno));
+                free_files(&fl);
+                return 1;
+            }
+            collect_files(a, &fl, 0);
+        }
+    }
+    if (fl.n == 0) {
+        fprintf(stderr, "mamori replay: no files given\n");
+        free_files(&fl);
+        return 2;
+    }
+    if (format && !mm_decoder_find(format)) {
+        fprintf(stderr, "mamori replay: unknown format '%s'\n", format);
+        free_files(&fl);
+        return 2;
+    }
+    mm_err err = {{0}};
+    mm_detect *det = mm_detect_load(&c->cfg, &err);
+    if (!det) {
+        fprintf(stderr, "mamori: %s\n", err.msg);
+        free_files(&fl);
+        return 1;
+    }
+    mm_store *store = no_store ? NULL : open_store(c);
+    if (!no_store && !store) {
+        mm_detect_free(det);
+        free_files(&fl);
+        return 1;
+    }
+    mm_pipeline_opts o = {
+        .workers = c->cfg.workers,
+        .store_events = !no_store,
+        .print_alerts = json ? 2 : 1,
+        .print_tz = c->cfg.tz_offset,
+        .batch_rows = c->cfg.batch_rows,
+        .batch_ms = c->cfg.batch_ms,
+        .decode = {.tz_offset = c->cfg.tz_offset},
+    };
+    mm_pipeline *p;
+    if (mm_pipeline_start(&p, &o, store, det, &err) != 0) {
+        fprintf(stderr, "mamori: %s\n", err.msg);
+        return 1;
+    }
+    replay_ctx r = {.lateness = lateness, .max_held = 4u << 20, .newest = INT64_MIN / 2,
+                    .last_out = INT64_MIN, .tenant = c->cfg.tenant, .segment = c->cfg.segment,
+                    .dopts = {.tz_offset = c->cfg.tz_offset}};
+    mm_arena_init(&r.arena, 1 << 16);
+    r.f = mm_feeder_new(p, true);
+    int64_t t0 = mm_mono_ns();
+    int rc = 0, bad_files = 0;
+    for (int i = 0; i < fl.n; i++) {
+        mm_err ferr = {{0}};
+        if (read_records(fl.p[i], format, replay_record, &r, &ferr) < 0) {
+            fprintf(stderr, "mamori replay: %s\n", ferr.msg);
+            bad_files++;
+        }
+    }
+    while (r.n) replay_emit(&r, heap_pop(&r));
+    mm_feeder_free(r.f);
+    mm_pipeline_finish(p);
+    double secs = (double)(mm_mono_ns() - t0) / 1e9;
+    uint64_t ev = mm_counter_get(MM_C_EVENTS_DECODED), de = mm_counter_get(MM_C_DECODE_ERRORS);
+    uint64_t al = mm_counter_get(MM_C_ALERTS);
+    fprintf(stderr,
+            "replayed %llu records from %d file(s) in %.2fs: %llu events, %llu decode errors, %llu alerts, "
+            "%llu out of order beyond the lateness%s\n",
+            (unsigned long long)r.records, fl.n, secs, (unsigned long long)ev, (unsigned long long)de,
+            (unsigned long long)al, (unsigned long long)r.late, no_store ? " (not stored)" : "");
+    if (bad_files) rc = 1;
+    if (mm_counter_get(MM_C_STORE_LOST)) rc = 1;
+    mm_pipeline_free(p);
+    mm_detect_free(det);
+    if (store) mm_store_close(store);
+    mm_arena_free(&r.arena);
+    free(r.h);
+    free_files(&fl);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- rules */
+
+static void print_skips(const mm_rules_report *rep) {
+    for (int i = 0; i < rep->nskips; i++) {
+        const mm_rule_problem *x = &rep->skips[i];
+        printf("SKIP %s: %s\n     %s\n", x->reason, x->title ? x->title : "(untitled)", x->detail);
+    }
+}
+
+typedef struct count_kv {
+    char *k;
+    int n;
+} count_kv;
+
+static void kv_add(count_kv **v, int *n, const char *k) {
+    for (int i = 0; i < *n; i++)
+        if (!strcmp((*v)[i].k, k)) {
+            (*v)[i].n++;
+            return;
+        }
+    *v = realloc(*v, (size_t)(*n + 1) * sizeof **v);
+    if (!*v) abort();
+    (*v)[*n].k = strdup(k);
+    (*v)[(*n)++].n = 1;
+}
+
+static int cmp_kv(const void *a, const void *b) {
+    const count_kv *x = a, *y = b;
+    return x->n != y->n ? y->n - x->n : strcmp(x->k, y->k);
+}
+
+static void kv_free(count_kv *v, int n) {
+    for (int i = 0; i < n; i++) free(v[i].k);
+    free(v);
+}
+
+typedef struct inactive_ctx {
+    count_kv *v;
+    int n;
+} inactive_ctx;
+
+static void inactive_one(void *ctx, const char *logsource, const char *why) {
+    inactive_ctx *ic = ctx;
+    (void)why;
+    kv_add(&ic->v, &ic->n, logsource);
+}
+
+static void json_counts(mm_buf *b, const count_kv *v, int n) {
+    mm_buf_putc(b, '{');
+    for (int i = 0; i < n; i++) {
+        if (i) mm_buf_putc(b, ',');
+        mm_json_str(b, v[i].k, strlen(v[i].k));
+        mm_buf_printf(b, ":%d", v[i].n);
+    }
+    mm_buf_putc(b, '}');
+}
+
+static int rules_check(cli *c, int argi) {
+    bool json = false, verbose = false;
+    char **dirs = calloc((size_t)c->argc + 1, sizeof *dirs);
+    int nd = 0;
+    for (int i = argi; i < c->argc; i++) {
+        if (!strcmp(c->argv[i], "--json")) json = true;
+        else if (!strcmp(c->argv[i], "-v") || !strcmp(c->argv[i], "--verbose")) verbose = true;
+        else if (c->argv[i][0] == '-') {
+            fprintf(stderr, "mamori rules check: unknown option %s\n", c->argv[i]);
+            free(dirs);
+            return 2;
+        } else dirs[nd++] = c->argv[i];
+    }
+    mm_rules_report rep = {0};
+    mm_detect_opts o = {.extra = dirs, .nextra = nd, .only_extra = nd > 0, .report = &rep};
+    mm_err err = {{0}};
+    int64_t t0 = mm_mono_ns();
+    mm_detect *d = mm_detect_load_opts(&c->cfg, &o, &err);
+    double secs = (double)(mm_mono_ns() - t0) / 1e9;
+    free(dirs);
+    if (!d) {
+        fprintf(stderr, "mamori rules check: %s\n", err.msg);
+        mm_rules_report_free(&rep);
+        return 1;
+    }
+    count_kv *reasons = NULL;
+    int nr = 0;
+    for (int i = 0; i < rep.nskips; i++) kv_add(&reasons, &nr, rep.skips[i].reason);
+    if (nr) qsort(reasons, (size_t)nr, sizeof *reasons, cmp_kv);
+    inactive_ctx ic = {0};
+    mm_detect_each_inactive(d, inactive_one, &ic);
+    if (ic.n) qsort(ic.v, (size_t)ic.n, sizeof *ic.v, cmp_kv);
+    if (json) {
+        mm_buf b = {0};
+        mm_buf_printf(&b, "{\"loaded\":%d,\"skipped\":%d,\"reasons\":", rep.loaded, rep.skipped);
+        json_counts(&b, reasons, nr);
+        mm_buf_printf(&b, ",\"files\":%d,\"active\":%d,\"inactive\":%d,\"filters\":%d,\"seconds\":%.3f,"
+                          "\"inactive_logsources\":",
+                      rep.files, rep.loaded - rep.inactive - rep.filters, rep.inactive, rep.filters, secs);
+        json_counts(&b, ic.v, ic.n);
+        mm_buf_puts(&b, ",\"skips\":[");
+        for (int i = 0; i < rep.nskips; i++) {
+            const mm_rule_problem *x = &rep.skips[i];
+            mm_buf_puts(&b, i ? ",{\"file\":" : "{\"file\":");
+            mm_json_str(&b, x->file, strlen(x->file));
+            mm_buf_printf(&b, ",\"line\":%d,\"title\":", x->line);
+            if (x->title) mm_json_str(&b, x->title, strlen(x->title));
+            else mm_buf_puts(&b, "null");
+            mm_buf_puts(&b, ",\"reason\":");
+            mm_json_str(&b, x->reason, strlen(x->reason));
+            mm_buf_puts(&b, ",\"detail\":");
+            mm_json_str(&b, x->detail, strlen(x->detail));
+            mm_buf_putc(&b, '}');
+        }
+        mm_buf_puts(&b, "]}\n");
+        fwrite(b.p, 1, b.len, stdout);
+        mm_buf_free(&b);
+    } else {
+        print_skips(&rep);
+        printf("%d rule files: %d rules loaded (%d active, %d waiting for a log source mapping, %d filters), "
+               "%d skipped, in %.2fs\n",
+               rep.files, rep.loaded, rep.loaded - rep.inactive - rep.filters, rep.inactive, rep.filters,
+               rep.skipped, secs);
+        for (int i = 0; i < nr; i++) printf("  skipped  %5d  %s\n", reasons[i].n, reasons[i].k);
+        for (int i = 0; i < ic.n && (verbose || i < 10); i++) printf("  inactive %5d  %s\n", ic.v[i].n, ic.v[i].k);
+        if (!verbose && ic.n > 10) printf("  inactive        ... %d more log sources (-v lists them)\n", ic.n - 10);
+    }
+    kv_free(reasons, nr);
+    kv_free(ic.v, ic.n);
+    mm_detect_free(d);
+    mm_rules_report_free(&rep);
+    return 0;
+}
+
+/* rules test: every rule file <stem>.yml may have fixtures <stem>.pos.* (events that
+ * must raise each alerting rule of the file) and <stem>.neg.* (events that must raise
+ * none of them).  Each fixture runs against a fresh engine, in file order. */
+typedef struct rfile {
+    char *file;
+    char **ids;
+    int nids;
+} rfile;
+
+typedef struct rt_ctx {
+    rfile *f;
+    int n;
+} rt_ctx;
+
+static void rt_rule(void *ctx, const mm_rule_info *ri) {
+    rt_ctx *t = ctx;
+    rfile *f = NULL;
+    for (int i = 0; i < t->n; i++)
+        if (!strcmp(t->f[i].file, ri->file)) f = &t->f[i];
+    if (!f) {
+        t->f = realloc(t->f, (size_t)(t->n + 1) * sizeof *t->f);
+        if (!t->f) abort();
+        f = &t->f[t->n++];
+        memset(f, 0, sizeof *f);
+        f->file = strdup(ri->file);
+    }
+    if (!ri->alerting) return;
+    f->ids = realloc(f->ids, (size_t)(f->nids + 1) * sizeof(char *));
+    if (!f->ids) abort();
+    f->ids[f->nids++] = strdup(ri->id);
+}
+
+typedef struct fx_ctx {
+    mm_detect *d;
+    mm_detect_state *st;
+    mm_arena arena;
+    mm_decode_opts dopts;
+    count_kv *fired;
+    int nfired;
+    int64_t events, errors;
+} fx_ctx;
+
+static int fx_record(void *ctx, const mm_decoder *dec, const char *rec, size_t len) {
+    fx_ctx *x = ctx;
+    mm_source src = {"rules-test", "default", "", dec->name};
+    mm_event ev;
+    mm_event_init(&ev, &x->arena);
+    ev.src = &src;
+    ev.recv_ns = mm_now_ns();
+    if (len > MM_MAX_RECORD) len = MM_MAX_RECORD;
+    if (mm_decode(dec, &ev, (mm_str){rec, (uint32_t)len}, &x->dopts) < 0) x->errors++;
+    x->events++;
+    mm_alert *al = NULL;
+    mm_detect_event(x->d, x->st, &ev, &x->arena, &al);
+    for (; al; al = al->next) kv_add(&x->fired, &x->nfired, al->rule_id);
+    mm_arena_reset(&x->arena);
+    return 0;
+}
+
+static bool fired(const fx_ctx *x, const char *id) {
+    for (int i = 0; i < x->nfired; i++)
+        if (!strcmp(x->fired[i].k, id)) return true;
+    return false;
+}
+
+static int rules_test(cli *c, int argi) {
+    char **dirs = calloc((size_t)c->argc + 1, sizeof *dirs);
+    int nd = 0;
+    for (int i = argi; i < c->argc; i++) {
+        if (c->argv[i][0] == '-') {
+            fprintf(stderr, "mamori rules test: unknown option %s\n", c->argv[i]);
+            free(dirs);
+            return 2;
+        }
+        dirs[nd++] = c->argv[i];
+    }
+    mm_detect_opts o = {.extra = dirs, .nextra = nd, .only_extra = nd > 0, .strict = true};
+    mm_err err = {{0}};
+    mm_detect *d = mm_detect_load_opts(&c->cfg, &o, &err);
+    if (!d) {
+        fprintf(stderr, "mamori rules test: %s\n", err.msg);
+        free(dirs);
+        return 1;
+    }
+    rt_ctx t = {0};
+    mm_detect_each_rule(d, rt_rule, &t);
+    int pass = 0, fail = 0, files_without = 0;
+    for (int i = 0; i < t.n; i++) {
+        rfile *f = &t.f[i];
+        char stem[4096];
+        snprintf(stem, sizeof stem, "%s", f->file);
+        char *dot = strrchr(stem, '.');
+        if (dot) *dot = 0;
+        char *slash = strrchr(stem, '/');
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - stem) : 1, slash ? stem : ".");
+        const char *base = slash ? slash + 1 : stem;
+        DIR *dh = opendir(dir);
+        if (!dh) continue;
+        file_list fx = {0};
+        struct dirent *de;
+        size_t bl = strlen(base);
+        while ((de = readdir(dh)) != NULL)
+            if (!strncmp(de->d_name, base, bl) &&
+                (!strncmp(de->d_name + bl, ".pos.", 5) || !strncmp(de->d_name + bl, ".neg.", 5))) {
+                char pth[8192];
+                snprintf(pth, sizeof pth, "%s/%s", dir, de->d_name);
+                collect_files(pth, &fx, 0);
+            }
+        closedir(dh);
+        qsort(fx.p, (size_t)fx.n, sizeof(char *), cmp_path);
+        if (fx.n == 0) files_without++;
+        for (int k = 0; k < fx.n; k++) {
+            bool pos = strstr(fx.p[k] + strlen(dir) + 1 + bl, ".pos.") != NULL;
+            mm_detect *fd = mm_detect_load_opts(&c->cfg, &o, &err);   /* fresh correlation state */
+            fx_ctx x = {.d = fd, .st = mm_detect_state_new(), .dopts = {.tz_offset = c->cfg.tz_offset}};
+            mm_arena_init(&x.arena, 1 << 16);
+            mm_err rerr = {{0}};
+            int rc = fd ? read_records(fx.p[k], NULL, fx_record, &x, &rerr) : -1;
+            char why[1024] = "";
+            if (!fd) snprintf(why, sizeof why, "%s", err.msg);
+            else if (rc < 0) snprintf(why, sizeof why, "%s", rerr.msg);
+            else if (x.errors) snprintf(why, sizeof why, "%lld of %lld events did not decode", (long long)x.errors,
+                                        (long long)x.events);
+            for (int j = 0; !why[0] && j < f->nids; j++) {
+                bool got = fired(&x, f->ids[j]);
+                if (pos && !got) snprintf(why, sizeof why, "rule %s did not fire", f->ids[j]);
+                if (!pos && got) snprintf(why, sizeof why, "rule %s fired", f->ids[j]);
+            }
+            if (!why[0] && f->nids == 0) snprintf(why, sizeof why, "the file has no alerting rule");
+            if (why[0]) {
+                printf("FAIL %s: %s\n", fx.p[k], why);
+                fail++;
+            } else {
+                printf("PASS %s (%lld events, %d rules fired)\n", fx.p[k], (long long)x.events, x.nfired);
+                pass++;
+            }
+            kv_free(x.fired, x.nfired);
+            mm_arena_free(&x.arena);
+            mm_detect_state_free(x.st);
+            mm_detect_free(fd);
+        }
+        free_files(&fx);
+    }
+    printf("rules test: %d fixtures passed, %d failed (%d rule files without fixtures)\n", pass, fail,
+           files_without);
+    for (int i = 0; i < t.n; i++) {
+        for (int j = 0; j < t.f[i].nids; j++) free(t.f[i].ids[j]);
+        free(t.f[i].ids);
+        free(t.f[i].file);
+    }
+    free(t.f);
+    free(dirs);
+    mm_detect_free(d);
+    return fail ? 1 : 0;
+}
+
+static int cmd_rules(cli *c) {
+    if (c->argc >= 2 && !strcmp(c->argv[1], "check")) return rules_check(c, 2);
+    if (c->argc >= 2 && !strcmp(c->argv[1], "test")) return rules_test(c, 2);
+    fprintf(stderr, "usage: mamori rules check [DIR...] [--json] [-v] | rules test [DIR...]\n");
+    return 2;
 }
 
 /* ---------------------------------------------------------------- run */
@@ -720,34 +1323,44 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         bool is_c = strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0;
         bool is_db = strcmp(argv[i], "--db") == 0;
-        if ((is_c || is_db) && i + 1 >= argc) {
+        bool is_rules = strcmp(argv[i], "--rules") == 0;
+        if ((is_c || is_db || is_rules) && i + 1 >= argc) {
             fprintf(stderr, "mamori: %s needs a value\n", argv[i]);
             free(c.argv);
+            free(c.rules);
             return 2;
         }
         if (is_c) c.cfg_path = argv[++i];
         else if (is_db) c.db = argv[++i];
-        else c.argv[c.argc++] = argv[i];
+        else if (is_rules) {
+            c.rules = realloc(c.rules, (size_t)(c.nrules + 1) * sizeof(char *));
+            if (!c.rules) abort();
+            c.rules[c.nrules++] = argv[++i];
+        } else c.argv[c.argc++] = argv[i];
     }
     if (c.argc == 0 || strcmp(c.argv[0], "-h") == 0 || strcmp(c.argv[0], "--help") == 0 ||
         strcmp(c.argv[0], "help") == 0) {
         usage(c.argc ? stdout : stderr);
         free(c.argv);
+        free(c.rules);
         return c.argc ? 0 : 2;
     }
     const char *cmd = c.argv[0];
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("mamori %s\n", MM_VERSION);
         free(c.argv);
+        free(c.rules);
         return 0;
     }
     if (strcmp(cmd, "config") == 0) {
         int rc = cmd_config(&c);
         free(c.argv);
+        free(c.rules);
         return rc;
     }
     if (load_config(&c) != 0) {
         free(c.argv);
+        free(c.rules);
         return 1;
     }
     int rc;
@@ -756,6 +1369,8 @@ int main(int argc, char **argv) {
     else if (strcmp(cmd, "alerts") == 0) rc = cmd_alerts(&c);
     else if (strcmp(cmd, "search") == 0) rc = cmd_search(&c);
     else if (strcmp(cmd, "status") == 0) rc = cmd_status(&c);
+    else if (strcmp(cmd, "replay") == 0) rc = cmd_replay(&c);
+    else if (strcmp(cmd, "rules") == 0) rc = cmd_rules(&c);
     else {
         fprintf(stderr, "mamori: unknown command '%s'\n", cmd);
         usage(stderr);
@@ -763,5 +1378,6 @@ int main(int argc, char **argv) {
     }
     mm_config_free(&c.cfg);
     free(c.argv);
+    free(c.rules);
     return rc;
 }

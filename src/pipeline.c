@@ -199,8 +199,63 @@ static void count_rule(mm_pipeline *p, const mm_alert *a) {
     pthread_mutex_unlock(&p->rc_mu);
 }
 
+/* One alert as the analyst reads it: time, level, title, host, user, reason. */
+static void print_alert(mm_pipeline *p, const mm_alert *a, mm_buf *o) {
+    const mm_event *ev = a->ev;
+    const mm_value *host = ev ? mm_event_get(ev, MM_F_HOST_NAME) : NULL;
+    const mm_value *user = ev ? mm_event_get(ev, MM_F_USER_NAME) : NULL;
+    const mm_value *src = ev ? mm_event_get(ev, MM_F_SOURCE_IP) : NULL;
+    mm_buf_reset(o);
+    if (p->o.print_alerts == 2) {
+        mm_buf_puts(o, "{\"@timestamp\":\"");
+        mm_time_fmt(o, a->ts_ns);
+        mm_buf_puts(o, "\",\"rule.id\":");
+        mm_json_str(o, a->rule_id, strlen(a->rule_id));
+        mm_buf_puts(o, ",\"rule.name\":");
+        mm_json_str(o, a->rule_name, strlen(a->rule_name));
+        mm_buf_puts(o, ",\"level\":");
+        mm_json_str(o, a->level, strlen(a->level));
+        if (a->technique) {
+            mm_buf_puts(o, ",\"technique\":");
+            mm_json_str(o, a->technique, strlen(a->technique));
+        }
+        mm_buf_printf(o, ",\"count\":%lld,\"reason\":", (long long)a->count);
+        mm_json_str(o, a->reason, strlen(a->reason));
+        if (ev) {
+            mm_buf_putc(o, ',');
+            if (!mm_event_json_fields(ev, o, mm_key_fields, mm_key_fields_n)) o->len--;
+        }
+        mm_buf_puts(o, "}\n");
+    } else {
+        mm_time_fmt_local(o, a->ts_ns, p->o.print_tz);
+        mm_buf_printf(o, "  %-8s %s", a->level, a->rule_name);
+        const mm_value *kv[3] = {host, user, src};
+        static const char *const kn[3] = {"  host=", "  user=", "  source="};
+        for (int i = 0; i < 3; i++)
+            if (kv[i]) {
+                mm_buf_puts(o, kn[i]);
+                mm_buf_put_printable(o, kv[i]->s.p, kv[i]->s.len);
+            }
+        mm_buf_puts(o, "\n      ");
+        mm_buf_put_printable(o, a->reason, strlen(a->reason));
+        mm_buf_putc(o, '\n');
+    }
+    fwrite(o->p, 1, o->len, stdout);
+}
+
 static void print_batch(mm_pipeline *p, batch *b) {
     mm_buf *o = &p->out_buf;
+    if (p->o.print_alerts) {
+        /* alerts were prepended: print them oldest first */
+        size_t n = 0;
+        for (const mm_alert *a = b->alerts; a; a = a->next) n++;
+        const mm_alert **v = malloc((n ? n : 1) * sizeof *v);
+        if (!v) abort();
+        size_t k = n;
+        for (const mm_alert *a = b->alerts; a; a = a->next) v[--k] = a;
+        for (size_t i = 0; i < n; i++) print_alert(p, v[i], o);
+        free(v);
+    }
     if (p->o.print_events) {
         for (uint32_t i = 0; i < b->n; i++) {
             mm_buf_reset(o);
@@ -426,7 +481,7 @@ static void *writer_main(void *arg) {
         int rc = mm_ring_pop(&p->out, &item, t.open ? 20 : 200);
         if (rc == MM_OK) accept_batch(p, &t, item);
         txn_maybe_commit(p, &t, rc == MM_ECLOSED);
-        if (p->o.print_events) fflush(stdout);
+        if (p->o.print_events || p->o.print_alerts) fflush(stdout);
         if (!t.open && (rc == MM_ECLOSED || mm_mono_ns() - last_save > COUNTER_SAVE_NS)) {
             save_counters(p);
             last_save = mm_mono_ns();

@@ -22,6 +22,8 @@ typedef struct mm_pipeline_opts {
     int workers;              /* >= 1 */
     bool store_events;        /* false: decode + detect only (benchmarks) */
     bool print_events;        /* --events: print every decoded event as JSON */
+    int print_alerts;         /* 1: one text line per alert on stdout, 2: one JSON object */
+    int32_t print_tz;         /* offset for the times of printed alerts */
     int batch_rows, batch_ms; /* store transaction size */
     int retention_days;
     mm_decode_opts decode;

@@ -209,7 +209,7 @@ const mm_cnode *mm_cnode_get(const mm_cnode *map, const char *key) {
 
 /* ---------------------------------------------------------------- schema */
 
-typedef enum { K_STR, K_INT, K_BOOL, K_MAP, K_SEQ_STR, K_SEQ_MAP } ktype;
+typedef enum { K_STR, K_INT, K_BOOL, K_MAP, K_SEQ_STR, K_SEQ_MAP, K_FREE } ktype;
 typedef struct ckey {
     const char *path;   /* dotted; "[]" marks the items of a sequence of maps */
     ktype type;
@@ -232,6 +232,9 @@ static const ckey schema[] = {
     {"rules", K_MAP, "detection content"},
     {"rules.dir", K_STR, "directory of rule files (default: the project's rules/)"},
     {"rules.indicators", K_SEQ_STR, "indicator list files (plain text or CSV)"},
+    {"rules.dirs", K_SEQ_STR, "more folders of Sigma rules, e.g. a SigmaHQ checkout (added to rules.dir)"},
+    {"rules.mappings", K_STR, "folder of Sigma log source mappings (default: <rules.dir>/mappings)"},
+    {"rules.placeholders", K_FREE, "Sigma |expand placeholders: name -> list of values, e.g. Admins_Workstations: [ws-01, ws-02]"},
     {"inputs", K_SEQ_MAP, "inputs: one item per listener or file set"},
     {"inputs[].name", K_STR, "input name (required, unique)"},
     {"inputs[].type", K_STR, "file | syslog (required)"},
@@ -260,7 +263,7 @@ static const ckey *schema_find(const char *path) {
 }
 
 void mm_config_print_keys(void) {
-    static const char *tn[] = {"string", "integer", "boolean", "map", "list of strings", "list"};
+    static const char *tn[] = {"string", "integer", "boolean", "map", "list of strings", "list", "map"};
     for (size_t i = 0; i < MM_ARRAY_LEN(schema); i++)
         printf("%-34s %-16s %s\n", schema[i].path, tn[schema[i].type], schema[i].help);
 }
@@ -283,10 +286,11 @@ static bool check_tree(const mm_cnode *map, const char *prefix, const char *file
         case K_MAP: ok = c->type == MM_CN_MAP; break;
         case K_SEQ_STR:
         case K_SEQ_MAP: ok = c->type == MM_CN_SEQ; break;
+        case K_FREE: ok = c->type == MM_CN_MAP; break;
         }
         if (!ok) {
             static const char *want[] = {"a string", "an integer", "true or false", "a map",
-                                         "a list of strings", "a list of maps"};
+                                         "a list of strings", "a list of maps", "a map"};
             mm_err_set(err, "%s: line %d: '%s' must be %s", file, c->line, path, want[k->type]);
             return false;
         }
@@ -468,6 +472,14 @@ static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *
     if (c->batch_rows < 1) c->batch_rows = 1;
     const mm_cnode *ru = mm_cnode_get(root, "rules");
     set_path(&c->rules_dir, mm_cnode_get(ru, "dir"), dir);
+    const mm_cnode *rds = mm_cnode_get(ru, "dirs");
+    if (rds) {
+        for (int i = 0; i < c->nrule_dirs; i++) free(c->rule_dirs[i]);
+        free(c->rule_dirs);
+        c->rule_dirs = get_paths(rds, &c->nrule_dirs, dir);
+    }
+    set_path(&c->mappings_dir, mm_cnode_get(ru, "mappings"), dir);
+    c->placeholders = mm_cnode_get(ru, "placeholders");
     const mm_cnode *ind = mm_cnode_get(ru, "indicators");
     if (ind) {
         for (int i = 0; i < c->nindicator_files; i++) free(c->indicator_files[i]);
@@ -579,6 +591,9 @@ void mm_config_free(mm_config *c) {
     free(c->user);
     free(c->store_path);
     free(c->rules_dir);
+    for (int i = 0; i < c->nrule_dirs; i++) free(c->rule_dirs[i]);
+    free(c->rule_dirs);
+    free(c->mappings_dir);
     for (int i = 0; i < c->nindicator_files; i++) free(c->indicator_files[i]);
     free(c->indicator_files);
     for (int i = 0; i < c->ninputs; i++) {

@@ -359,6 +359,9 @@ typedef struct mm_config {
     int batch_rows;
     int batch_ms;
     char *rules_dir;         /* the project's rules (rules/) */
+    char **rule_dirs; int nrule_dirs;   /* more rule folders (rules.dirs, e.g. SigmaHQ's) */
+    char *mappings_dir;      /* Sigma log source mappings, NULL: <rules.dir>/mappings */
+    const mm_cnode *placeholders;       /* rules.placeholders (Sigma expand), into tree */
     char **indicator_files; int nindicator_files;
     mm_loglevel log_level;
     mm_input_conf *inputs; int ninputs;

@@ -9,13 +9,19 @@
 
 /* One row per format (adding a format = one file + one row here). */
 extern const mm_decoder mm_decoder_fortigate;
+extern const mm_decoder mm_decoder_winlog;
+extern const mm_decoder mm_decoder_evtx;
 
 static const mm_decoder *const decoders[] = {
     &mm_decoder_fortigate,
+    &mm_decoder_winlog,
+    &mm_decoder_evtx,
 };
 
 static const char *const decoder_names[] = {
     "fortigate",
+    "winlog",
+    "evtx",
     NULL,
 };
 

@@ -47,11 +47,17 @@ typedef struct dim {
 struct mm_detect {
     mm_rule **rules;
     int nrules;
+    mm_rule_env env;          /* while loading: mappings and placeholders */
+    mm_lsmaps maps;
+    bool strict;              /* the first bad rule fails the load */
+    mm_rules_report *rep;     /* where skipped rules are reported, or NULL */
     mm_ioc_set *ioc;
     dim *dims;
     int ndims;
     int *always;
     int nalways;
+    mm_prefilter *pf;         /* literal prefilter of the rules routed to it */
+    int npf;                  /* rules routed to the prefilter */
 };
 
 static void *xrealloc(void *p, size_t n) {
@@ -115,18 +121,27 @@ static void dim_add(dim *d, const char *v, int rule) {
     e->rules[e->n++] = rule;
 }
 
-static void build_index(mm_detect *d) {
+/* Routing: every active rule is found through its anchor (a field that must equal
+ * one of a few values), the prefilter (literals one of which must occur), or is
+ * evaluated for every event.  The anchor is exact and cheapest; but when many rules
+ * share an anchor value (a thousand process_creation rules on Sysmon event 1) it
+ * separates nothing, and the rule's literals do better. */
+#define CROWDED 8
+#define MIN_LIT 3
+
+static int build_index(mm_detect *d, mm_err *err) {
+    uint8_t *route = calloc((size_t)(d->nrules ? d->nrules : 1), 1);   /* 0 none, 1 anchor, 2 prefilter, 3 always */
+    int *pfr = calloc((size_t)(d->nrules ? d->nrules : 1), sizeof(int));
+    mm_lit *lits = calloc(MM_LIT_MAX, sizeof(mm_lit));
+    if (!route || !pfr || !lits) abort();
     for (int i = 0; i < d->nrules; i++) {
         mm_rule *r = d->rules[i];
-        if (r->corr_type) continue;
+        if (r->corr_type || r->inactive || r->is_filter) continue;
         bool ok = r->has_anchor && r->anchor.nvals > 0;
         for (int k = 0; ok && k < r->anchor.nvals; k++)
             if (strlen(r->anchor.vals[k]) >= 256) ok = false;
-        if (!ok) {
-            d->always = xrealloc(d->always, (size_t)(d->nalways + 1) * sizeof(int));
-            d->always[d->nalways++] = i;
-            continue;
-        }
+        route[i] = ok ? 1 : 3;
+        if (!ok) continue;
         dim *dm = NULL;
         for (int k = 0; k < d->ndims; k++)
             if (!strcmp(d->dims[k].f.name, r->anchor.f.name)) dm = &d->dims[k];
@@ -140,6 +155,48 @@ static void build_index(mm_detect *d) {
         }
         for (int k = 0; k < r->anchor.nvals; k++) dim_add(dm, r->anchor.vals[k], i);
     }
+    /* rules on crowded anchors, and rules without one, move to the prefilter when
+     * their literals are long enough to be worth it */
+    for (int i = 0; i < d->nrules; i++) {
+        if (route[i] != 1 && route[i] != 3) continue;
+        int q;
+        if (!mm_rule_literals(d->rules[i], lits, &q) || q < MIN_LIT) continue;
+        bool crowded = route[i] == 3;
+        const mm_rule *r = d->rules[i];
+        for (int k = 0; !crowded && k < d->ndims; k++) {
+            if (strcmp(d->dims[k].f.name, r->anchor.f.name)) continue;
+            for (int v = 0; v < r->anchor.nvals; v++) {
+                const char *val = r->anchor.vals[v];
+                const dent *e = dim_find(&d->dims[k], val, strlen(val), vhash(val, strlen(val)));
+                if (e && e->n > CROWDED) crowded = true;
+            }
+        }
+        if (crowded) route[i] = 2;
+    }
+    for (int k = 0; k < d->ndims; k++)
+        for (uint32_t j = 0; j < d->dims[k].n; j++) {
+            dent *e = &d->dims[k].e[j];
+            int m = 0;
+            for (int x = 0; x < e->n; x++)
+                if (route[e->rules[x]] == 1) e->rules[m++] = e->rules[x];
+            e->n = m;
+        }
+    for (int i = 0; i < d->nrules; i++) {
+        if (route[i] == 2) pfr[d->npf++] = i;
+        if (route[i] == 3) {
+            d->always = xrealloc(d->always, (size_t)(d->nalways + 1) * sizeof(int));
+            d->always[d->nalways++] = i;
+        }
+    }
+    int rc = 0;
+    if (d->npf) {
+        d->pf = mm_prefilter_build(d->rules, pfr, d->npf, err);
+        if (!d->pf) rc = MM_EINVAL;
+    }
+    free(route);
+    free(pfr);
+    free(lits);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- loading */
@@ -246,12 +303,37 @@ static void add_rule(mm_detect *d, mm_rule *r) {
     d->rules[d->nrules++] = r;
 }
 
+/* A rule that cannot be used: fatal when strict, otherwise reported and counted. */
+static int skip_rule(mm_detect *d, const char *file, int line, const char *title, const char *reason,
+                     const mm_err *why, mm_err *err) {
+    if (d->strict) {
+        mm_err_set(err, "%s", why->msg);
+        return MM_EINVAL;
+    }
+    mm_count(MM_C_RULES_SKIPPED, 1);
+    mm_rules_report *rp = d->rep;
+    if (!rp) {
+        mm_warn("rule skipped: %s", why->msg);
+        return 0;
+    }
+    rp->skipped++;
+    rp->skips = xrealloc(rp->skips, (size_t)(rp->nskips + 1) * sizeof *rp->skips);
+    mm_rule_problem *x = &rp->skips[rp->nskips++];
+    x->file = strdup(file ? file : "");
+    x->line = line;
+    x->title = title ? strdup(title) : NULL;
+    x->reason = strdup(reason ? reason : "invalid rule");
+    x->detail = strdup(why->msg);
+    return 0;
+}
+
 /* Split text into YAML documents at "---" / "..." lines and compile each.  Each
  * document is parsed with as many leading newlines as lines before it, so the
  * tree's line numbers are the file's. */
 static int load_rule_text(mm_detect *d, const char *path, const char *text, size_t len, mm_err *err) {
     size_t pos = 0, start = 0;
     int line = 1, start_line = 1, docno = 0;
+    if (d->rep) d->rep->files++;
     for (;;) {
         size_t e = pos;
         while (e < len && text[e] != '\n') e++;
@@ -273,15 +355,24 @@ static int load_rule_text(mm_detect *d, const char *path, const char *text, size
                 mm_cnode *root = mm_cnode_parse(buf, pad + dl, path, &perr);
                 free(buf);
                 if (!root) {
-                    if (strstr(perr.msg, path)) mm_err_set(err, "%s", perr.msg);
-                    else mm_err_set(err, "%s: %s", path, perr.msg);
-                    return MM_EINVAL;
+                    mm_err why;
+                    if (strstr(perr.msg, path)) mm_err_set(&why, "%s", perr.msg);
+                    else mm_err_set(&why, "%s: %s", path, perr.msg);
+                    if (skip_rule(d, path, start_line, NULL, "YAML error", &why, err) < 0) return MM_EINVAL;
+                } else {
+                    mm_rule *r = NULL;
+                    mm_err why = {{0}};
+                    int rc = mm_rule_compile(root, path, docno, &d->env, &r, &why);
+                    if (rc < 0) {
+                        const mm_cnode *t = mm_cnode_get(root, "title");
+                        rc = skip_rule(d, path, root->line, t && t->type == MM_CN_SCALAR ? t->value : NULL,
+                                       d->env.skip_reason, &why, err);
+                    } else {
+                        add_rule(d, r);
+                    }
+                    mm_cnode_free(root);
+                    if (rc < 0) return rc;
                 }
-                mm_rule *r = NULL;
-                int rc = mm_rule_compile(root, path, docno, &r, err);
-                mm_cnode_free(root);
-                if (rc < 0) return rc;
-                add_rule(d, r);
             }
             if (end) break;
             start = e < len ? e + 1 : len;
@@ -300,34 +391,67 @@ static int load_rule_text(mm_detect *d, const char *path, const char *text, size
 
 static int find_rule(const mm_detect *d, const char *ref) {
     for (int i = 0; i < d->nrules; i++)
-        if (!strcmp(d->rules[i]->id, ref) || (d->rules[i]->name && !strcmp(d->rules[i]->name, ref)))
+        if (d->rules[i] && (!strcmp(d->rules[i]->id, ref) || (d->rules[i]->name && !strcmp(d->rules[i]->name, ref))))
             return i;
     return -1;
 }
 
-static int link_rules(mm_detect *d, mm_err *err) {
+/* Drop rule i (a link problem), keeping the others' indexes valid until compaction. */
+static int unlink_rule(mm_detect *d, int i, const char *reason, const mm_err *why, mm_err *err) {
+    mm_rule *r = d->rules[i];
+    int rc = skip_rule(d, r->file, r->line, r->title, reason, why, err);
+    mm_rule_free(r);
+    d->rules[i] = NULL;
+    return rc;
+}
+
+static void compact_rules(mm_detect *d) {
+    int k = 0;
     for (int i = 0; i < d->nrules; i++)
-        for (int j = 0; j < i; j++)
-            if (!strcmp(d->rules[i]->id, d->rules[j]->id)) {
-                mm_err_set(err, "%s:%d: duplicate rule id %s (also %s:%d)", d->rules[i]->file, d->rules[i]->line,
+        if (d->rules[i]) d->rules[k++] = d->rules[i];
+    d->nrules = k;
+}
+
+static int link_rules(mm_detect *d, mm_err *err) {
+    mm_err why;
+    for (int i = 0; i < d->nrules; i++)
+        for (int j = 0; j < i && d->rules[i]; j++)
+            if (d->rules[j] && !strcmp(d->rules[i]->id, d->rules[j]->id)) {
+                mm_err_set(&why, "%s:%d: duplicate rule id %s (also %s:%d)", d->rules[i]->file, d->rules[i]->line,
                            d->rules[i]->id, d->rules[j]->file, d->rules[j]->line);
-                return MM_EINVAL;
+                if (unlink_rule(d, i, "duplicate id", &why, err) < 0) return MM_EINVAL;
             }
+    compact_rules(d);
+    /* filters attach to the rules they name; a filter naming no loaded rule is harmless */
+    for (int i = 0; i < d->nrules; i++) {
+        mm_rule *f = d->rules[i];
+        if (!f->is_filter) continue;
+        for (int k = 0; k < f->nfilter_refs; k++) {
+            int b = find_rule(d, f->filter_refs[k]);
+            if (b < 0 || d->rules[b]->is_filter) continue;
+            mm_rule *r = d->rules[b];
+            r->filters = xrealloc(r->filters, (size_t)(r->nfilters + 1) * sizeof(mm_rule *));
+            r->filters[r->nfilters++] = f;
+        }
+    }
     for (int i = 0; i < d->nrules; i++) {
         mm_rule *c = d->rules[i];
-        if (!c->corr_type) continue;
-        for (int k = 0; k < c->ncorr_refs; k++) {
+        if (!c || !c->corr_type) continue;
+        const char *bad = NULL;
+        for (int k = 0; k < c->ncorr_refs && !bad; k++) {
             int b = find_rule(d, c->corr_refs[k]);
             if (b < 0) {
-                mm_err_set(err, "%s:%d: correlation '%s' refers to unknown rule '%s'", c->file, c->line, c->title,
+                mm_err_set(&why, "%s:%d: correlation '%s' refers to unknown rule '%s'", c->file, c->line, c->title,
                            c->corr_refs[k]);
-                return MM_EINVAL;
+                bad = "unknown rule reference";
+                break;
             }
             mm_rule *base = d->rules[b];
             if (base->corr_type) {
-                mm_err_set(err, "%s:%d: correlation '%s': chaining correlations is not supported yet", c->file,
+                mm_err_set(&why, "%s:%d: correlation '%s': chaining correlations is not supported yet", c->file,
                            c->line, c->title);
-                return MM_EINVAL;
+                bad = "unsupported correlation";
+                break;
             }
             bool dup = false;
             for (int x = 0; x < c->nbases; x++)
@@ -338,17 +462,48 @@ static int link_rules(mm_detect *d, mm_err *err) {
             base->corrs = xrealloc(base->corrs, (size_t)(base->ncorrs + 1) * sizeof(int));
             base->corrs[base->ncorrs++] = i;
         }
+        if (bad) {
+            /* undo this correlation's links before dropping it */
+            for (int x = 0; x < c->nbases; x++) {
+                mm_rule *base = d->rules[c->bases[x]];
+                for (int y = 0; y < base->ncorrs; y++)
+                    if (base->corrs[y] == i) base->corrs[y--] = base->corrs[--base->ncorrs];
+            }
+            if (unlink_rule(d, i, bad, &why, err) < 0) return MM_EINVAL;
+            continue;
+        }
         mm_rule *b0 = d->rules[c->bases[0]];
         if (!c->level_set) c->level = b0->level;
         if (!c->technique[0]) memcpy(c->technique, b0->technique, sizeof c->technique);
     }
+    /* indexes into rules[] are stored above: compact with a renumbering */
+    int *newidx = calloc((size_t)(d->nrules ? d->nrules : 1), sizeof(int));
+    if (!newidx) abort();
+    int k = 0;
+    for (int i = 0; i < d->nrules; i++) newidx[i] = d->rules[i] ? k++ : -1;
+    for (int i = 0; i < d->nrules; i++) {
+        mm_rule *r = d->rules[i];
+        if (!r) continue;
+        for (int x = 0; x < r->ncorrs; x++) r->corrs[x] = newidx[r->corrs[x]];
+        for (int x = 0; x < r->nbases; x++) r->bases[x] = newidx[r->bases[x]];
+    }
+    free(newidx);
+    compact_rules(d);
     /* a base rule stays quiet unless one of its correlations says generate: true */
     for (int i = 0; i < d->nrules; i++) {
         mm_rule *r = d->rules[i];
         if (r->corr_type || !r->ncorrs) continue;
         r->silent = true;
-        for (int k = 0; k < r->ncorrs; k++)
-            if (d->rules[r->corrs[k]]->generate) r->silent = false;
+        for (int x = 0; x < r->ncorrs; x++)
+            if (d->rules[r->corrs[x]]->generate) r->silent = false;
+    }
+    if (d->rep) {
+        for (int i = 0; i < d->nrules; i++) {
+            mm_rule *r = d->rules[i];
+            d->rep->loaded++;
+            if (r->is_filter) d->rep->filters++;
+            if (r->inactive) d->rep->inactive++;
+        }
     }
     return 0;
 }
@@ -359,10 +514,11 @@ static int load_rules_dir(mm_detect *d, const char *dir, mm_err *err) {
     if (rc == 0) qsort(ps.p, (size_t)ps.n, sizeof(char *), cmpstr);
     for (int i = 0; rc == 0 && i < ps.n; i++) {
         size_t len;
-        char *text = read_file(ps.p[i], MAX_RULE_FILE, &len, err);
+        mm_err why;
+        char *text = read_file(ps.p[i], MAX_RULE_FILE, &len, &why);
         if (!text) {
-            rc = MM_EIO;
-            break;
+            rc = skip_rule(d, ps.p[i], 0, NULL, "unreadable file", &why, err);
+            continue;
         }
         rc = load_rule_text(d, ps.p[i], text, len, err);
         free(text);
@@ -377,23 +533,71 @@ static const char *base_name(const char *p) {
     return s ? s + 1 : p;
 }
 
-mm_detect *mm_detect_load(const mm_config *c, mm_err *err) {
+void mm_rules_report_free(mm_rules_report *r) {
+    if (!r) return;
+    for (int i = 0; i < r->nskips; i++) {
+        free(r->skips[i].file);
+        free(r->skips[i].title);
+        free(r->skips[i].reason);
+        free(r->skips[i].detail);
+    }
+    free(r->skips);
+    memset(r, 0, sizeof *r);
+}
+
+static int check_dir(const char *dir, mm_err *err) {
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        mm_err_set(err, "rules directory %s: %s", dir, stat(dir, &st) != 0 ? strerror(errno) : "not a directory");
+        return MM_ENOENT;
+    }
+    return 0;
+}
+
+/* Mapping files: the configured folder, else <rules.dir>/mappings, else the
+ * project's own rules/mappings (so SigmaHQ folders loaded with --rules get them). */
+static int load_maps(mm_detect *d, const mm_config *c, mm_err *err) {
+    char p[4096];
+    struct stat st;
+    if (c && c->mappings_dir) return mm_lsmaps_load_dir(&d->maps, c->mappings_dir, err);
+    if (c && c->rules_dir) {
+        snprintf(p, sizeof p, "%s/mappings", c->rules_dir);
+        if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) return mm_lsmaps_load_dir(&d->maps, p, err);
+    }
+    snprintf(p, sizeof p, "%s/rules/mappings", mm_home());
+    return mm_lsmaps_load_dir(&d->maps, p, err);
+}
+
+mm_detect *mm_detect_load_opts(const mm_config *c, const mm_detect_opts *o, mm_err *err) {
     mm_detect *d = calloc(1, sizeof *d);
     if (!d) abort();
     d->ioc = mm_ioc_set_new();
     if (!d->ioc) abort();
-    if (c && c->rules_dir && *c->rules_dir) {
-        struct stat st;
-        if (stat(c->rules_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            mm_err_set(err, "rules directory %s: %s", c->rules_dir,
-                       stat(c->rules_dir, &st) != 0 ? strerror(errno) : "not a directory");
-            mm_detect_free(d);
-            return NULL;
-        }
-        if (load_rules_dir(d, c->rules_dir, err) < 0 || link_rules(d, err) < 0) {
-            mm_detect_free(d);
-            return NULL;
-        }
+    d->strict = o && o->strict;
+    d->rep = o ? o->report : NULL;
+    d->env.maps = &d->maps;
+    d->env.placeholders = c ? c->placeholders : NULL;
+    int rc = load_maps(d, c, err);
+    bool conf_dirs = !(o && o->only_extra);
+    if (rc == 0 && conf_dirs && c && c->rules_dir && *c->rules_dir) {
+        rc = check_dir(c->rules_dir, err);
+        if (rc == 0) rc = load_rules_dir(d, c->rules_dir, err);
+    }
+    for (int i = 0; rc == 0 && conf_dirs && c && i < c->nrule_dirs; i++) {
+        rc = check_dir(c->rule_dirs[i], err);
+        if (rc == 0) rc = load_rules_dir(d, c->rule_dirs[i], err);
+    }
+    for (int i = 0; rc == 0 && o && i < o->nextra; i++) {
+        rc = check_dir(o->extra[i], err);
+        if (rc == 0) rc = load_rules_dir(d, o->extra[i], err);
+    }
+    if (rc == 0) rc = link_rules(d, err);
+    mm_lsmaps_free(&d->maps);
+    d->env.maps = NULL;
+    d->env.placeholders = NULL;
+    if (rc < 0) {
+        mm_detect_free(d);
+        return NULL;
     }
     for (int i = 0; c && i < c->nindicator_files; i++) {
         size_t len;
@@ -409,19 +613,32 @@ mm_detect *mm_detect_load(const mm_config *c, mm_err *err) {
         if (bad) mm_warn("indicators %s: %d lines skipped (not an indicator)", p, bad);
         mm_info("indicators %s: %d loaded", p, n);
     }
-    build_index(d);
+    if (build_index(d, err) < 0) {
+        mm_detect_free(d);
+        return NULL;
+    }
     return d;
 }
+
+mm_detect *mm_detect_load(const mm_config *c, mm_err *err) { return mm_detect_load_opts(c, NULL, err); }
 
 mm_detect *mm_detect_from_text(const char *name, const char *text, size_t len, mm_ioc_set *ioc, mm_err *err) {
     mm_detect *d = calloc(1, sizeof *d);
     if (!d) abort();
     d->ioc = ioc ? ioc : mm_ioc_set_new();
-    if (load_rule_text(d, name, text, len, err) < 0 || link_rules(d, err) < 0) {
+    d->strict = true;
+    d->env.maps = &d->maps;
+    char p[4096];
+    snprintf(p, sizeof p, "%s/rules/mappings", mm_home());
+    int rc = mm_lsmaps_load_dir(&d->maps, p, err);
+    if (rc == 0) rc = load_rule_text(d, name, text, len, err);
+    if (rc == 0) rc = link_rules(d, err);
+    mm_lsmaps_free(&d->maps);
+    d->env.maps = NULL;
+    if (rc < 0 || build_index(d, err) < 0) {
         mm_detect_free(d);
         return NULL;
     }
-    build_index(d);
     return d;
 }
 
@@ -440,6 +657,7 @@ void mm_detect_free(mm_detect *d) {
     }
     free(d->dims);
     free(d->always);
+    mm_prefilter_free(d->pf);
     free(d);
 }
 
@@ -471,6 +689,10 @@ struct mm_detect_state {
     uint32_t nseen, gen;
     int *cand, *matched;
     int capcand;
+    void *re_md;         /* pcre2 match data for this worker */
+    void *hs_scratch;    /* Hyperscan scratch for the prefilter */
+    uint64_t hs_gen;
+    int ncand;           /* candidates collected for the current event */
 };
 
 mm_detect_state *mm_detect_state_new(void) {
@@ -491,6 +713,8 @@ void mm_detect_state_free(mm_detect_state *s) {
     free(s->seen);
     free(s->cand);
     free(s->matched);
+    if (s->re_md) mm_re_md_free(s->re_md);
+    mm_prefilter_scratch_free(s->hs_scratch);
     free(s);
 }
 
@@ -708,6 +932,13 @@ static void group_text(const mm_rule *c, const mm_event *ev, mm_buf *b) {
     }
 }
 
+static void pf_hit(void *ctx, int r) {
+    mm_detect_state *st = ctx;
+    if (st->seen[r] == st->gen) return;
+    st->seen[r] = st->gen;
+    st->cand[st->ncand++] = r;
+}
+
 int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_arena *a,
                     mm_alert **alerts) {
     if (!d || !ev || !a || !alerts || ev->kind != MM_KIND_EVENT || d->nrules == 0) return 0;
@@ -737,6 +968,11 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
             if (!dm->multi) break;
         }
     }
+    if (d->pf) {
+        st->ncand = nc;
+        mm_prefilter_scan(d->pf, &st->hs_scratch, &st->hs_gen, ev, pf_hit, st);
+        nc = st->ncand;
+    }
     if (nc > 1) qsort(st->cand, (size_t)nc, sizeof(int), cmpint);
 
     int raised = 0, nm = 0;
@@ -744,7 +980,8 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
     mm_buf reason = {0};
     for (int ci = 0; ci < nc; ci++) {
         const mm_rule *r = d->rules[st->cand[ci]];
-        mm_eval cx = {.ioc = d->ioc};
+        if (!st->re_md) st->re_md = mm_re_md_new();
+        mm_eval cx = {.ioc = d->ioc, .re_md = st->re_md};
         if (!mm_rule_match(r, ev, &cx)) continue;
         if (cx.ioc_hit) ioc_seen = true;
         st->matched[nm++] = st->cand[ci];
@@ -793,6 +1030,29 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
         free(local.seen);
         free(local.cand);
         free(local.matched);
+        if (local.re_md) mm_re_md_free(local.re_md);
+        mm_prefilter_scratch_free(local.hs_scratch);
     }
     return raised;
 }
+
+void mm_detect_each_inactive(const mm_detect *d, void (*fn)(void *ctx, const char *logsource, const char *why),
+                             void *ctx) {
+    for (int i = 0; d && i < d->nrules; i++)
+        if (d->rules[i]->inactive) fn(ctx, d->rules[i]->logsource ? d->rules[i]->logsource : "-", d->rules[i]->inactive);
+}
+
+void mm_detect_each_rule(const mm_detect *d, void (*fn)(void *ctx, const mm_rule_info *ri), void *ctx) {
+    for (int i = 0; d && i < d->nrules; i++) {
+        const mm_rule *r = d->rules[i];
+        mm_rule_info ri = {
+            .id = r->id, .title = r->title, .level = r->level, .file = r->file, .line = r->line,
+            .logsource = r->logsource, .inactive = r->inactive, .is_filter = r->is_filter,
+            .is_correlation = r->corr_type != 0,
+            .alerting = !r->silent && !r->is_filter && !r->inactive,
+        };
+        fn(ctx, &ri);
+    }
+}
+
+int mm_detect_prefiltered(const mm_detect *d) { return d ? d->npf : 0; }

@@ -32,6 +32,47 @@ typedef struct mm_detect_state mm_detect_state;
 /* Load the rules under c->rules_dir and the indicator files of c.  Returns NULL with
  * err set on a rule or file that cannot be used; the message names file and line. */
 mm_detect *mm_detect_load(const mm_config *c, mm_err *err);
+
+/* What loading made of each rule file, for `mamori rules check`. */
+typedef struct mm_rule_problem {
+    char *file;
+    int line;
+    char *title;             /* NULL when the document has none (or is not YAML) */
+    char *reason;            /* short category: "unknown modifier", "YAML error"... */
+    char *detail;            /* the full message, naming file and line */
+} mm_rule_problem;
+typedef struct mm_rules_report {
+    int files;               /* rule files read */
+    int loaded;              /* rules compiled, filters included */
+    int inactive;            /* loaded, but no mapping routes their log source yet */
+    int filters;             /* Sigma filter documents among the loaded */
+    int skipped;             /* refused, each with its reason in skips */
+    mm_rule_problem *skips; int nskips;
+} mm_rules_report;
+void mm_rules_report_free(mm_rules_report *r);
+
+typedef struct mm_detect_opts {
+    char *const *extra; int nextra;   /* more rule folders (--rules DIR) */
+    bool only_extra;                  /* load only those, not the configured folders */
+    bool strict;                      /* a bad rule fails the whole load */
+    mm_rules_report *report;          /* filled when set; otherwise skips are logged */
+} mm_detect_opts;
+/* Load with options.  Without strict, a rule that cannot be used is skipped and
+ * counted (rules_skipped) and the others load. */
+mm_detect *mm_detect_load_opts(const mm_config *c, const mm_detect_opts *o, mm_err *err);
+/* Every loaded rule, for `mamori rules check|test`. */
+typedef struct mm_rule_info {
+    const char *id, *title, *level, *file;
+    int line;
+    const char *logsource;   /* "product/category/service", NULL when none */
+    const char *inactive;    /* why it is never evaluated, or NULL */
+    bool is_filter, is_correlation;
+    bool alerting;           /* raises alerts itself (not a silent base rule or a filter) */
+} mm_rule_info;
+void mm_detect_each_rule(const mm_detect *d, void (*fn)(void *ctx, const mm_rule_info *ri), void *ctx);
+/* For reports: how many rules are active / inactive and the inactive log sources. */
+void mm_detect_each_inactive(const mm_detect *d, void (*fn)(void *ctx, const char *logsource, const char *why),
+                             void *ctx);
 void mm_detect_free(mm_detect *d);
 int mm_detect_rule_count(const mm_detect *d);
 int mm_detect_indicator_count(const mm_detect *d);

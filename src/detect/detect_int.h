@@ -47,6 +47,7 @@ unsigned mm_ioc_type_parse(const char *name);
 typedef struct mm_fref {
     const char *name;        /* printed name, owned by the rule */
     uint16_t id;             /* MM_F_* or MM_F_NONE for vendor fields */
+    bool raw;                /* a bare key (no prefix): looked up among vendor keys as is */
 } mm_fref;
 
 /* Iterate the values of a field in an event: call until it returns false. */
@@ -63,6 +64,7 @@ bool mm_fref_resolve(const char *name, mm_fref *out, mm_err *err);
 
 /* Per-evaluation scratch: what an `|ioc` selection matched (for the reason). */
 typedef struct mm_eval {
+    void *re_md;              /* pcre2 match data of the calling worker, or NULL */
     const mm_ioc_set *ioc;
     bool ioc_hit;
     mm_ioc_hit hit;
@@ -82,6 +84,72 @@ typedef struct mm_anchor {
 
 enum { MM_CORR_NONE = 0, MM_CORR_EVENT_COUNT };
 
+/* ---------------------------------------------------------------- log sources */
+
+/* Mapping files (rules/mappings/NAME.yml) say, per Sigma log source, which events
+ * belong to it (`when:`, a selection over event fields) and how Sigma's field names
+ * reach event fields (`fields:`: name -> one name or a list; a bare target name is a
+ * key under the file's `prefix:`).  DESIGN.md section 3: mapping by data, not code. */
+typedef struct mm_lsfile {
+    char *path;
+    mm_cnode *tree;
+    const char *product;      /* file-level product, or NULL */
+    const char *prefix;       /* where unmapped field names are looked up, or NULL */
+    const mm_cnode *fields;   /* file-level field map, or NULL */
+} mm_lsfile;
+
+typedef struct mm_lsentry {
+    const char *product, *category, *service;   /* NULL when unset */
+    const mm_cnode *when;     /* map or list of maps, NULL: every event of the product */
+    const mm_cnode *fields;   /* per-log-source field map over the file's, or NULL */
+    const mm_lsfile *file;
+} mm_lsentry;
+
+typedef struct mm_lsmaps {
+    mm_lsfile **files; int nfiles;
+    mm_lsentry *e; int n;
+} mm_lsmaps;
+
+/* Load every .yml/.yaml under dir (absent dir: nothing loaded, not an error). */
+int mm_lsmaps_load_dir(mm_lsmaps *m, const char *dir, mm_err *err);
+int mm_lsmaps_load_text(mm_lsmaps *m, const char *name, const char *text, size_t len, mm_err *err);
+void mm_lsmaps_free(mm_lsmaps *m);
+/* The entry whose product/category/service are exactly the rule's, or NULL. */
+const mm_lsentry *mm_lsmaps_find(const mm_lsmaps *m, const char *product, const char *category,
+                                 const char *service);
+/* The Sigma field's event names under entry e (NULL: no mapping): fills names (up
+ * to max, pointing into the mapping or into buf) and returns how many. */
+int mm_lsmap_field(const mm_lsentry *e, const char *sigma, const char **names, int max, char *buf,
+                   size_t buflen);
+
+/* What a rule is compiled against: mappings and placeholder values (both may be
+ * NULL).  skip_reason is set by a failing compile: a short category for counts
+ * ("unsupported modifier", "invalid regular expression"...). */
+typedef struct mm_rule_env {
+    const mm_lsmaps *maps;
+    const mm_cnode *placeholders;
+    const char *skip_reason;
+} mm_rule_env;
+
+/* ---------------------------------------------------------------- sigma values */
+
+#define MM_SV_MAX 65536
+typedef struct mm_svals {
+    char **s;
+    size_t *len;
+    int n, cap;
+} mm_svals;
+enum { MM_SV_UTF16LE = 1, MM_SV_UTF16BE, MM_SV_UTF16BOM, MM_SV_BASE64, MM_SV_BASE64OFF, MM_SV_WINDASH,
+       MM_SV_EXPAND };
+enum { MM_UTF16LE, MM_UTF16BE, MM_UTF16BOM };
+bool mm_svals_add(mm_svals *v, const char *s, size_t len);
+void mm_svals_free(mm_svals *v);
+/* Replace every value by its transformation (op: MM_SV_*).  Returns 0, or <0 with
+ * why set (-1: undefined placeholder, -2: too many values). */
+int mm_svals_apply(mm_svals *v, int op, const mm_cnode *placeholders, char *why, size_t whylen);
+/* Standard Base64 with padding; out needs 4*ceil(n/3)+1 bytes.  Returns its length. */
+size_t mm_base64_encode(const unsigned char *in, size_t n, char *out);
+
 struct mm_rule {
     char *id;                 /* id, else name, else file#doc */
     char *name;               /* Sigma `name` (for correlation references), or NULL */
@@ -93,6 +161,14 @@ struct mm_rule {
     int line;
     const char *product;      /* logsource product filter (owned), NULL = any */
     const char *vendor_prefix;/* the product's vendor prefix when known */
+    char *logsource;          /* "product/category/service" as written, for reports */
+    bool mapped;              /* a mapping file routes its log source (a `when` selection) */
+    char *inactive;           /* loaded but never evaluated: why (no mapping for its log source) */
+    /* Sigma filters (the filters spec): a filter is a rule-like document whose
+     * match removes matches of the rules it names */
+    bool is_filter;
+    char **filter_refs; int nfilter_refs;
+    struct mm_rule **filters; int nfilters;   /* filters applied to this rule (not owned) */
     /* detection (plain rules) */
     struct mm_sel *sels; int nsels;
     struct mm_cond *conds; int nconds; int root;
@@ -115,8 +191,11 @@ struct mm_rule {
 
 /* Compile one YAML document.  `file`/`doc` label the rule; errors name file:line.
  * Returns 0 with *out set (free with mm_rule_free), or <0 with err set. */
-int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule **out,
+int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule_env *env, mm_rule **out,
                     mm_err *err);
+/* pcre2 match data for one worker's evaluations (mm_eval.re_md). */
+void *mm_re_md_new(void);
+void mm_re_md_free(void *md);
 void mm_rule_free(mm_rule *r);
 /* Does ev satisfy the rule's logsource and detection?  Plain rules only. */
 bool mm_rule_match(const mm_rule *r, const mm_event *ev, mm_eval *cx);
@@ -126,12 +205,43 @@ bool mm_rule_match(const mm_rule *r, const mm_event *ev, mm_eval *cx);
 void mm_rule_reason(const mm_rule *r, const mm_event *ev, const mm_eval *cx, int64_t count,
                     const char *group, mm_buf *out);
 
+/* ---------------------------------------------------------------- prefilter */
+
+/* A literal that must occur (case-insensitively) in a field for a rule to match:
+ * a rule's literal set is satisfied when any one of its literals occurs. */
+typedef struct mm_lit {
+    const mm_fref *f;
+    const char *s;
+    uint32_t len;
+} mm_lit;
+#define MM_LIT_MAX 256
+/* The rule's literal set (at most MM_LIT_MAX), or 0 when its condition has none
+ * (a negation, a regular expression, numbers only).  *quality is the shortest
+ * literal's length: short literals prefilter nothing. */
+int mm_rule_literals(const mm_rule *r, mm_lit *out, int *quality);
+
+/* One Hyperscan literal database per field over the literals of the rules given:
+ * scanning an event's values names the rules that may match it. */
+typedef struct mm_prefilter mm_prefilter;
+mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n, mm_err *err);
+void mm_prefilter_free(mm_prefilter *pf);
+int mm_prefilter_patterns(const mm_prefilter *pf);
+int mm_prefilter_fields(const mm_prefilter *pf);
+/* Calls hit(ctx, rule index) for every rule one of whose literals occurs in its
+ * field (a rule may be named more than once).  *scratch is the caller's (per
+ * thread) Hyperscan scratch, grown as needed; free it with mm_prefilter_scratch_free. */
+void mm_prefilter_scan(const mm_prefilter *pf, void **scratch, uint64_t *scratch_gen, const mm_event *ev,
+                       void (*hit)(void *ctx, int rule), void *ctx);
+void mm_prefilter_scratch_free(void *scratch);
+
 /* ---------------------------------------------------------------- detect.c */
 
 /* Rules from one YAML text (tests, fuzz target).  Takes ownership of ioc (may be
  * NULL: an empty set).  NULL with err set on a bad rule; ioc is freed then too. */
 mm_detect *mm_detect_from_text(const char *name, const char *text, size_t len, mm_ioc_set *ioc,
                                mm_err *err);
+/* Rules routed to the literal prefilter (tests, rules check). */
+int mm_detect_prefiltered(const mm_detect *d);
 /* Burst windows are bounded: at most max_keys groups per worker (default 65536);
  * the least recently seen group is evicted first. */
 void mm_detect_state_set_max_keys(mm_detect_state *s, uint32_t max_keys);

@@ -8,7 +8,10 @@
  * rules by their anchor so an event only evaluates the rules that can match it. */
 #include "detect_int.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include <ctype.h>
+#include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +19,13 @@
 
 #define MAX_SELS 256
 #define MAX_DEPTH 64
-#define MAX_VALUES 4096
+#define MAX_VALUES 65536
 
-enum { P_EQ, P_CONTAINS, P_STARTS, P_ENDS, P_GLOB };
-enum { M_STR, M_NUM, M_CIDR, M_IOC, M_EXISTS, M_NULL };
-enum { N_GT, N_GTE, N_LT, N_LTE };
+enum { P_EQ, P_CONTAINS, P_STARTS, P_ENDS, P_GLOB, P_RE };
+enum { M_STR, M_NUM, M_CIDR, M_IOC, M_EXISTS, M_NULL, M_FIELDREF, M_TIME };
+enum { N_GT, N_GTE, N_LT, N_LTE, N_EQ };
 enum { C_SEL, C_AND, C_OR, C_NOT, C_OF };
+enum { T_MINUTE = 1, T_HOUR, T_DAY, T_WEEK, T_MONTH, T_YEAR };
 
 typedef struct pat {
     char *s;            /* lower-cased unless the match is cased; escapes resolved */
@@ -32,13 +36,24 @@ typedef struct pat {
     mm_cidr cidr;
     mm_ip ip;
     bool is_ip;
+    pcre2_code *re;     /* P_RE */
+    mm_fref *ref;       /* M_FIELDREF: the other field and its mapped alternatives */
+    int nref;
 } pat;
 
+/* One `field|modifiers: values` entry.  A Sigma field may map to several event
+ * fields (Image is NewProcessName in Security 4688): f is the first, alt the rest,
+ * and the values of all of them are tried. */
 typedef struct mm_match {
     mm_fref f;
+    mm_fref *alt;
+    int nalt;
     uint8_t kind;       /* M_* */
     uint8_t numop;
+    uint8_t timepart;   /* M_TIME: T_* */
     bool all, cased, neq, exists_want;
+    bool or_null;       /* the value list held null: a missing field matches too */
+    bool kw;            /* keys like '|all': keywords with modifiers, searched in the record */
     unsigned ioc_types;
     int npats;
     pat *pats;
@@ -96,6 +111,7 @@ bool mm_fref_resolve(const char *name, mm_fref *out, mm_err *err) {
     size_t len = strlen(name);
     out->name = name;
     out->id = MM_F_NONE;
+    out->raw = false;
     if (len == 0) {
         mm_err_set(err, "empty field name");
         return false;
@@ -107,11 +123,16 @@ bool mm_fref_resolve(const char *name, mm_fref *out, mm_err *err) {
     }
     const char *dot = memchr(name, '.', len);
     if (!dot) {
-        mm_err_set(err, "unknown field '%s' (not an event field; vendor fields are written "
-                        "<prefix>.<key>, e.g. fortinet.firewall.action)", name);
-        return false;
+        /* A bare name (Sigma's CommandLine, c-uri) that no mapping turned into an
+         * event field: looked up as a vendor key of that name.  An event without it
+         * simply does not match. */
+        out->raw = true;
+        return true;
     }
-    size_t ns = (size_t)(dot - name);
+    /* a typo in a known namespace (source.ipp) is an error; a vendor key under a
+     * prefix no known field uses (winlog.event_data.X, fortinet.firewall.X) is fine */
+    size_t ns = len - 1;
+    while (name[ns] != '.') ns--;
     for (int i = 0; i < MM_F__COUNT; i++) {
         const char *k = mm_field_name((mm_field)i);
         if (k && strncmp(k, name, ns) == 0 && k[ns] == '.') {
@@ -123,12 +144,14 @@ bool mm_fref_resolve(const char *name, mm_fref *out, mm_err *err) {
     return true;
 }
 
-static const mm_str *vendor_lookup(const mm_event *ev, const char *name) {
+static const mm_str *vendor_lookup(const mm_event *ev, const mm_fref *f) {
+    if (!ev->nvendor) return NULL;
+    if (f->raw) return mm_event_vendor_get(ev, f->name);
     const char *pre = ev->vendor_prefix;
-    if (!pre || !ev->nvendor) return NULL;
+    if (!pre) return NULL;
     size_t pl = strlen(pre);
-    if (strncmp(name, pre, pl) != 0 || name[pl] != '.') return NULL;
-    return mm_event_vendor_get(ev, name + pl + 1);
+    if (strncmp(f->name, pre, pl) != 0 || f->name[pl] != '.') return NULL;
+    return mm_event_vendor_get(ev, f->name + pl + 1);
 }
 
 void mm_fiter_init(mm_fiter *it, const mm_event *ev, const mm_fref *f) {
@@ -153,7 +176,7 @@ bool mm_fiter_next(mm_fiter *it, mm_str *s, const mm_value **v) {
     }
     if (it->started) return false;
     it->started = true;
-    const mm_str *vs = vendor_lookup(it->ev, it->f.name);
+    const mm_str *vs = vendor_lookup(it->ev, &it->f);
     if (!vs) return false;
     *s = *vs;
     *v = NULL;
@@ -162,7 +185,48 @@ bool mm_fiter_next(mm_fiter *it, mm_str *s, const mm_value **v) {
 
 static bool field_present(const mm_event *ev, const mm_fref *f) {
     if (f->id != MM_F_NONE) return mm_event_has(ev, (mm_field)f->id);
-    return vendor_lookup(ev, f->name) != NULL;
+    return vendor_lookup(ev, f) != NULL;
+}
+
+static inline const mm_fref *mfield(const mm_match *m, int i) { return i == 0 ? &m->f : &m->alt[i - 1]; }
+
+static bool any_present(const mm_match *m, const mm_event *ev) {
+    for (int i = 0; i <= m->nalt; i++)
+        if (field_present(ev, mfield(m, i))) return true;
+    return false;
+}
+
+/* Values of a match's fields, all of them in turn. */
+typedef struct miter {
+    const mm_match *m;
+    const mm_fref *refs;   /* when iterating a fieldref target instead */
+    int nrefs;
+    int i;
+    mm_fiter it;
+} miter;
+
+static void miter_init(miter *mi, const mm_event *ev, const mm_match *m) {
+    mi->m = m;
+    mi->refs = NULL;
+    mi->nrefs = 1 + m->nalt;
+    mi->i = 0;
+    mm_fiter_init(&mi->it, ev, &m->f);
+}
+
+static void miter_refs(miter *mi, const mm_event *ev, const mm_fref *refs, int n) {
+    mi->m = NULL;
+    mi->refs = refs;
+    mi->nrefs = n;
+    mi->i = 0;
+    mm_fiter_init(&mi->it, ev, &refs[0]);
+}
+
+static bool miter_next(miter *mi, mm_str *s, const mm_value **v) {
+    for (;;) {
+        if (mm_fiter_next(&mi->it, s, v)) return true;
+        if (++mi->i >= mi->nrefs) return false;
+        mm_fiter_init(&mi->it, mi->it.ev, mi->refs ? &mi->refs[mi->i] : mfield(mi->m, mi->i));
+    }
 }
 
 /* ---------------------------------------------------------------- string matching */
@@ -208,6 +272,30 @@ static bool glob_match(mm_str h, const pat *p, bool cased) {
     return pi == p->len;
 }
 
+/* Regular expressions: one match context for everyone (read-only once made) caps
+ * backtracking, so a pathological value costs a bounded amount of work. */
+static pcre2_match_context *re_mctx;
+static pthread_once_t re_once = PTHREAD_ONCE_INIT;
+static void re_init(void) {
+    re_mctx = pcre2_match_context_create(NULL);
+    if (!re_mctx) abort();
+    pcre2_set_match_limit(re_mctx, 200000);
+    pcre2_set_depth_limit(re_mctx, 5000);
+}
+
+void *mm_re_md_new(void) { return pcre2_match_data_create(1, NULL); }
+void mm_re_md_free(void *md) { pcre2_match_data_free(md); }
+
+static bool re_match(const pat *p, mm_str v, mm_eval *cx) {
+    pcre2_match_data *md = cx ? cx->re_md : NULL;
+    bool own = !md;
+    if (own) md = pcre2_match_data_create(1, NULL);
+    if (!md) return false;
+    int rc = pcre2_match(p->re, (PCRE2_SPTR)(v.p ? v.p : ""), v.len, 0, 0, md, re_mctx);
+    if (own) pcre2_match_data_free(md);
+    return rc >= 0;
+}
+
 static bool str_match(mm_str v, const pat *p, bool cased) {
     switch (p->op) {
     case P_EQ: return v.len == p->len && ieq(v.p, p->s, p->len, cased);
@@ -225,6 +313,17 @@ static bool value_int(mm_str s, const mm_value *v, const mm_fref *f, int64_t *ou
     }
     while (s.len && s.p[0] == ' ') s.p++, s.len--;
     while (s.len && s.p[s.len - 1] == ' ') s.len--;
+    if (s.len > 2 && s.len < 20 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {
+        int64_t x = 0;
+        for (uint32_t i = 2; i < s.len; i++) {
+            char c = lc(s.p[i]);
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (d < 0) return false;
+            x = x * 16 + d;
+        }
+        *out = x;
+        return true;
+    }
     return s.len && s.len < 24 && mm_str_to_i64(s, out);
 }
 
@@ -236,37 +335,100 @@ static bool value_ip(mm_str s, const mm_value *v, mm_ip *out) {
     return s.len && s.len <= 64 && mm_ip_parse(s, out);
 }
 
+static bool num_cmp(int op, int64_t x, int64_t want) {
+    switch (op) {
+    case N_GT: return x > want;
+    case N_GTE: return x >= want;
+    case N_LT: return x < want;
+    case N_LTE: return x <= want;
+    default: return x == want;
+    }
+}
+
+/* Sigma's time modifiers: one part of a date value (UTC). */
+static bool time_part(mm_str s, const mm_value *v, int part, int64_t *out) {
+    int64_t ns;
+    if (v && v->parsed && mm_field_type((mm_field)v->field) == MM_T_TIME) ns = v->i;
+    else if (!mm_time_parse(s, &ns)) return false;
+    time_t t = (time_t)(ns / 1000000000LL - (ns % 1000000000LL < 0 ? 1 : 0));
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) return false;
+    switch (part) {
+    case T_MINUTE: *out = tm.tm_min; break;
+    case T_HOUR: *out = tm.tm_hour; break;
+    case T_DAY: *out = tm.tm_mday; break;
+    case T_WEEK: {
+        char b[8];
+        strftime(b, sizeof b, "%V", &tm);
+        *out = atoi(b);
+        break;
+    }
+    case T_MONTH: *out = tm.tm_mon + 1; break;
+    default: *out = tm.tm_year + 1900; break;
+    }
+    return true;
+}
+
+/* o inside s at byte `at`, or anywhere when at < 0. */
+static bool sub_at(mm_str s, mm_str o, bool cased, int64_t at) {
+    if (o.len > s.len) return false;
+    uint32_t from = at < 0 ? 0 : (uint32_t)at, to = at < 0 ? s.len - o.len : (uint32_t)at;
+    for (uint32_t i = from; i <= to; i++)
+        if (cased ? !memcmp(s.p + i, o.p, o.len) : !strncasecmp(s.p + i, o.p, o.len)) return true;
+    return false;
+}
+
+static bool fieldref_match(const mm_match *m, const pat *p, mm_str s, const mm_event *ev) {
+    miter mi;
+    miter_refs(&mi, ev, p->ref, p->nref);
+    mm_str o;
+    const mm_value *ov;
+    while (miter_next(&mi, &o, &ov)) {
+        bool ok;
+        switch (p->op) {
+        case P_CONTAINS: ok = sub_at(s, o, m->cased, -1); break;
+        case P_STARTS: ok = sub_at(s, o, m->cased, 0); break;
+        case P_ENDS: ok = s.len >= o.len && sub_at(s, o, m->cased, (int64_t)(s.len - o.len)); break;
+        default: ok = s.len == o.len && sub_at(s, o, m->cased, 0);
+        }
+        if (ok) return true;
+    }
+    return false;
+}
+
 /* One pattern against one value. */
-static bool pat_match(const mm_match *m, const pat *p, mm_str s, const mm_value *v, mm_eval *cx) {
+static bool pat_match(const mm_match *m, const pat *p, mm_str s, const mm_value *v, const mm_fref *f,
+                      const mm_event *ev, mm_eval *cx) {
     switch (m->kind) {
     case M_STR:
+        if (p->op == P_RE) return re_match(p, s, cx);
         if (p->is_ip && v && v->parsed && v->ip.af) return mm_ip_eq(&v->ip, &p->ip);
         return str_match(s, p, m->cased);
     case M_NUM: {
         int64_t x;
-        if (!value_int(s, v, &m->f, &x)) return false;
-        switch (m->numop) {
-        case N_GT: return x > p->num;
-        case N_GTE: return x >= p->num;
-        case N_LT: return x < p->num;
-        default: return x <= p->num;
-        }
+        return value_int(s, v, f, &x) && num_cmp(m->numop, x, p->num);
+    }
+    case M_TIME: {
+        int64_t x;
+        return time_part(s, v, m->timepart, &x) && num_cmp(m->numop, x, p->num);
     }
     case M_CIDR: {
         mm_ip ip;
         return value_ip(s, v, &ip) && mm_cidr_contains(&p->cidr, &ip);
     }
+    case M_FIELDREF: return fieldref_match(m, p, s, ev);
     default:
         return false;
     }
 }
 
-static bool ioc_value(const mm_match *m, mm_str s, const mm_value *v, const mm_event *ev, mm_eval *cx) {
+static bool ioc_value(const mm_match *m, const mm_fref *f, mm_str s, const mm_value *v, const mm_event *ev,
+                      mm_eval *cx) {
     mm_ioc_hit hit;
     const mm_ip *ip = (v && v->parsed && v->ip.af) ? &v->ip : NULL;
     bool ok = false;
     /* url.domain + url.path first: a URL indicator says more than its domain */
-    if (m->f.id == MM_F_URL_DOMAIN && (m->ioc_types & MM_IOC_URL) && mm_event_has(ev, MM_F_URL_PATH)) {
+    if (f->id == MM_F_URL_DOMAIN && (m->ioc_types & MM_IOC_URL) && mm_event_has(ev, MM_F_URL_PATH)) {
         const mm_value *pv = mm_event_get(ev, MM_F_URL_PATH);
         const mm_value *qv = mm_event_get(ev, MM_F_URL_QUERY);
         const mm_value *ptv = mm_event_get(ev, MM_F_URL_PORT);
@@ -277,51 +439,66 @@ static bool ioc_value(const mm_match *m, mm_str s, const mm_value *v, const mm_e
     if (ok && !cx->ioc_hit) {
         cx->ioc_hit = true;
         cx->hit = hit;
-        cx->hit_field = m->f.name;
+        cx->hit_field = f->name;
         cx->hit_value = s;
     }
     return ok;
 }
 
+static mm_str record_text(const mm_event *ev) {
+    mm_str text = ev->raw;
+    if (!text.len) {
+        const mm_value *mv = mm_event_get(ev, MM_F_MESSAGE);
+        if (mv) text = mv->s;
+    }
+    return text;
+}
+
 static bool match_eval(const mm_match *m, const mm_event *ev, mm_eval *cx) {
-    if (m->kind == M_EXISTS) return field_present(ev, &m->f) == m->exists_want;
-    if (m->kind == M_NULL) return !field_present(ev, &m->f);
+    if (m->kw) {
+        mm_str text = record_text(ev);
+        for (int i = 0; i < m->npats; i++) {
+            bool ok = pat_match(m, &m->pats[i], text, NULL, &m->f, ev, cx);
+            if (ok && !m->all) return true;
+            if (!ok && m->all) return false;
+        }
+        return m->all;
+    }
+    if (m->kind == M_EXISTS) return any_present(m, ev) == m->exists_want;
+    if (m->kind == M_NULL) return !any_present(m, ev);
     if (m->kind == M_IOC && (!cx->ioc || mm_ioc_count(cx->ioc) == 0)) return false;
-    mm_fiter it;
+    miter it;
     mm_str s;
     const mm_value *v;
     if (m->kind == M_IOC) {
-        mm_fiter_init(&it, ev, &m->f);
-        while (mm_fiter_next(&it, &s, &v))
-            if (ioc_value(m, s, v, ev, cx)) return true;
+        miter_init(&it, ev, m);
+        while (miter_next(&it, &s, &v))
+            if (ioc_value(m, mfield(m, it.i), s, v, ev, cx)) return true;
         return false;
     }
     if (m->all && !m->neq) {
         for (int i = 0; i < m->npats; i++) {
             bool any = false;
-            mm_fiter_init(&it, ev, &m->f);
-            while (!any && mm_fiter_next(&it, &s, &v)) any = pat_match(m, &m->pats[i], s, v, cx);
+            miter_init(&it, ev, m);
+            while (!any && miter_next(&it, &s, &v)) any = pat_match(m, &m->pats[i], s, v, mfield(m, it.i), ev, cx);
             if (!any) return false;
         }
         return true;
     }
     bool seen = false;
-    mm_fiter_init(&it, ev, &m->f);
-    while (mm_fiter_next(&it, &s, &v)) {
+    miter_init(&it, ev, m);
+    while (miter_next(&it, &s, &v)) {
         seen = true;
         for (int i = 0; i < m->npats; i++)
-            if (pat_match(m, &m->pats[i], s, v, cx)) return !m->neq;
+            if (pat_match(m, &m->pats[i], s, v, mfield(m, it.i), ev, cx)) return !m->neq;
     }
+    if (!seen && m->or_null) return true;
     return m->neq && seen;
 }
 
 static bool sel_eval(const mm_sel *sel, const mm_event *ev, mm_eval *cx) {
     if (sel->keywords) {
-        mm_str text = ev->raw;
-        if (!text.len) {
-            const mm_value *mv = mm_event_get(ev, MM_F_MESSAGE);
-            if (mv) text = mv->s;
-        }
+        mm_str text = record_text(ev);
         for (int i = 0; i < sel->nkw; i++) {
             const pat *p = &sel->kw[i];
             if (p->op == P_GLOB ? glob_match(text, p, false) : icontains(text, p->s, p->len, false))
@@ -360,16 +537,24 @@ static bool cond_eval(const mm_rule *r, int n, const mm_event *ev, mm_eval *cx, 
     }
 }
 
-bool mm_rule_match(const mm_rule *r, const mm_event *ev, mm_eval *cx) {
-    if (r->corr_type || r->root < 0) return false;
+static bool rule_eval(const mm_rule *r, const mm_event *ev, mm_eval *cx) {
     if (r->vendor_prefix) {
         if (!ev->vendor_prefix || strcmp(ev->vendor_prefix, r->vendor_prefix) != 0) return false;
-    } else if (r->product) {
+    } else if (r->product && !r->mapped) {
         if (!ev->src || !ev->src->format || strcasecmp(ev->src->format, r->product) != 0) return false;
     }
-    uint8_t cache[MAX_SELS];
+    uint8_t cache[MAX_SELS + 1];
     memset(cache, 0, (size_t)r->nsels);
     return cond_eval(r, r->root, ev, cx, cache);
+}
+
+bool mm_rule_match(const mm_rule *r, const mm_event *ev, mm_eval *cx) {
+    if (r->corr_type || r->root < 0 || r->inactive || r->is_filter) return false;
+    if (!rule_eval(r, ev, cx)) return false;
+    /* Sigma filters: site tuning that removes matches of the rules they name */
+    for (int i = 0; i < r->nfilters; i++)
+        if (rule_eval(r->filters[i], ev, cx)) return false;
+    return true;
 }
 
 /* ---------------------------------------------------------------- compiling */
@@ -378,6 +563,9 @@ typedef struct cctx {
     const char *file;
     mm_err *err;
     mm_rule *r;
+    const mm_lsentry *ls;      /* the rule's log source mapping, or NULL */
+    mm_rule_env *env;          /* may be NULL */
+    const mm_cnode **items;    /* scratch: the values of one key */
 } cctx;
 
 #define FAIL(cx, line, ...)                                                               \
@@ -386,6 +574,12 @@ typedef struct cctx {
         snprintf(m_, sizeof m_, __VA_ARGS__);                                             \
         mm_err_set((cx)->err, "%s:%d: %s", (cx)->file, (line), m_);                       \
         return -1;                                                                        \
+    } while (0)
+/* The same, naming the category counted by `mamori rules check`. */
+#define FAILR(cx, why, line, ...)                                                         \
+    do {                                                                                  \
+        if ((cx)->env) (cx)->env->skip_reason = (why);                                    \
+        FAIL(cx, line, __VA_ARGS__);                                                      \
     } while (0)
 
 static bool is_null_node(const mm_cnode *n) {
@@ -400,8 +594,8 @@ static const char *scalar(const mm_cnode *n) {
 }
 
 /* Resolve Sigma escapes; mark wildcards.  Returns true when any wildcard was seen. */
-static bool unescape(const char *v, bool cased, bool wildcards, char **out, uint8_t **wild, uint32_t *len) {
-    size_t n = strlen(v);
+static bool unescape(const char *v, size_t n, bool cased, bool wildcards, char **out, uint8_t **wild,
+                     uint32_t *len) {
     char *s = xcalloc(n + 1, 1);
     uint8_t *w = xcalloc(n + 1, 1);
     uint32_t k = 0;
@@ -428,13 +622,14 @@ static bool unescape(const char *v, bool cased, bool wildcards, char **out, uint
     return any;
 }
 
-/* Build one string pattern: op from the modifier, wildcards turn it into a glob. */
-static void make_str_pat(pat *p, const char *v, int op, bool cased, mm_ftype ftype) {
+/* Build one string pattern: op from the modifier, wildcards turn it into a glob.
+ * Encoded values (base64, utf16) are plain bytes: no wildcards in them. */
+static void make_str_pat(pat *p, const char *v, size_t vlen, int op, bool cased, mm_ftype ftype, bool wildcards) {
     memset(p, 0, sizeof *p);
     uint8_t *w;
     char *s;
     uint32_t len;
-    if (!unescape(v, cased, true, &s, &w, &len)) {
+    if (!unescape(v, vlen, cased, wildcards, &s, &w, &len)) {
         p->s = s;
         p->len = len;
         p->op = (uint8_t)op;
@@ -462,6 +657,60 @@ static void make_str_pat(pat *p, const char *v, int op, bool cased, mm_ftype fty
 static void pat_free(pat *p) {
     free(p->s);
     free(p->wild);
+    if (p->re) pcre2_code_free(p->re);
+    for (int i = 0; i < p->nref; i++) free((char *)p->ref[i].name);
+    free(p->ref);
+}
+
+/* A Sigma field name through the rule's log source mapping: the first event field
+ * in *first, further ones (several fields carry it) appended to *alt. */
+static int resolve_fields(cctx *cx, const char *name, int line, mm_fref *first, mm_fref **alt, int *nalt) {
+    const char *names[8];
+    char buf[2048];
+    int n = cx->ls ? mm_lsmap_field(cx->ls, name, names, 8, buf, sizeof buf) : 0;
+    if (n == 0) {
+        names[0] = name;
+        n = 1;
+    }
+    for (int i = 0; i < n; i++) {
+        mm_err ferr;
+        mm_fref fr;
+        char *nm = xstrdup(names[i]);
+        if (!mm_fref_resolve(nm, &fr, &ferr)) {
+            free(nm);
+            FAILR(cx, "unknown field", line, "%s", ferr.msg);
+        }
+        if (i == 0) {
+            *first = fr;
+        } else {
+            *alt = xrealloc(*alt, (size_t)(*nalt + 1) * sizeof(mm_fref));
+            (*alt)[(*nalt)++] = fr;
+        }
+    }
+    return 0;
+}
+
+static const struct { const char *name; uint8_t part; } time_mods[] = {
+    {"minute", T_MINUTE}, {"hour", T_HOUR}, {"day", T_DAY}, {"week", T_WEEK}, {"month", T_MONTH}, {"year", T_YEAR},
+};
+
+static int compile_regex(cctx *cx, pat *p, const char *v, uint32_t flags, int line) {
+    int ec;
+    PCRE2_SIZE eo;
+    pthread_once(&re_once, re_init);
+    p->op = P_RE;
+    p->re = pcre2_compile((PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED, flags | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec,
+                          &eo, NULL);
+    if (!p->re) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(ec, msg, sizeof msg);
+        FAILR(cx, "invalid regular expression", line, "regular expression '%s' at offset %zu: %s", v, (size_t)eo,
+              (const char *)msg);
+    }
+    pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if unavailable */
+    p->s = xstrdup(v);
+    p->len = (uint32_t)strlen(v);
+    return 0;
 }
 
 static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int line, mm_match *m) {
@@ -471,18 +720,27 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
     strcpy(buf, key);
     char *mods = strchr(buf, '|');
     if (mods) *mods++ = 0;
-    if (!buf[0]) FAIL(cx, line, "a key needs a field name before '|'");
-    mm_err ferr;
-    char *fname = xstrdup(buf);
-    if (!mm_fref_resolve(fname, &m->f, &ferr)) FAIL(cx, line, "%s", ferr.msg);   /* m owns fname */
     int op = P_EQ;
-    bool num = false, cidr = false, ioc = false, exists = false;
+    if (!buf[0]) {
+        /* '|all': [...] — keywords with modifiers: searched in the whole record */
+        if (!mods) FAIL(cx, line, "a key needs a field name");
+        m->kw = true;
+        m->f.name = xstrdup("");
+        op = P_CONTAINS;
+    } else if (resolve_fields(cx, buf, line, &m->f, &m->alt, &m->nalt) < 0) {
+        return -1;
+    }
+    bool num = false, cidr = false, ioc = false, exists = false, re = false, fieldref = false;
+    uint32_t re_flags = 0;
+    int xforms[8], nx = 0;   /* value transformations in the order written */
     while (mods && *mods) {
         char *next = strchr(mods, '|');
         if (next) *next++ = 0;
         const char *md = mods;
+        int xf = 0;
         if (!strcmp(md, "contains") || !strcmp(md, "startswith") || !strcmp(md, "endswith")) {
-            if (op != P_EQ) FAIL(cx, line, "only one of contains/startswith/endswith");
+            if (op != P_EQ && !m->kw)
+                FAILR(cx, "invalid modifier combination", line, "only one of contains/startswith/endswith");
             op = md[0] == 'c' ? P_CONTAINS : md[0] == 's' ? P_STARTS : P_ENDS;
         } else if (!strcmp(md, "all")) m->all = true;
         else if (!strcmp(md, "cased")) m->cased = true;
@@ -490,43 +748,76 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
         else if (!strcmp(md, "exists")) exists = true;
         else if (!strcmp(md, "cidr")) cidr = true;
         else if (!strcmp(md, "ioc")) ioc = true;
-        else if (!strcmp(md, "gt") || !strcmp(md, "gte") || !strcmp(md, "lt") || !strcmp(md, "lte")) {
-            if (num) FAIL(cx, line, "only one numeric comparison per key");
+        else if (!strcmp(md, "re")) re = true;
+        else if (!strcmp(md, "fieldref")) fieldref = true;
+        else if (!strcmp(md, "i") || !strcmp(md, "m") || !strcmp(md, "s")) {
+            if (!re) FAILR(cx, "invalid modifier combination", line, "modifier '%s' only follows 're'", md);
+            re_flags |= md[0] == 'i' ? PCRE2_CASELESS : md[0] == 'm' ? PCRE2_MULTILINE : PCRE2_DOTALL;
+        } else if (!strcmp(md, "gt") || !strcmp(md, "gte") || !strcmp(md, "lt") || !strcmp(md, "lte")) {
+            if (num) FAILR(cx, "invalid modifier combination", line, "only one numeric comparison per key");
             num = true;
             m->numop = !strcmp(md, "gt") ? N_GT : !strcmp(md, "gte") ? N_GTE : !strcmp(md, "lt") ? N_LT : N_LTE;
-        } else if (!strcmp(md, "re") || !strcmp(md, "i") || !strcmp(md, "m") || !strcmp(md, "s")) {
-            FAIL(cx, line, "modifier '%s': regular expressions are not supported yet "
-                           "(use contains/startswith/endswith or wildcards)", md);
-        } else if (!strcmp(md, "base64") || !strcmp(md, "base64offset") || !strcmp(md, "utf16") ||
-                   !strcmp(md, "utf16le") || !strcmp(md, "utf16be") || !strcmp(md, "wide") ||
-                   !strcmp(md, "windash") || !strcmp(md, "expand") || !strcmp(md, "fieldref") ||
-                   !strcmp(md, "minute") || !strcmp(md, "hour") || !strcmp(md, "day") ||
-                   !strcmp(md, "week") || !strcmp(md, "month") || !strcmp(md, "year")) {
-            FAIL(cx, line, "modifier '%s' is not supported yet", md);
-        } else {
-            FAIL(cx, line, "unknown modifier '%s'", md);
+        } else if (!strcmp(md, "wide") || !strcmp(md, "utf16le")) xf = MM_SV_UTF16LE;
+        else if (!strcmp(md, "utf16be")) xf = MM_SV_UTF16BE;
+        else if (!strcmp(md, "utf16")) xf = MM_SV_UTF16BOM;
+        else if (!strcmp(md, "base64")) xf = MM_SV_BASE64;
+        else if (!strcmp(md, "base64offset")) xf = MM_SV_BASE64OFF;
+        else if (!strcmp(md, "windash")) xf = MM_SV_WINDASH;
+        else if (!strcmp(md, "expand")) xf = MM_SV_EXPAND;
+        else {
+            bool tm = false;
+            for (size_t i = 0; i < MM_ARRAY_LEN(time_mods); i++)
+                if (!strcmp(md, time_mods[i].name)) {
+                    if (m->timepart) FAILR(cx, "invalid modifier combination", line, "only one time part per key");
+                    m->timepart = time_mods[i].part;
+                    tm = true;
+                }
+            if (!tm) FAILR(cx, "unknown modifier", line, "unknown modifier '%s'", md);
+        }
+        if (xf) {
+            if (nx == (int)MM_ARRAY_LEN(xforms)) FAILR(cx, "invalid modifier combination", line, "too many modifiers");
+            xforms[nx++] = xf;
         }
         mods = next;
     }
-    int kinds = (num ? 1 : 0) + (cidr ? 1 : 0) + (ioc ? 1 : 0) + (exists ? 1 : 0) + (op != P_EQ ? 1 : 0);
-    if (kinds > 1) FAIL(cx, line, "modifiers of '%s' cannot be combined", key);
+    if (m->timepart && !num) m->numop = N_EQ;
+    int kinds = ((num && !m->timepart) ? 1 : 0) + (cidr ? 1 : 0) + (ioc ? 1 : 0) + (exists ? 1 : 0) +
+                (re ? 1 : 0) + (m->timepart ? 1 : 0) + ((op != P_EQ && !fieldref && !m->kw) ? 1 : 0);
+    if (m->kw && (num || cidr || ioc || exists || fieldref || m->timepart || m->neq))
+        FAILR(cx, "invalid modifier combination", line, "keywords take only all/cased/re and encodings");
+    if (kinds > 1 || (fieldref && (num || cidr || ioc || exists || re || nx)) || (re && nx) ||
+        ((num || cidr || exists || ioc) && nx))
+        FAILR(cx, "invalid modifier combination", line, "modifiers of '%s' cannot be combined", key);
     if ((exists || ioc) && (m->neq || m->all || m->cased))
-        FAIL(cx, line, "'%s' cannot be combined with all/neq/cased", exists ? "exists" : "ioc");
+        FAILR(cx, "invalid modifier combination", line, "'%s' cannot be combined with all/neq/cased",
+              exists ? "exists" : "ioc");
 
-    /* values: a scalar or a list of scalars */
-    const mm_cnode *items[MAX_VALUES];
+    /* values: a scalar or a list of scalars; null in a list means "or missing" */
+    const mm_cnode *one[1], **items = one;
     int nitems = 0;
+    if (val && val->type == MM_CN_SEQ) {
+        int n = 0;
+        for (const mm_cnode *c = val->child; c; c = c->next) n++;
+        if (n > MAX_VALUES) FAIL(cx, line, "more than %d values", MAX_VALUES);
+        items = cx->items = xrealloc(cx->items, (size_t)(n ? n : 1) * sizeof *items);
+    }
     if (val && val->type == MM_CN_MAP) FAIL(cx, line, "value of '%s' must be a value or a list", key);
     if (val && val->type == MM_CN_SEQ) {
         for (const mm_cnode *c = val->child; c; c = c->next) {
             if (c->type != MM_CN_SCALAR) FAIL(cx, c->line, "list of '%s' must hold plain values", key);
-            if (is_null_node(c)) FAIL(cx, c->line, "null cannot be part of a list");
-            if (nitems == MAX_VALUES) FAIL(cx, c->line, "too many values");
+            if (is_null_node(c)) {
+                m->or_null = true;
+                continue;
+            }
             items[nitems++] = c;
         }
-        if (nitems == 0) FAIL(cx, line, "empty list for '%s'", key);
+        if (nitems == 0 && !m->or_null) FAIL(cx, line, "empty list for '%s'", key);
+        if (nitems == 0) {
+            m->kind = M_NULL;
+            return 0;
+        }
     } else if (is_null_node(val)) {
-        if (num || cidr || ioc || exists || op != P_EQ || m->all || m->neq)
+        if (num || cidr || ioc || exists || op != P_EQ || m->all || m->neq || re || nx || fieldref)
             FAIL(cx, line, "null cannot take modifiers");
         m->kind = M_NULL;
         return 0;
@@ -534,7 +825,7 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
         items[nitems++] = val;
     }
 
-    mm_ftype ft = m->f.id != MM_F_NONE ? mm_field_type((mm_field)m->f.id) : MM_T_STR;
+    mm_ftype ft = m->f.id != MM_F_NONE && !m->nalt ? mm_field_type((mm_field)m->f.id) : MM_T_STR;
     if (exists) {
         if (nitems != 1) FAIL(cx, line, "exists takes true or false");
         const char *v = scalar(items[0]);
@@ -554,22 +845,70 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
         }
         return 0;
     }
+    if (nx) {
+        /* transformed values: each item may become several byte strings */
+        mm_svals sv = {0};
+        for (int i = 0; i < nitems; i++) {
+            const char *v = scalar(items[i]);
+            mm_svals_add(&sv, v, strlen(v));
+        }
+        bool literal = false;   /* encodings make bytes, not patterns */
+        for (int i = 0; i < nx; i++) {
+            char why[512];
+            int rc = mm_svals_apply(&sv, xforms[i], cx->env ? cx->env->placeholders : NULL, why, sizeof why);
+            if (rc < 0) {
+                mm_svals_free(&sv);
+                FAILR(cx, rc == -1 ? "undefined placeholder" : "too many values", line, "%s", why);
+            }
+            if (xforms[i] != MM_SV_WINDASH && xforms[i] != MM_SV_EXPAND) literal = true;
+        }
+        m->kind = M_STR;
+        m->pats = xcalloc((size_t)sv.n, sizeof(pat));
+        m->npats = sv.n;
+        for (int i = 0; i < sv.n; i++) make_str_pat(&m->pats[i], sv.s[i], sv.len[i], op, m->cased, ft, !literal);
+        mm_svals_free(&sv);
+        return 0;
+    }
     m->pats = xcalloc((size_t)nitems, sizeof(pat));
     m->npats = nitems;
     for (int i = 0; i < nitems; i++) {
         const char *v = scalar(items[i]);
         pat *p = &m->pats[i];
-        if (num) {
+        if (m->timepart) {
+            m->kind = M_TIME;
+            if (!mm_str_to_i64(mm_str_c(v), &p->num)) FAIL(cx, items[i]->line, "'%s' is not an integer", v);
+        } else if (num) {
             m->kind = M_NUM;
             int64_t x;
             if (!mm_str_to_i64(mm_str_c(v), &x)) FAIL(cx, items[i]->line, "'%s' is not an integer", v);
             p->num = x;
         } else if (cidr) {
             m->kind = M_CIDR;
-            if (!mm_cidr_parse(mm_str_c(v), &p->cidr)) FAIL(cx, items[i]->line, "'%s' is not a CIDR", v);
+            if (!mm_cidr_parse(mm_str_c(v), &p->cidr))
+                FAILR(cx, "invalid value", items[i]->line, "'%s' is not a CIDR", v);
+        } else if (re) {
+            m->kind = M_STR;
+            if (compile_regex(cx, p, v, re_flags, items[i]->line) < 0) return -1;
+        } else if (fieldref) {
+            m->kind = M_FIELDREF;
+            p->op = (uint8_t)op;
+            p->ref = xcalloc(1, sizeof(mm_fref));
+            mm_fref *alt = NULL;
+            int nalt = 0;
+            if (resolve_fields(cx, v, items[i]->line, &p->ref[0], &alt, &nalt) < 0) {
+                free(alt);
+                return -1;
+            }
+            p->nref = 1;
+            if (nalt) {
+                p->ref = xrealloc(p->ref, (size_t)(1 + nalt) * sizeof(mm_fref));
+                memcpy(p->ref + 1, alt, (size_t)nalt * sizeof(mm_fref));
+                p->nref += nalt;
+            }
+            free(alt);
         } else {
             m->kind = M_STR;
-            make_str_pat(p, v, op, m->cased, ft);
+            make_str_pat(p, v, strlen(v), op, m->cased, ft, true);
         }
     }
     return 0;
@@ -577,6 +916,8 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
 
 static void match_free(mm_match *m) {
     free((char *)m->f.name);
+    for (int i = 0; i < m->nalt; i++) free((char *)m->alt[i].name);
+    free(m->alt);
     for (int i = 0; i < m->npats; i++) pat_free(&m->pats[i]);
     free(m->pats);
 }
@@ -629,7 +970,7 @@ static int compile_sel(cctx *cx, const mm_cnode *n, mm_sel *sel) {
     }
     sel->kw = xcalloc((size_t)cnt, sizeof(pat));
     for (const mm_cnode *c = items; c; c = n->type == MM_CN_SEQ ? c->next : NULL)
-        make_str_pat(&sel->kw[sel->nkw++], scalar(c), P_CONTAINS, false, MM_T_STR);
+        make_str_pat(&sel->kw[sel->nkw++], scalar(c), strlen(scalar(c)), P_CONTAINS, false, MM_T_STR, true);
     return 0;
 }
 
@@ -716,7 +1057,7 @@ static bool name_glob(const char *pt, const char *s) {
 
 static int parse_or(cparse *p);
 
-#define CFAIL(p, ...) FAIL((p)->cx, (p)->line, __VA_ARGS__)
+#define CFAIL(p, ...) FAILR((p)->cx, "invalid condition", (p)->line, __VA_ARGS__)
 
 static int parse_primary(cparse *p) {
     mm_rule *r = p->cx->r;
@@ -952,6 +1293,196 @@ static void pick_anchor(mm_rule *r) {
     r->anchor.vals = (const char *const *)vals;
 }
 
+/* ---------------------------------------------------------------- literals */
+
+/* The prefilter's view of a condition: a set of (field, literal) of which at least
+ * one must occur for the condition to hold.  n < 0: no such set (anything may
+ * match).  AND keeps the better side, OR needs both sides and unites them. */
+typedef struct litset {
+    int n;
+    int q;          /* shortest literal */
+    mm_lit *l;      /* MM_LIT_MAX entries, owned by the caller's buffer */
+} litset;
+
+#define LIT_NONE(ls) ((ls)->n = -1)
+
+static void lit_add(litset *ls, const mm_fref *f, const char *s, uint32_t len) {
+    if (ls->n < 0) return;
+    if (ls->n == MM_LIT_MAX) {
+        ls->n = -1;
+        return;
+    }
+    for (int i = 0; i < ls->n; i++)
+        if (ls->l[i].f == f && ls->l[i].len == len && !memcmp(ls->l[i].s, s, len)) return;
+    ls->l[ls->n++] = (mm_lit){f, s, len};
+    if (ls->q < 0 || (int)len < ls->q) ls->q = (int)len;
+}
+
+/* The longest run without wildcards of a pattern (the whole value when it has none). */
+static bool pat_literal(const pat *p, const char **s, uint32_t *len) {
+    if (p->op == P_RE) return false;
+    if (p->op != P_GLOB) {
+        *s = p->s;
+        *len = p->len;
+        return p->len > 0;
+    }
+    uint32_t best = 0, bs = 0, run = 0;
+    for (uint32_t i = 0; i <= p->len; i++) {
+        if (i < p->len && !p->wild[i]) {
+            run++;
+            continue;
+        }
+        if (run > best) {
+            best = run;
+            bs = i - run;
+        }
+        run = 0;
+    }
+    *s = p->s + bs;
+    *len = best;
+    return best > 0;
+}
+
+static void match_lits(const mm_match *m, litset *out) {
+    out->n = 0;
+    out->q = -1;
+    if (m->kw || m->kind != M_STR || m->neq || m->or_null) {
+        LIT_NONE(out);
+        return;
+    }
+    /* all: every pattern must occur, so any one of them is a requirement: the longest */
+    int from = 0, to = m->npats;
+    if (m->all && m->npats > 1) {
+        int best = -1;
+        uint32_t bl = 0;
+        for (int i = 0; i < m->npats; i++) {
+            const char *s;
+            uint32_t l;
+            if (pat_literal(&m->pats[i], &s, &l) && l > bl) {
+                bl = l;
+                best = i;
+            }
+        }
+        if (best < 0) {
+            LIT_NONE(out);
+            return;
+        }
+        from = best;
+        to = best + 1;
+    }
+    for (int i = from; i < to && out->n >= 0; i++) {
+        const char *s;
+        uint32_t l;
+        if (!pat_literal(&m->pats[i], &s, &l)) {
+            LIT_NONE(out);
+            return;
+        }
+        for (int k = 0; k <= m->nalt; k++) lit_add(out, mfield(m, k), s, l);
+    }
+}
+
+static bool lit_better(const litset *a, const litset *b) {
+    if (a->n < 0) return false;
+    if (b->n < 0) return true;
+    int qa = a->q > 8 ? 8 : a->q, qb = b->q > 8 ? 8 : b->q;
+    return qa != qb ? qa > qb : a->n < b->n;
+}
+
+static void lit_union(litset *a, const litset *b) {
+    if (a->n < 0) return;
+    if (b->n < 0) {
+        LIT_NONE(a);
+        return;
+    }
+    for (int i = 0; i < b->n; i++) lit_add(a, b->l[i].f, b->l[i].s, b->l[i].len);
+}
+
+static void sel_lits(const mm_sel *s, litset *out, mm_lit *tmp) {
+    out->n = 0;
+    out->q = -1;
+    if (s->keywords || !strcmp(s->name, "__logsource")) {
+        LIT_NONE(out);
+        return;
+    }
+    for (int i = 0; i < s->nmaps && out->n >= 0; i++) {
+        litset best = {.n = -1, .q = -1, .l = tmp};
+        mm_lit *mine = xcalloc(MM_LIT_MAX, sizeof(mm_lit));
+        for (int j = 0; j < s->maps[i].n; j++) {
+            litset x = {.l = mine};
+            match_lits(&s->maps[i].m[j], &x);
+            if (lit_better(&x, &best)) {
+                memcpy(tmp, mine, (size_t)(x.n > 0 ? x.n : 0) * sizeof(mm_lit));
+                best = x;
+                best.l = tmp;
+            }
+        }
+        free(mine);
+        lit_union(out, &best);
+    }
+}
+
+static void cond_lits(const mm_rule *r, int n, litset *out, int depth) {
+    out->n = 0;
+    out->q = -1;
+    if (depth > 32) {
+        LIT_NONE(out);
+        return;
+    }
+    const mm_cond *c = &r->conds[n];
+    mm_lit *buf = xcalloc(MM_LIT_MAX * 3, sizeof(mm_lit));
+    mm_lit *scratch = buf + 2 * MM_LIT_MAX;
+    litset a = {.l = buf}, b = {.l = buf + MM_LIT_MAX};
+    switch (c->op) {
+    case C_SEL: sel_lits(&r->sels[c->a], out, scratch); break;
+    case C_NOT: LIT_NONE(out); break;
+    case C_AND:
+    case C_OR:
+        cond_lits(r, c->a, &a, depth + 1);
+        cond_lits(r, c->b, &b, depth + 1);
+        if (c->op == C_AND) {
+            const litset *w = lit_better(&b, &a) ? &b : &a;
+            if (w->n < 0) LIT_NONE(out);
+            else for (int i = 0; i < w->n; i++) lit_add(out, w->l[i].f, w->l[i].s, w->l[i].len);
+        } else if (a.n < 0) {
+            LIT_NONE(out);
+        } else {
+            for (int i = 0; i < a.n; i++) lit_add(out, a.l[i].f, a.l[i].s, a.l[i].len);
+            lit_union(out, &b);
+        }
+        break;
+    default: /* k of n selections */
+        if (c->k == c->n) {
+            litset best = {.n = -1, .q = -1, .l = buf};
+            for (int i = 0; i < c->n; i++) {
+                sel_lits(&r->sels[c->sels[i]], &b, scratch);
+                if (lit_better(&b, &best)) {
+                    memcpy(buf, b.l, (size_t)b.n * sizeof(mm_lit));
+                    best = b;
+                    best.l = buf;
+                }
+            }
+            if (best.n < 0) LIT_NONE(out);
+            else for (int i = 0; i < best.n; i++) lit_add(out, best.l[i].f, best.l[i].s, best.l[i].len);
+        } else {
+            for (int i = 0; i < c->n && out->n >= 0; i++) {
+                sel_lits(&r->sels[c->sels[i]], &b, scratch);
+                lit_union(out, &b);
+            }
+        }
+    }
+    free(buf);
+}
+
+int mm_rule_literals(const mm_rule *r, mm_lit *out, int *quality) {
+    *quality = 0;
+    if (r->corr_type || r->root < 0 || r->is_filter) return 0;
+    litset ls = {.l = out};
+    cond_lits(r, r->root, &ls, 0);
+    if (ls.n <= 0) return 0;
+    *quality = ls.q;
+    return ls.n;
+}
+
 /* ---------------------------------------------------------------- documents */
 
 static const char *product_prefix(const char *product) {
@@ -999,7 +1530,9 @@ static int compile_detection(cctx *cx, const mm_cnode *det) {
         if (!c->key) FAIL(cx, c->line, "detection entry without a name");
         if (!strcmp(c->key, "condition")) cond = c;
         else if (!strcmp(c->key, "timeframe"))
-            FAIL(cx, c->line, "'timeframe' belongs to the old aggregation syntax; write a correlation rule");
+            FAILR(cx, "aggregation (timeframe)", c->line,
+                  "'timeframe' belongs to the old aggregation syntax; write a correlation rule");
+        else if (r->is_filter && !strcmp(c->key, "rules")) continue;
         else n++;
     }
     if (!cond) FAIL(cx, det->line, "detection has no condition");
@@ -1007,7 +1540,7 @@ static int compile_detection(cctx *cx, const mm_cnode *det) {
     if (n > MAX_SELS) FAIL(cx, det->line, "more than %d selections", MAX_SELS);
     r->sels = xcalloc((size_t)n, sizeof(mm_sel));
     for (const mm_cnode *c = det->child; c; c = c->next) {
-        if (c == cond) continue;
+        if (c == cond || (r->is_filter && !strcmp(c->key, "rules"))) continue;
         for (int i = 0; i < r->nsels; i++)
             if (!strcmp(r->sels[i].name, c->key)) FAIL(cx, c->line, "selection '%s' defined twice", c->key);
         int rc = compile_sel(cx, c, &r->sels[r->nsels]);
@@ -1029,6 +1562,24 @@ static int compile_detection(cctx *cx, const mm_cnode *det) {
         FAIL(cx, cond->line, "condition must be a string or a list of strings");
     }
     r->root = root;
+    /* The log source's own selection goes first in an AND: cheap, and the anchor
+     * index and prefilter see it like any other required value. */
+    if (cx->ls && cx->ls->when) {
+        cctx lcx = *cx;
+        lcx.ls = NULL;   /* mapping conditions name event fields directly */
+        lcx.items = NULL;
+        r->sels = xrealloc(r->sels, (size_t)(r->nsels + 1) * sizeof(mm_sel));
+        mm_sel *sel = &r->sels[r->nsels];
+        memset(sel, 0, sizeof *sel);
+        r->nsels++;
+        int rc = compile_sel(&lcx, cx->ls->when, sel);
+        free(lcx.items);
+        free(sel->name);
+        sel->name = xstrdup("__logsource");
+        if (rc < 0) return -1;
+        int ls = new_cond(r, C_SEL, r->nsels - 1, -1);
+        r->root = new_cond(r, C_AND, ls, root);
+    }
     pick_anchor(r);
     return 0;
 }
@@ -1116,13 +1667,15 @@ static int compile_correlation(cctx *cx, const mm_cnode *c) {
     return 0;
 }
 
-int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule **out, mm_err *err) {
+int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule_env *env, mm_rule **out,
+                    mm_err *err) {
     *out = NULL;
     mm_rule *r = xcalloc(1, sizeof *r);
     r->root = -1;
     r->file = xstrdup(file ? file : "(rule)");
     r->line = doc ? doc->line : 0;
-    cctx cx = {.file = r->file, .err = err, .r = r};
+    if (env) env->skip_reason = NULL;
+    cctx cx = {.file = r->file, .err = err, .r = r, .env = env};
     int rc = -1;
 #define BAIL(line, ...)                                                                   \
     do {                                                                                  \
@@ -1136,7 +1689,8 @@ int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule **
                    *name = mm_cnode_get(doc, "name"), *level = mm_cnode_get(doc, "level"),
                    *tags = mm_cnode_get(doc, "tags"), *ls = mm_cnode_get(doc, "logsource"),
                    *det = mm_cnode_get(doc, "detection"), *corr = mm_cnode_get(doc, "correlation"),
-                   *reason = mm_cnode_get(doc, "reason"), *gen = mm_cnode_get(doc, "generate");
+                   *reason = mm_cnode_get(doc, "reason"), *gen = mm_cnode_get(doc, "generate"),
+                   *filt = mm_cnode_get(doc, "filter");
     if (!scalar(title) || !*scalar(title)) BAIL(doc->line, "rule has no title");
     r->title = xstrdup(scalar(title));
     if (id && !scalar(id)) BAIL(id->line, "id must be a string");
@@ -1167,12 +1721,49 @@ int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule **
     }
     if (ls) {
         if (ls->type != MM_CN_MAP) BAIL(ls->line, "logsource must be a map");
-        const mm_cnode *pr = mm_cnode_get(ls, "product");
-        if (pr) {
-            if (!scalar(pr) || !*scalar(pr)) BAIL(pr->line, "logsource product must be a string");
-            r->product = xstrdup(scalar(pr));
-            r->vendor_prefix = product_prefix(r->product);
+        const mm_cnode *pr = mm_cnode_get(ls, "product"), *ca = mm_cnode_get(ls, "category"),
+                       *se = mm_cnode_get(ls, "service");
+        if (pr && (!scalar(pr) || !*scalar(pr))) BAIL(pr->line, "logsource product must be a string");
+        if ((ca && !scalar(ca)) || (se && !scalar(se))) BAIL(ls->line, "logsource values must be strings");
+        const char *p = pr ? scalar(pr) : NULL, *c = ca ? scalar(ca) : NULL, *sv = se ? scalar(se) : NULL;
+        char b[512];
+        snprintf(b, sizeof b, "%s/%s/%s", p ? p : "-", c ? c : "-", sv ? sv : "-");
+        r->logsource = xstrdup(b);
+        const mm_lsentry *e = env ? mm_lsmaps_find(env->maps, p, c, sv) : NULL;
+        if (e) {
+            cx.ls = e;
+            r->mapped = true;
         }
+        if (p) {
+            r->product = xstrdup(p);
+            if (!e) r->vendor_prefix = product_prefix(r->product);
+        }
+        if (!e && !r->vendor_prefix && (p || c || sv)) {
+            snprintf(b, sizeof b, "no log source mapping for %s%s%s%s%s%s", p ? "product " : "", p ? p : "",
+                     c ? " category " : "", c ? c : "", sv ? " service " : "", sv ? sv : "");
+            r->inactive = xstrdup(b);
+        }
+    }
+    if (filt) {
+        /* a Sigma filter: its selections and condition live under `filter:` */
+        if (det || corr) BAIL(doc->line, "a filter has no detection or correlation");
+        if (filt->type != MM_CN_MAP) BAIL(filt->line, "filter must be a map");
+        const mm_cnode *fr = mm_cnode_get(filt, "rules");
+        r->is_filter = true;
+        if (fr && scalar(fr)) {
+            r->filter_refs = xcalloc(1, sizeof(char *));
+            r->filter_refs[r->nfilter_refs++] = xstrdup(scalar(fr));
+        } else if (fr && fr->type == MM_CN_SEQ) {
+            for (const mm_cnode *k = fr->child; k; k = k->next) {
+                if (!scalar(k)) BAIL(k->line, "filter rules must be rule ids or names");
+                r->filter_refs = xrealloc(r->filter_refs, (size_t)(r->nfilter_refs + 1) * sizeof(char *));
+                r->filter_refs[r->nfilter_refs++] = xstrdup(scalar(k));
+            }
+        }
+        if (!r->nfilter_refs) BAIL(filt->line, "a filter names the rules it applies to (filter.rules)");
+        if (compile_detection(&cx, filt) < 0) goto out;
+        rc = 0;
+        goto out;
     }
     if (det && corr) BAIL(doc->line, "a rule has either detection or correlation, not both");
     if (det) {
@@ -1191,6 +1782,7 @@ int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule **
     }
     rc = 0;
 out:
+    free(cx.items);
     if (rc < 0) {
         mm_rule_free(r);
         return MM_EINVAL;
@@ -1208,6 +1800,11 @@ void mm_rule_free(mm_rule *r) {
     free(r->reason);
     free(r->file);
     free((char *)r->product);
+    free(r->logsource);
+    free(r->inactive);
+    for (int i = 0; i < r->nfilter_refs; i++) free(r->filter_refs[i]);
+    free(r->filter_refs);
+    free(r->filters);
     for (int i = 0; i < r->nsels; i++) {
         mm_sel *s = &r->sels[i];
         free(s->name);
@@ -1283,6 +1880,43 @@ static void put_ioc(mm_buf *b, const mm_eval *cx) {
     mm_buf_putc(b, ')');
 }
 
+/* Sigma rules: the title and the fields of the selections that matched, with the
+ * values the event had ("CommandLine=..."), so the alert says why on its own. */
+static void put_matched(mm_buf *out, const mm_rule *r, const mm_event *ev, const mm_eval *cx) {
+    mm_buf_puts(out, r->title);
+    const char *done[8];
+    int nd = 0;
+    mm_eval scratch = {.ioc = cx ? cx->ioc : NULL, .re_md = cx ? cx->re_md : NULL};
+    for (int i = 0; i < r->nsels && nd < 6; i++) {
+        const mm_sel *sel = &r->sels[i];
+        if (sel->keywords || !strcmp(sel->name, "__logsource") || !sel_eval(sel, ev, &scratch)) continue;
+        for (int j = 0; j < sel->nmaps && nd < 6; j++)
+            for (int k = 0; k < sel->maps[j].n && nd < 6; k++) {
+                const mm_match *m = &sel->maps[j].m[k];
+                if (m->kind == M_NULL || (m->kind == M_EXISTS && !m->exists_want) || m->neq) continue;
+                bool dup = false;
+                for (int x = 0; x < nd; x++) dup |= !strcmp(done[x], m->f.name);
+                if (dup) continue;
+                miter it;
+                mm_str v;
+                const mm_value *val;
+                miter_init(&it, ev, m);
+                if (!miter_next(&it, &v, &val)) continue;
+                const mm_fref *f = mfield(m, it.i);
+                const char *nm = f->name;
+                if (ev->vendor_prefix && !f->raw) {
+                    size_t pl = strlen(ev->vendor_prefix);
+                    if (!strncmp(nm, ev->vendor_prefix, pl) && nm[pl] == '.') nm += pl + 1;
+                }
+                done[nd++] = m->f.name;
+                mm_buf_puts(out, nd == 1 ? ": " : ", ");
+                mm_buf_puts(out, nm);
+                mm_buf_putc(out, '=');
+                put_clean(out, v);
+            }
+    }
+}
+
 void mm_rule_reason(const mm_rule *r, const mm_event *ev, const mm_eval *cx, int64_t count,
                     const char *group, mm_buf *out) {
     if (!r->reason) {
@@ -1292,6 +1926,8 @@ void mm_rule_reason(const mm_rule *r, const mm_event *ev, const mm_eval *cx, int
             mm_buf_printf(out, " within %s", r->timespan_text);
         } else if (cx && cx->ioc_hit) {
             put_ioc(out, cx);
+        } else if (r->mapped) {
+            put_matched(out, r, ev, cx);
         } else {
             mm_buf_puts(out, r->title);
             static const uint16_t keys[] = {MM_F_SOURCE_IP, MM_F_DESTINATION_IP, MM_F_USER_NAME};

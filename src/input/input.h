@@ -28,6 +28,37 @@ int mm_input_port(const mm_input *in);
 int64_t mm_input_read_files(mm_pipeline *p, const mm_source *src, const mm_decoder *dec,
                             char *const *paths, int npaths, mm_err *err);
 
+/* Windows .evtx files (mamori ingest --format evtx): every record of every file,
+ * live ones first, then those libevtx recovers from free space, each rendered as
+ * XML and put as one record (for the "evtx" decoder; dec NULL = that one).  "-"
+ * reads an .evtx file from stdin.  A file that cannot be read is logged by name,
+ * counted (evtx_files_bad) and skipped: the others are still read.  Returns the
+ * records put (>= 0); when some file could not be read err->msg names it (else
+ * err->msg is empty), so the caller can exit non-zero after the summary. */
+int64_t mm_input_read_evtx(mm_pipeline *p, const mm_source *src, const mm_decoder *dec,
+                           char *const *paths, int npaths, mm_err *err);
+
+/* The reader under it, without a pipeline (tests, fuzzing, benchmarks). */
+typedef struct mm_evtx_stats {
+    uint64_t records;              /* handed to fn (recovered included) */
+    uint64_t recovered;            /* of those, recovered from free space */
+    uint64_t bad;                  /* live records that did not render: skipped */
+    uint64_t recovered_unreadable; /* free-space fragments that did not render */
+    bool corrupt;                  /* libevtx flags the file as corrupt */
+} mm_evtx_stats;
+enum { MM_EVTX_RECOVERED = 1 };   /* also the records recovered from free space */
+/* Calls fn(ctx, xml, len) for each record of the .evtx file at path (xml is
+ * NUL-terminated and valid during the call only); fn returning non-zero stops.
+ * Returns 0, or <0 with err set when the file cannot be opened as .evtx (MM_ENOENT
+ * missing, MM_EINVAL not .evtx, MM_EIO). */
+int mm_evtx_each(const char *path, unsigned flags, int (*fn)(void *ctx, const char *xml, size_t len),
+                 void *ctx, mm_evtx_stats *st, mm_err *err);
+/* The same for file contents in memory (through a temporary file, unlinked before
+ * returning). */
+int mm_evtx_each_mem(const void *data, size_t n, unsigned flags,
+                     int (*fn)(void *ctx, const char *xml, size_t len), void *ctx,
+                     mm_evtx_stats *st, mm_err *err);
+
 /* ---- syslog framing (exposed for the fuzz target and tests) ---- */
 
 /* Incremental TCP framer: RFC 6587 octet counting ("123 <msg>") or newline

@@ -15,7 +15,7 @@ static const mm_decoder *FGT;
 
 static mm_detect *builtin(mm_ioc_set *ioc_text_or_null, const char *ioc_text) {
     mm_config c = {0};
-    c.rules_dir = MM_HOME "/rules";
+    c.rules_dir = MM_HOME "/rules/fortigate";   /* the FortiGate rules these tests exercise */
     char path[] = "/tmp/mm_test_ioc_XXXXXX";
     char *files[1];
     if (ioc_text) {

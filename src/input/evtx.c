@@ -1,0 +1,364 @@
+/* input/evtx: Windows event log files (.evtx), read with libevtx.
+ *
+ * Every record is rendered by libevtx as the XML Windows itself shows
+ * (<Event><System>...</System><EventData>...</EventData></Event>) and handed on as
+ * one record, for the "evtx" decoder (decode/evtx.c).  After the live records come
+ * the ones libevtx recovers from the file's free space: events overwritten or
+ * cleared (an attacker's `wevtutil cl` leaves them there), which an investigation
+ * wants too.  A recovered copy of a live record (same record number) is skipped;
+ * many recovered fragments are too damaged to render and are only counted.
+ *
+ * Files are untrusted: one that is missing, is not an .evtx file or that libevtx
+ * cannot open is reported by name and counted (evtx_files_bad), and the next file
+ * is read; a file libevtx flags as corrupt (dirty, cut) is read as far as its
+ * records render (evtx_files_corrupt); a record that does not render is counted
+ * (evtx_records_bad) and skipped.  libevtx takes a path, so data in memory (stdin,
+ * the fuzz target) goes through a temporary file that is unlinked at once.
+ *
+ * Debian's libevtx-dev does not depend on libbfio-dev although libevtx.h includes
+ * <libbfio.h> for its file-IO-handle functions.  We use none of them, so the
+ * feature is switched off before the header is read (features.h has an include
+ * guard, libevtx.h does not define it again). */
+#include "input.h"
+
+#include <libevtx/features.h>
+#undef LIBEVTX_HAVE_BFIO
+#include <libevtx.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* No rendered record comes near this (a chunk is 64 KB); a bigger size is damage. */
+#define MAX_XML (16u << 20)
+
+/* The first line of a libevtx error (the rest is its call stack). */
+static void lib_err(libevtx_error_t **e, char *out, size_t n) {
+    out[0] = 0;
+    if (e && *e) {
+        libevtx_error_sprint(*e, out, n);
+        libevtx_error_free(e);
+    }
+    char *nl = strchr(out, '\n');
+    if (nl) *nl = 0;
+    if (!out[0]) snprintf(out, n, "unknown libevtx error");
+}
+
+static int hexval(char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* libevtx renders win:HexInt32/HexInt64 values zero-padded ("0x001fffff",
+ * "0x00000000000003e7"); Windows, Winlogbeat and WEF write "0x1fffff" and "0x3e7",
+ * and detection rules match those (GrantedAccess: '0x1fffff', LogonId: '0x3e7').
+ * So <Data> values that are exactly 0x + 8 or 16 hex digits lose their leading
+ * zeros, in place.  Returns the new length. */
+static size_t unpad_hex(char *x, size_t n) {
+    static const char tail[] = "</Data>";
+    size_t out = 0;
+    for (size_t i = 0; i < n;) {
+        if (x[i] == '>' && i + 3 < n && x[i + 1] == '0' && x[i + 2] == 'x') {
+            size_t d = i + 3, e = d;
+            while (e < n && hexval(x[e]) >= 0) e++;
+            size_t nd = e - d;
+            if ((nd == 8 || nd == 16) && n - e >= sizeof tail - 1 && memcmp(x + e, tail, sizeof tail - 1) == 0) {
+                size_t z = d;
+                while (z + 1 < e && x[z] == '0') z++;
+                memmove(x + out, x + i, 3);
+                memmove(x + out + 3, x + z, e - z);
+                out += 3 + (e - z);
+                i = e;
+                continue;
+            }
+        }
+        x[out++] = x[i++];
+    }
+    return out;
+}
+
+typedef struct xmlbuf {
+    char *p;
+    size_t cap;
+} xmlbuf;
+
+/* Render one record; returns its length (without the NUL) or 0 when it does not
+ * render. */
+static size_t render(libevtx_record_t *r, xmlbuf *b) {
+    libevtx_error_t *e = NULL;
+    size_t sz = 0;
+    if (libevtx_record_get_utf8_xml_string_size(r, &sz, &e) != 1 || sz < 2 || sz > MAX_XML) {
+        libevtx_error_free(&e);
+        return 0;
+    }
+    if (sz > b->cap) {
+        char *np = realloc(b->p, sz);
+        if (!np) return 0;
+        b->p = np;
+        b->cap = sz;
+    }
+    if (libevtx_record_get_utf8_xml_string(r, (uint8_t *)b->p, sz, &e) != 1) {
+        libevtx_error_free(&e);
+        return 0;
+    }
+    size_t n = strnlen(b->p, sz);
+    while (n && (b->p[n - 1] == '\n' || b->p[n - 1] == '\r' || b->p[n - 1] == ' ')) n--;
+    n = unpad_hex(b->p, n);
+    b->p[n] = 0;
+    return n;
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int open_evtx(const char *path, libevtx_file_t **out, mm_err *err) {
+    char msg[256];
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        int en = errno;
+        mm_err_set(err, "%s: %s", path, strerror(en));
+        return en == ENOENT ? MM_ENOENT : MM_EIO;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        mm_err_set(err, "%s: not a regular file", path);
+        return MM_EINVAL;
+    }
+    libevtx_error_t *e = NULL;
+    int sig = libevtx_check_file_signature(path, &e);
+    if (sig != 1) {
+        if (sig == 0) mm_err_set(err, "%s: not an .evtx file (no ElfFile signature)", path);
+        else {
+            lib_err(&e, msg, sizeof msg);
+            mm_err_set(err, "%s: cannot read: %s", path, msg);
+        }
+        libevtx_error_free(&e);
+        return sig == 0 ? MM_EINVAL : MM_EIO;
+    }
+    libevtx_file_t *f = NULL;
+    if (libevtx_file_initialize(&f, &e) != 1) {
+        lib_err(&e, msg, sizeof msg);
+        mm_err_set(err, "%s: %s", path, msg);
+        return MM_ENOMEM;
+    }
+    if (libevtx_file_open(f, path, libevtx_get_access_flags_read(), &e) != 1) {
+        lib_err(&e, msg, sizeof msg);
+        mm_err_set(err, "%s: not a readable .evtx file: %s", path, msg);
+        libevtx_file_free(&f, NULL);
+        return MM_EINVAL;
+    }
+    *out = f;
+    return MM_OK;
+}
+
+int mm_evtx_each(const char *path, unsigned flags, int (*fn)(void *ctx, const char *xml, size_t len),
+                 void *ctx, mm_evtx_stats *st, mm_err *err) {
+    mm_evtx_stats local;
+    if (!st) st = &local;
+    memset(st, 0, sizeof *st);
+    libevtx_file_t *f = NULL;
+    int rc = open_evtx(path, &f, err);
+    if (rc < 0) return rc;
+    libevtx_error_t *e = NULL;
+    st->corrupt = libevtx_file_is_corrupted(f, &e) == 1;
+    libevtx_error_free(&e);
+    int n = 0, nr = 0;
+    if (libevtx_file_get_number_of_records(f, &n, &e) != 1) n = 0;
+    libevtx_error_free(&e);
+    if ((flags & MM_EVTX_RECOVERED) && libevtx_file_get_number_of_recovered_records(f, &nr, &e) != 1) nr = 0;
+    libevtx_error_free(&e);
+    if (n < 0) n = 0;
+    if (nr < 0) nr = 0;
+
+    xmlbuf b = {NULL, 0};
+    uint64_t *ids = calloc((size_t)n + 1, sizeof *ids);
+    int nids = 0;
+    bool stop = !ids;
+    for (int i = 0; i < n && !stop; i++) {
+        libevtx_record_t *r = NULL;
+        if (libevtx_file_get_record_by_index(f, i, &r, &e) != 1) {
+            libevtx_error_free(&e);
+            st->bad++;
+            continue;
+        }
+        uint64_t id;
+        if (libevtx_record_get_identifier(r, &id, &e) == 1) ids[nids++] = id;
+        libevtx_error_free(&e);
+        size_t len = render(r, &b);
+        libevtx_record_free(&r, NULL);
+        if (!len) {
+            st->bad++;
+            continue;
+        }
+        st->records++;
+        stop = fn(ctx, b.p, len) != 0;
+    }
+    if (ids) qsort(ids, (size_t)nids, sizeof *ids, cmp_u64);
+    for (int i = 0; i < nr && !stop; i++) {
+        libevtx_record_t *r = NULL;
+        if (libevtx_file_get_recovered_record_by_index(f, i, &r, &e) != 1) {
+            libevtx_error_free(&e);
+            st->recovered_unreadable++;
+            continue;
+        }
+        uint64_t id;
+        bool dup = libevtx_record_get_identifier(r, &id, &e) == 1 &&
+                   bsearch(&id, ids, (size_t)nids, sizeof *ids, cmp_u64) != NULL;
+        libevtx_error_free(&e);
+        size_t len = dup ? 0 : render(r, &b);
+        libevtx_record_free(&r, NULL);
+        if (dup) continue;
+        if (!len) {
+            st->recovered_unreadable++;
+            continue;
+        }
+        st->records++;
+        st->recovered++;
+        stop = fn(ctx, b.p, len) != 0;
+    }
+    free(ids);
+    free(b.p);
+    libevtx_file_close(f, NULL);
+    libevtx_file_free(&f, NULL);
+    return MM_OK;
+}
+
+static bool write_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+/* A new temporary file holding what `in` reads (in >= 0) or data[0..n); returns
+ * its path (the caller unlinks and frees it) or NULL with err set. */
+static char *spool(int in, const void *data, size_t n, mm_err *err) {
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    size_t pl = strlen(dir) + 32;
+    char *path = malloc(pl);
+    if (!path) return NULL;
+    snprintf(path, pl, "%s/mamori-evtx-XXXXXX", dir);
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        mm_err_set(err, "temporary file in %s: %s", dir, strerror(errno));
+        free(path);
+        return NULL;
+    }
+    bool ok = true;
+    if (in >= 0) {
+        char buf[65536];
+        for (;;) {
+            ssize_t got = read(in, buf, sizeof buf);
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) {
+                ok = got == 0;
+                break;
+            }
+            if (!(ok = write_all(fd, buf, (size_t)got))) break;
+        }
+    } else if (n) {
+        ok = write_all(fd, data, n);
+    }
+    int en = errno;
+    if (close(fd) != 0 && ok) {
+        ok = false;
+        en = errno;
+    }
+    if (!ok) {
+        mm_err_set(err, "temporary file %s: %s", path, strerror(en));
+        unlink(path);
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+int mm_evtx_each_mem(const void *data, size_t n, unsigned flags,
+                     int (*fn)(void *ctx, const char *xml, size_t len), void *ctx,
+                     mm_evtx_stats *st, mm_err *err) {
+    if (st) memset(st, 0, sizeof *st);
+    char *path = spool(-1, data, n, err);
+    if (!path) return MM_EIO;
+    int rc = mm_evtx_each(path, flags, fn, ctx, st, err);
+    unlink(path);
+    free(path);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ ingest */
+
+typedef struct put_ctx {
+    mm_feeder *f;
+    const mm_source *src;
+    const mm_decoder *dec;
+    int64_t now;
+} put_ctx;
+
+static int put_record(void *ctx, const char *xml, size_t len) {
+    put_ctx *c = ctx;
+    mm_feeder_put(c->f, c->src, c->dec, xml, len, c->now);
+    return 0;
+}
+
+static void count(const mm_evtx_stats *st) {
+    mm_count(MM_C_EVTX_RECORDS, st->records);
+    mm_count(MM_C_EVTX_RECOVERED, st->recovered);
+    mm_count(MM_C_EVTX_RECORDS_BAD, st->bad);
+    mm_count(MM_C_EVTX_RECOVERED_UNREADABLE, st->recovered_unreadable);
+}
+
+int64_t mm_input_read_evtx(mm_pipeline *p, const mm_source *src, const mm_decoder *dec,
+                           char *const *paths, int npaths, mm_err *err) {
+    if (!dec) dec = mm_decoder_find("evtx");
+    if (err) err->msg[0] = 0;
+    mm_feeder *f = mm_feeder_new(p, true);
+    int64_t total = 0;
+    int nbad = 0;
+    for (int i = 0; i < npaths; i++) {
+        bool is_stdin = strcmp(paths[i], "-") == 0;
+        const char *name = is_stdin ? "<stdin>" : paths[i];
+        mm_err ferr = {{0}};
+        mm_evtx_stats st;
+        memset(&st, 0, sizeof st);
+        char *tmp = is_stdin ? spool(STDIN_FILENO, NULL, 0, &ferr) : NULL;
+        put_ctx c = {f, src, dec, mm_now_ns()};
+        int rc = is_stdin && !tmp ? MM_EIO
+                                  : mm_evtx_each(tmp ? tmp : paths[i], MM_EVTX_RECOVERED, put_record, &c, &st, &ferr);
+        if (tmp) {
+            unlink(tmp);
+            free(tmp);
+        }
+        count(&st);
+        total += (int64_t)st.records;
+        if (rc < 0) {
+            mm_count(MM_C_EVTX_FILES_BAD, 1);
+            mm_error("%s%s", is_stdin ? "<stdin>: " : "", ferr.msg);
+            if (err && !nbad) mm_err_set(err, "%s%s", is_stdin ? "<stdin>: " : "", ferr.msg);
+            nbad++;
+            continue;
+        }
+        if (st.corrupt) {
+            mm_count(MM_C_EVTX_FILES_CORRUPT, 1);
+            mm_warn("%s: libevtx reports the file as corrupt; read %llu records that render", name,
+                    (unsigned long long)st.records);
+        }
+        if (st.bad)
+            mm_warn("%s: %llu records could not be rendered and were skipped", name, (unsigned long long)st.bad);
+    }
+    mm_feeder_free(f);
+    if (err && nbad > 1) {
+        char first[sizeof err->msg];
+        memcpy(first, err->msg, sizeof first);
+        mm_err_set(err, "%.400s (and %d more .evtx files that could not be read)", first, nbad - 1);
+    }
+    return total;
+}
