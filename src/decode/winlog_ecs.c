@@ -871,7 +871,7 @@ int mm_winevt_finish(mm_winevt *w) {
 
 /* The value that follows `key` in rec, in any of the shapes:
  *   "key": "v"  /  "key":"v"        (JSON)
- *   Name="key">v<                    (XML Data)
+ *   Name="key">v<  /  Name='key'>v<  (XML Data)
  *   <key>v<                          (XML element)
  * Everything stays inside rec; a value with an escape is cut at the backslash
  * (routing only needs a stable key). */
@@ -885,7 +885,14 @@ static mm_str find_value(mm_str rec, const char *key) {
         if (k == rec.p || p >= end) continue;
         char before = k[-1], after = *p;
         const char *v = NULL, *stop = NULL;
-        if (before == '"' && after == '"') {
+        if (before == '\'' && after == '\'') { /* XML Name='key'>v */
+            const char *q = p + 1;
+            while (q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')) q++;
+            if (q < end && *q == '>') {
+                v = q + 1;
+                stop = "<";
+            }
+        } else if (before == '"' && after == '"') {
             const char *q = p + 1;
             while (q < end && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')) q++;
             if (q < end && *q == ':') { /* JSON */

@@ -7,13 +7,12 @@
  * values (e.g. fortinet.firewall.subtype = ips) plus the few rules that have no
  * anchor (the indicator rule).
  *
- * Bursts (event_count correlations) keep, per worker, one window per (correlation,
- * group value): the newest `threshold` event times, sorted.  When the window holds
- * `threshold` events no older than `timespan` before the newest, one alert is
- * raised, the window restarts, and the group stays quiet for one timespan, so a
- * running brute force raises one alert per timespan, not one per event.  Windows
- * live in a hash table with a least-recently-seen list; when the per-worker cap is
- * reached the stalest group is evicted and counted. */
+ * Correlation rules (event_count, value_count, temporal, temporal_ordered, value_sum,
+ * value_avg) are fed here: a matching rule hands its event to each correlation
+ * that references it (group-by and value fields read through the referenced rule's
+ * own log source mapping), a firing correlation raises its alert and feeds the
+ * correlations above it (chains).  The windows themselves are correlate.c's, shared
+ * by every worker and bounded. */
 #include "detect_int.h"
 
 #include <dirent.h>
@@ -57,6 +56,7 @@ struct mm_detect {
     int *always;
     int nalways;
     mm_prefilter *pf;         /* literal prefilter of the rules routed to it */
+    mm_corr_state *corr_state;/* correlation windows, shared by the workers */
     int npf;                  /* rules routed to the prefilter */
 };
 
@@ -189,6 +189,8 @@ static int build_index(mm_detect *d, mm_err *err) {
         }
     }
     int rc = 0;
+    for (int i = 0; i < d->nrules && !d->corr_state; i++)
+        if (d->rules[i]->corr_type) d->corr_state = mm_corr_state_new(DEFAULT_MAX_KEYS);
     if (d->npf) {
         d->pf = mm_prefilter_build(d->rules, pfr, d->npf, err);
         if (!d->pf) rc = MM_EINVAL;
@@ -412,6 +414,81 @@ static void compact_rules(mm_detect *d) {
     d->nrules = k;
 }
 
+/* The log source mapping that names a rule's fields: its own, or for a
+ * correlation the first rule it references (chains). */
+static const mm_lsentry *rule_ls(const mm_detect *d, const mm_rule *r, int depth) {
+    if (!r->corr_type || depth > 8) return r->ls;
+    for (int k = 0; r->ref_rule && k < r->corr->nrefs; k++)
+        if (r->ref_rule[k] >= 0 && d->rules[r->ref_rule[k]]) return rule_ls(d, d->rules[r->ref_rule[k]], depth + 1);
+    return NULL;
+}
+
+static const char *link_correlation(mm_detect *d, int i, mm_err *why) {
+    mm_rule *c = d->rules[i];
+    mm_corr *co = c->corr;
+    c->ref_rule = xrealloc(NULL, (size_t)co->nrefs * sizeof(int));
+    const char **ids = calloc((size_t)co->nrefs, sizeof(char *)), **names = calloc((size_t)co->nrefs, sizeof(char *));
+    if (!ids || !names) abort();
+    const char *bad = NULL;
+    for (int k = 0; k < co->nrefs; k++) {
+        int b = find_rule(d, co->refs[k]);
+        c->ref_rule[k] = b;
+        if (b < 0) {
+            mm_err_set(why, "%s:%d: correlation '%s' refers to unknown rule '%s'", c->file, c->line, c->title,
+                       co->refs[k]);
+            bad = "unknown rule reference";
+            break;
+        }
+        if (b == i) {
+            mm_err_set(why, "%s:%d: correlation '%s' refers to itself", c->file, c->line, c->title);
+            bad = "invalid correlation";
+            break;
+        }
+        ids[k] = d->rules[b]->id;
+        names[k] = d->rules[b]->name;
+        bool dup = false;
+        for (int x = 0; x < c->nbases; x++) dup |= c->bases[x] == b;
+        if (!dup) {
+            c->bases = xrealloc(c->bases, (size_t)(c->nbases + 1) * sizeof(int));
+            c->bases[c->nbases++] = b;
+        }
+    }
+    mm_err e = {{0}};
+    if (!bad && mm_corr_bind(co, ids, names, &e) < 0) {
+        mm_err_set(why, "%s: %s", c->file, e.msg);
+        bad = "invalid correlation";
+    }
+    free(ids);
+    free(names);
+    return bad;
+}
+
+/* Second pass, once every correlation knows its references (chains). */
+static const char *link_correlation_fields(mm_detect *d, int i, mm_err *why) {
+    mm_rule *c = d->rules[i];
+    mm_corr *co = c->corr;
+    mm_err e = {{0}};
+    const char *bad = NULL;
+    int ng = co->ngroup, nf = co->nfields;
+    c->cgroup = calloc((size_t)(co->nrefs * ng + 1), sizeof(mm_fset));
+    c->cvalue = calloc((size_t)(co->nrefs * nf + 1), sizeof(mm_fset));
+    if (!c->cgroup || !c->cvalue) abort();
+    for (int k = 0; k < co->nrefs && !bad; k++) {
+        if (!d->rules[c->ref_rule[k]]) {
+            mm_err_set(why, "%s:%d: correlation '%s': referenced rule '%s' was skipped", c->file, c->line, c->title,
+                       co->refs[k]);
+            return "unknown rule reference";
+        }
+        const mm_lsentry *ls = rule_ls(d, d->rules[c->ref_rule[k]], 0);
+        for (int g = 0; g < ng && !bad; g++)
+            if (mm_fset_resolve(ls, co->ref_group[k * ng + g], &c->cgroup[k * ng + g], &e) < 0) bad = "unknown field";
+        for (int f = 0; f < nf && !bad; f++)
+            if (mm_fset_resolve(ls, co->ref_field[k * nf + f], &c->cvalue[k * nf + f], &e) < 0) bad = "unknown field";
+    }
+    if (bad) mm_err_set(why, "%s:%d: correlation '%s': %s", c->file, c->line, c->title, e.msg);
+    return bad;
+}
+
 static int link_rules(mm_detect *d, mm_err *err) {
     mm_err why;
     for (int i = 0; i < d->nrules; i++)
@@ -434,43 +511,39 @@ static int link_rules(mm_detect *d, mm_err *err) {
             r->filters[r->nfilters++] = f;
         }
     }
+    /* correlations: resolve the rules they reference (rules or other correlations:
+     * chaining), bind aliases, and resolve group-by / value fields through each
+     * referenced rule's own log source */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < d->nrules; i++) {
+            mm_rule *c = d->rules[i];
+            if (!c || !c->corr_type) continue;
+            const char *bad = pass == 0 ? link_correlation(d, i, &why) : link_correlation_fields(d, i, &why);
+            if (bad && unlink_rule(d, i, bad, &why, err) < 0) return MM_EINVAL;
+        }
+    /* a correlation whose references were dropped is dropped too (chains) */
+    for (bool again = true; again;) {
+        again = false;
+        for (int i = 0; i < d->nrules; i++) {
+            mm_rule *c = d->rules[i];
+            if (!c || !c->corr_type) continue;
+            for (int k = 0; k < c->corr->nrefs; k++)
+                if (!d->rules[c->ref_rule[k]]) {
+                    mm_err_set(&why, "%s:%d: correlation '%s': referenced rule '%s' was skipped", c->file, c->line,
+                               c->title, c->corr->refs[k]);
+                    if (unlink_rule(d, i, "unknown rule reference", &why, err) < 0) return MM_EINVAL;
+                    again = true;
+                    break;
+                }
+        }
+    }
     for (int i = 0; i < d->nrules; i++) {
         mm_rule *c = d->rules[i];
         if (!c || !c->corr_type) continue;
-        const char *bad = NULL;
-        for (int k = 0; k < c->ncorr_refs && !bad; k++) {
-            int b = find_rule(d, c->corr_refs[k]);
-            if (b < 0) {
-                mm_err_set(&why, "%s:%d: correlation '%s' refers to unknown rule '%s'", c->file, c->line, c->title,
-                           c->corr_refs[k]);
-                bad = "unknown rule reference";
-                break;
-            }
-            mm_rule *base = d->rules[b];
-            if (base->corr_type) {
-                mm_err_set(&why, "%s:%d: correlation '%s': chaining correlations is not supported yet", c->file,
-                           c->line, c->title);
-                bad = "unsupported correlation";
-                break;
-            }
-            bool dup = false;
-            for (int x = 0; x < c->nbases; x++)
-                if (c->bases[x] == b) dup = true;
-            if (dup) continue;
-            c->bases = xrealloc(c->bases, (size_t)(c->nbases + 1) * sizeof(int));
-            c->bases[c->nbases++] = b;
+        for (int x = 0; x < c->nbases; x++) {
+            mm_rule *base = d->rules[c->bases[x]];
             base->corrs = xrealloc(base->corrs, (size_t)(base->ncorrs + 1) * sizeof(int));
             base->corrs[base->ncorrs++] = i;
-        }
-        if (bad) {
-            /* undo this correlation's links before dropping it */
-            for (int x = 0; x < c->nbases; x++) {
-                mm_rule *base = d->rules[c->bases[x]];
-                for (int y = 0; y < base->ncorrs; y++)
-                    if (base->corrs[y] == i) base->corrs[y--] = base->corrs[--base->ncorrs];
-            }
-            if (unlink_rule(d, i, bad, &why, err) < 0) return MM_EINVAL;
-            continue;
         }
         mm_rule *b0 = d->rules[c->bases[0]];
         if (!c->level_set) c->level = b0->level;
@@ -486,13 +559,16 @@ static int link_rules(mm_detect *d, mm_err *err) {
         if (!r) continue;
         for (int x = 0; x < r->ncorrs; x++) r->corrs[x] = newidx[r->corrs[x]];
         for (int x = 0; x < r->nbases; x++) r->bases[x] = newidx[r->bases[x]];
+        for (int x = 0; r->corr && x < r->corr->nrefs; x++) r->ref_rule[x] = newidx[r->ref_rule[x]];
     }
     free(newidx);
     compact_rules(d);
-    /* a base rule stays quiet unless one of its correlations says generate: true */
+    /* a referenced rule (or correlation) stays quiet unless one of the correlations
+     * using it says generate: true */
     for (int i = 0; i < d->nrules; i++) {
         mm_rule *r = d->rules[i];
-        if (r->corr_type || !r->ncorrs) continue;
+        r->ls = NULL;   /* the mappings are freed after loading */
+        if (!r->ncorrs) continue;
         r->silent = true;
         for (int x = 0; x < r->ncorrs; x++)
             if (d->rules[r->corrs[x]]->generate) r->silent = false;
@@ -658,58 +734,31 @@ void mm_detect_free(mm_detect *d) {
     free(d->dims);
     free(d->always);
     mm_prefilter_free(d->pf);
+    mm_corr_state_free(d->corr_state);
     free(d);
 }
 
 int mm_detect_rule_count(const mm_detect *d) { return d ? d->nrules : 0; }
 int mm_detect_indicator_count(const mm_detect *d) { return d ? mm_ioc_count(d->ioc) : 0; }
 
-/* ---------------------------------------------------------------- burst state */
-
-typedef struct bkey {
-    uint64_t h;
-    char *key;           /* correlation id \x1f group */
-    uint32_t klen;
-    int64_t *ts;         /* sorted, oldest first */
-    uint32_t n, cap;
-    int64_t quiet_until;
-    uint32_t prev, next; /* LRU list, index+1; head is the most recent */
-} bkey;
+/* ---------------------------------------------------------------- worker state */
 
 struct mm_detect_state {
-    bkey *k;
-    uint32_t nk, capk;   /* entries in use (pool never shrinks) */
-    uint32_t *slot;
-    uint32_t mask;
-    uint32_t head, tail;
-    uint32_t max_keys;
-    uint64_t evicted;
     /* per-event scratch */
     uint32_t *seen;
     uint32_t nseen, gen;
     int *cand, *matched;
     int capcand;
+    int ncand;           /* candidates collected for the current event */
     void *re_md;         /* pcre2 match data for this worker */
     void *hs_scratch;    /* Hyperscan scratch for the prefilter */
     uint64_t hs_gen;
-    int ncand;           /* candidates collected for the current event */
 };
 
-mm_detect_state *mm_detect_state_new(void) {
-    mm_detect_state *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    s->max_keys = DEFAULT_MAX_KEYS;
-    return s;
-}
+mm_detect_state *mm_detect_state_new(void) { return calloc(1, sizeof(mm_detect_state)); }
 
 void mm_detect_state_free(mm_detect_state *s) {
     if (!s) return;
-    for (uint32_t i = 0; i < s->nk; i++) {
-        free(s->k[i].key);
-        free(s->k[i].ts);
-    }
-    free(s->k);
-    free(s->slot);
     free(s->seen);
     free(s->cand);
     free(s->matched);
@@ -718,158 +767,20 @@ void mm_detect_state_free(mm_detect_state *s) {
     free(s);
 }
 
-void mm_detect_state_set_max_keys(mm_detect_state *s, uint32_t max_keys) {
-    if (s && max_keys > 0) s->max_keys = max_keys;
+/* Correlation windows are shared by the workers (correlate.h): a correlation
+ * grouped by user name sees the events of every source address. */
+void mm_detect_set_corr_max_keys(mm_detect *d, uint32_t max_keys) {
+    if (!d || !max_keys) return;
+    mm_corr_state_free(d->corr_state);
+    d->corr_state = mm_corr_state_new(max_keys);
+    if (!d->corr_state) abort();
 }
 
-void mm_detect_state_stats(const mm_detect_state *s, uint64_t *tracked, uint64_t *evicted) {
-    if (tracked) *tracked = s ? s->nk : 0;
-    if (evicted) *evicted = s ? s->evicted : 0;
-}
-
-static void lru_unlink(mm_detect_state *s, uint32_t i) {
-    bkey *k = &s->k[i];
-    if (k->prev) s->k[k->prev - 1].next = k->next;
-    else s->head = k->next;
-    if (k->next) s->k[k->next - 1].prev = k->prev;
-    else s->tail = k->prev;
-    k->prev = k->next = 0;
-}
-
-static void lru_front(mm_detect_state *s, uint32_t i) {
-    bkey *k = &s->k[i];
-    k->prev = 0;
-    k->next = s->head;
-    if (s->head) s->k[s->head - 1].prev = i + 1;
-    s->head = i + 1;
-    if (!s->tail) s->tail = i + 1;
-}
-
-static void slots_rebuild(mm_detect_state *s, uint32_t ns) {
-    uint32_t *sl = calloc(ns, sizeof *sl);
-    if (!sl) abort();
-    for (uint32_t j = 0; j < s->nk; j++) {
-        uint32_t i = (uint32_t)s->k[j].h & (ns - 1);
-        while (sl[i]) i = (i + 1) & (ns - 1);
-        sl[i] = j + 1;
-    }
-    free(s->slot);
-    s->slot = sl;
-    s->mask = ns - 1;
-}
-
-static uint32_t *slot_of(mm_detect_state *s, uint32_t idx) {
-    for (uint32_t i = (uint32_t)s->k[idx].h & s->mask;; i = (i + 1) & s->mask)
-        if (s->slot[i] == idx + 1) return &s->slot[i];
-}
-
-/* Remove a slot with backward-shift deletion (linear probing, no tombstones). */
-static void slot_delete(mm_detect_state *s, uint32_t *sp) {
-    uint32_t i = (uint32_t)(sp - s->slot);
-    uint32_t j = i;
-    for (;;) {
-        j = (j + 1) & s->mask;
-        uint32_t x = s->slot[j];
-        if (!x) break;
-        uint32_t home = (uint32_t)s->k[x - 1].h & s->mask;
-        /* can x move to i?  only if i lies cyclically in [home, j) */
-        bool move = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-        if (move) {
-            s->slot[i] = x;
-            i = j;
-        }
-    }
-    s->slot[i] = 0;
-}
-
-/* Find or create the window for key; NULL only on allocation failure. */
-static bkey *window_get(mm_detect_state *s, const char *key, uint32_t klen, uint32_t cap) {
-    uint64_t h = mm_hash(key, klen, 0xb0b);
-    if (s->slot) {
-        for (uint32_t i = (uint32_t)h & s->mask;; i = (i + 1) & s->mask) {
-            uint32_t x = s->slot[i];
-            if (!x) break;
-            bkey *k = &s->k[x - 1];
-            if (k->h == h && k->klen == klen && memcmp(k->key, key, klen) == 0) {
-                if (k->cap != cap) {   /* the rule changed on reload: restart */
-                    free(k->ts);
-                    k->ts = calloc(cap, sizeof(int64_t));
-                    if (!k->ts) abort();
-                    k->cap = cap;
-                    k->n = 0;
-                }
-                lru_unlink(s, x - 1);
-                lru_front(s, x - 1);
-                return k;
-            }
-        }
-    }
-    uint32_t idx;
-    if (s->nk >= s->max_keys && s->tail) {
-        /* evict the stalest group and reuse its entry */
-        idx = s->tail - 1;
-        lru_unlink(s, idx);
-        slot_delete(s, slot_of(s, idx));
-        free(s->k[idx].key);
-        free(s->k[idx].ts);
-        s->evicted++;
-        mm_count(MM_C_BURST_EVICTIONS, 1);
-        mm_warn("detect: burst windows full (%u groups per worker): evicted the stalest", s->max_keys);
-    } else {
-        if (!s->slot || (uint64_t)(s->nk + 1) * 2 > (uint64_t)s->mask + 1)
-            slots_rebuild(s, s->slot ? (s->mask + 1) * 2 : 256);
-        if (s->nk == s->capk) {
-            s->capk = s->capk ? s->capk * 2 : 64;
-            s->k = xrealloc(s->k, (size_t)s->capk * sizeof(bkey));
-        }
-        idx = s->nk++;
-    }
-    bkey *k = &s->k[idx];
-    memset(k, 0, sizeof *k);
-    k->h = h;
-    k->key = malloc(klen + 1);
-    k->ts = calloc(cap, sizeof(int64_t));
-    if (!k->key || !k->ts) abort();
-    memcpy(k->key, key, klen);
-    k->key[klen] = 0;
-    k->klen = klen;
-    k->cap = cap;
-    uint32_t i = (uint32_t)h & s->mask;
-    while (s->slot[i]) i = (i + 1) & s->mask;
-    s->slot[i] = idx + 1;
-    lru_front(s, idx);
-    return k;
-}
-
-/* Add one event time; returns the count to report when the threshold is crossed
- * (and restarts the window), else 0. */
-static int64_t window_add(bkey *k, int64_t ts, int64_t span, int64_t threshold) {
-    if (k->n == k->cap) {
-        if (ts < k->ts[0]) return 0;   /* older than every kept event: cannot matter */
-        memmove(k->ts, k->ts + 1, (size_t)(k->n - 1) * sizeof(int64_t));
-        k->n--;
-    }
-    uint32_t i = k->n;
-    while (i > 0 && k->ts[i - 1] > ts) {
-        k->ts[i] = k->ts[i - 1];
-        i--;
-    }
-    k->ts[i] = ts;
-    k->n++;
-    int64_t newest = k->ts[k->n - 1];
-    uint32_t drop = 0;
-    while (drop < k->n && k->ts[drop] < newest - span) drop++;
-    if (drop) {
-        memmove(k->ts, k->ts + drop, (size_t)(k->n - drop) * sizeof(int64_t));
-        k->n -= drop;
-    }
-    if ((int64_t)k->n >= threshold && newest >= k->quiet_until) {
-        int64_t count = k->n;
-        k->n = 0;
-        k->quiet_until = newest + span;
-        return count;
-    }
-    return 0;
+void mm_detect_corr_stats(const mm_detect *d, uint64_t *tracked, uint64_t *evicted) {
+    mm_corr_stats st = {0};
+    if (d && d->corr_state) mm_corr_state_stats(d->corr_state, &st);
+    if (tracked) *tracked = st.tracked;
+    if (evicted) *evicted = st.evicted;
 }
 
 /* ---------------------------------------------------------------- evaluation */
@@ -912,23 +823,11 @@ static int cmpint(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* The group text of a correlation: the first value of each group-by field. */
-static void group_text(const mm_rule *c, const mm_event *ev, mm_buf *b) {
-    for (int g = 0; g < c->ngroup; g++) {
-        if (g) mm_buf_puts(b, ", ");
-        mm_fiter it;
-        mm_str s;
-        const mm_value *v;
-        mm_fiter_init(&it, ev, &c->group[g]);
-        if (mm_fiter_next(&it, &s, &v) && s.len) {
-            uint32_t n = s.len > 200 ? 200 : s.len;
-            for (uint32_t i = 0; i < n; i++) {
-                unsigned char ch = (unsigned char)s.p[i];
-                mm_buf_putc(b, (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch);
-            }
-        } else {
-            mm_buf_putc(b, '-');
-        }
+static void put_value(mm_buf *b, mm_str s) {
+    uint32_t n = s.len > 200 ? 200 : s.len;
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s.p[i];
+        mm_buf_putc(b, (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch);
     }
 }
 
@@ -937,6 +836,96 @@ static void pf_hit(void *ctx, int r) {
     if (st->seen[r] == st->gen) return;
     st->seen[r] = st->gen;
     st->cand[st->ncand++] = r;
+}
+
+typedef struct feed_ctx {
+    const mm_detect *d;
+    mm_event *ev;
+    mm_arena *a;
+    mm_alert **alerts;
+    int raised;
+    int fed[64];         /* count-type correlations already fed by this event */
+    int nfed;
+    mm_buf key, text, val, reason;
+} feed_ctx;
+
+static bool count_type(const mm_corr *c) {
+    return c->type != MM_CORR_T_TEMPORAL && c->type != MM_CORR_T_TEMPORAL_ORDERED;
+}
+
+/* Rule `base` matched (or correlation `base` fired) on fc->ev: give the hit to the
+ * correlation ci, raise its alert when it fires and pass that on up the chain. */
+static void corr_feed(feed_ctx *fc, int ci, int base, int depth) {
+    const mm_detect *d = fc->d;
+    const mm_rule *c = d->rules[ci];
+    const mm_corr *co = c->corr;
+    if (depth > 8 || !d->corr_state) return;
+    if (count_type(co)) {
+        for (int i = 0; i < fc->nfed; i++)
+            if (fc->fed[i] == ci) return;   /* one event counts once */
+        if (fc->nfed < (int)MM_ARRAY_LEN(fc->fed)) fc->fed[fc->nfed++] = ci;
+    }
+    for (int k = 0; k < co->nrefs; k++) {
+        if (c->ref_rule[k] != base) continue;
+        mm_buf_reset(&fc->key);
+        mm_buf_reset(&fc->text);
+        for (int g = 0; g < co->ngroup; g++) {
+            mm_str v = {NULL, 0};
+            const mm_value *mv;
+            bool has = mm_fset_value(&c->cgroup[k * co->ngroup + g], fc->ev, &v, &mv) && v.len;
+            if (g) {
+                mm_buf_putc(&fc->key, '\x1f');
+                mm_buf_puts(&fc->text, ", ");
+            }
+            if (has) {
+                /* group values compare as Sigma compares: case-insensitively */
+                for (uint32_t x = 0; x < v.len; x++) mm_buf_putc(&fc->key, lc(v.p[x]));
+                put_value(&fc->text, v);
+            } else {
+                mm_buf_putc(&fc->text, '-');
+            }
+        }
+        mm_str value = {NULL, 0};
+        double num = 0;
+        if (co->nfields) {
+            mm_buf_reset(&fc->val);
+            bool all = true;
+            for (int f = 0; f < co->nfields && all; f++) {
+                mm_str v;
+                const mm_value *mv;
+                all = mm_fset_value(&c->cvalue[k * co->nfields + f], fc->ev, &v, &mv);
+                if (f) mm_buf_putc(&fc->val, '\x1f');
+                if (all) mm_buf_put(&fc->val, v.p, v.len);
+            }
+            if (all) value = (mm_str){fc->val.p ? fc->val.p : "", (uint32_t)fc->val.len};
+            if (all && (co->type == MM_CORR_T_VALUE_SUM || co->type == MM_CORR_T_VALUE_AVG)) {
+                char tmp[64];
+                size_t n = value.len < sizeof tmp - 1 ? value.len : sizeof tmp - 1;
+                memcpy(tmp, value.p, n);
+                tmp[n] = 0;
+                char *end;
+                num = strtod(tmp, &end);
+                if (end == tmp) value = (mm_str){NULL, 0};
+            }
+            if (!value.p) return;   /* the event lacks the field: not counted */
+        }
+        mm_corr_fire fire;
+        if (mm_corr_hit(d->corr_state, co, (uint32_t)ci, k, fc->key.p ? fc->key.p : "", fc->key.len, value, num,
+                        fc->ev->ts_ns, &fire) == 1) {
+            if (!c->silent) {
+                mm_buf_reset(&fc->reason);
+                mm_eval cx = {.ioc = d->ioc};
+                mm_rule_reason(c, fc->ev, &cx, (int64_t)fire.value, mm_buf_cstr(&fc->text), &fc->reason);
+                mm_alert *al = new_alert(fc->a, c, c->level, c->technique, mm_buf_cstr(&fc->reason), fc->ev,
+                                         fire.events > 0 ? fire.events : 1);
+                al->next = *fc->alerts;
+                *fc->alerts = al;
+                fc->raised++;
+            }
+            for (int x = 0; x < c->ncorrs; x++) corr_feed(fc, c->corrs[x], ci, depth + 1);
+        }
+        if (count_type(co)) return;
+    }
 }
 
 int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_arena *a,
@@ -975,57 +964,31 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
     }
     if (nc > 1) qsort(st->cand, (size_t)nc, sizeof(int), cmpint);
 
-    int raised = 0, nm = 0;
+    if (!st->re_md) st->re_md = mm_re_md_new();
+    feed_ctx fc = {.d = d, .ev = ev, .a = a, .alerts = alerts};
     bool ioc_seen = false;
-    mm_buf reason = {0};
     for (int ci = 0; ci < nc; ci++) {
         const mm_rule *r = d->rules[st->cand[ci]];
-        if (!st->re_md) st->re_md = mm_re_md_new();
         mm_eval cx = {.ioc = d->ioc, .re_md = st->re_md};
         if (!mm_rule_match(r, ev, &cx)) continue;
         if (cx.ioc_hit) ioc_seen = true;
-        st->matched[nm++] = st->cand[ci];
         if (!r->silent) {
-            mm_buf_reset(&reason);
-            mm_rule_reason(r, ev, &cx, 1, NULL, &reason);
-            mm_alert *al = new_alert(a, r, r->level, r->technique, mm_buf_cstr(&reason), ev, 1);
+            mm_buf_reset(&fc.reason);
+            mm_rule_reason(r, ev, &cx, 1, NULL, &fc.reason);
+            mm_alert *al = new_alert(a, r, r->level, r->technique, mm_buf_cstr(&fc.reason), ev, 1);
             al->next = *alerts;
             *alerts = al;
-            raised++;
+            fc.raised++;
         }
-        if (!r->ncorrs || !s) continue;
-        /* count this event once in each correlation that uses the rule */
-        for (int k = 0; k < r->ncorrs; k++) {
-            int ci2 = r->corrs[k];
-            bool done = false;
-            for (int m = 0; m < nm - 1 && !done; m++) {
-                const mm_rule *pr = d->rules[st->matched[m]];
-                for (int q = 0; q < pr->ncorrs; q++)
-                    if (pr->corrs[q] == ci2) done = true;
-            }
-            if (done) continue;
-            const mm_rule *c = d->rules[ci2];
-            mm_buf key = {0};
-            mm_buf_puts(&key, c->id);
-            mm_buf_putc(&key, '\x1f');
-            size_t gstart = key.len;
-            group_text(c, ev, &key);
-            bkey *w = window_get(st, key.p, (uint32_t)key.len, (uint32_t)c->threshold);
-            int64_t count = window_add(w, ev->ts_ns, c->timespan_ns, c->threshold);
-            if (count) {
-                mm_buf_reset(&reason);
-                mm_rule_reason(c, ev, &cx, count, mm_buf_cstr(&key) + gstart, &reason);
-                mm_alert *al = new_alert(a, c, c->level, c->technique, mm_buf_cstr(&reason), ev, count);
-                al->next = *alerts;
-                *alerts = al;
-                raised++;
-            }
-            mm_buf_free(&key);
-        }
+        /* without a worker state there are no correlations (one-off evaluations) */
+        for (int k = 0; s && k < r->ncorrs; k++) corr_feed(&fc, r->corrs[k], st->cand[ci], 0);
     }
-    mm_buf_free(&reason);
+    mm_buf_free(&fc.key);
+    mm_buf_free(&fc.text);
+    mm_buf_free(&fc.val);
+    mm_buf_free(&fc.reason);
     if (ioc_seen) mm_count(MM_C_IOC_MATCHES, 1);
-    if (raised) mm_count(MM_C_ALERTS, (uint64_t)raised);
+    if (fc.raised) mm_count(MM_C_ALERTS, (uint64_t)fc.raised);
     if (!s) {
         free(local.seen);
         free(local.cand);
@@ -1033,7 +996,7 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
         if (local.re_md) mm_re_md_free(local.re_md);
         mm_prefilter_scratch_free(local.hs_scratch);
     }
-    return raised;
+    return fc.raised;
 }
 
 void mm_detect_each_inactive(const mm_detect *d, void (*fn)(void *ctx, const char *logsource, const char *why),

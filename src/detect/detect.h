@@ -1,14 +1,15 @@
 /* detect: rules and indicators applied to every event, producing alerts.
  *
- * Rules are data (YAML under rules/, a Sigma-compatible subset: selections of
- * field/value maps with modifiers, a boolean condition, and an event_count
- * correlation for bursts).  Indicator lists (IP, CIDR, domain with subdomains,
+ * Rules are data: Sigma rules (YAML under rules/ and any folder of SigmaHQ rules:
+ * detections with every modifier, correlation rules, filters), routed to events by
+ * log source mapping files (rules/mappings/).  Indicator lists (IP, CIDR, domain with subdomains,
  * URL, md5/sha1/sha256; plain text or CSV) are matched against the fields that
  * carry each type.
  *
  * An mm_detect is immutable once loaded and shared by all workers; each worker owns
- * an mm_detect_state (burst windows) and only sees events of the entities hashed to
- * it, so no locks are needed. */
+ * an mm_detect_state (scratch, regex and prefilter buffers).  Correlation windows
+ * are the one shared mutable part: sharded, each shard under its own lock, because
+ * a correlation grouped by user name must see the events of every worker. */
 #ifndef MM_DETECT_H
 #define MM_DETECT_H
 

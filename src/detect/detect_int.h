@@ -5,6 +5,7 @@
 #define MM_DETECT_INT_H
 
 #include "detect.h"
+#include "correlate.h"
 
 /* ---------------------------------------------------------------- indicators */
 
@@ -74,6 +75,7 @@ typedef struct mm_eval {
 
 typedef struct mm_rule mm_rule;
 
+
 /* A value set the rule needs a field to have (plain equality), used to index the
  * rule by that field so other events never evaluate it. */
 typedef struct mm_anchor {
@@ -82,7 +84,6 @@ typedef struct mm_anchor {
     const char *const *vals;  /* lower-case */
 } mm_anchor;
 
-enum { MM_CORR_NONE = 0, MM_CORR_EVENT_COUNT };
 
 /* ---------------------------------------------------------------- log sources */
 
@@ -131,6 +132,18 @@ typedef struct mm_rule_env {
     const char *skip_reason;
 } mm_rule_env;
 
+/* A Sigma field name resolved to the event fields that may carry it (mapping):
+ * its value is the first present one's. */
+typedef struct mm_fset {
+    mm_fref *f;
+    int n;
+} mm_fset;
+/* Resolve a Sigma field name through a log source mapping entry (NULL: as is). */
+int mm_fset_resolve(const mm_lsentry *ls, const char *name, mm_fset *out, mm_err *err);
+void mm_fset_free(mm_fset *s);
+/* The first value of the first field of the set the event has. */
+bool mm_fset_value(const mm_fset *s, const mm_event *ev, mm_str *out, const mm_value **v);
+
 /* ---------------------------------------------------------------- sigma values */
 
 #define MM_SV_MAX 65536
@@ -174,18 +187,18 @@ struct mm_rule {
     struct mm_cond *conds; int nconds; int root;
     bool has_anchor;
     mm_anchor anchor;
-    /* correlation */
-    int corr_type;            /* MM_CORR_* */
-    char **corr_refs; int ncorr_refs;
-    mm_fref *group; int ngroup;
-    int64_t timespan_ns;
-    char *timespan_text;
-    int64_t threshold;        /* fire when count >= threshold */
-    bool generate;            /* base rules also alert on their own */
+    /* correlation (correlate.h) */
+    int corr_type;            /* mm_corr_type, 0 for detection rules */
+    struct mm_corr *corr;
+    bool generate;            /* referenced rules also alert on their own */
     bool level_set;
+    const mm_lsentry *ls;     /* its log source mapping: valid while loading only */
     /* filled in by detect.c when linking */
-    int *corrs; int ncorrs;   /* correlations that count this rule's matches */
-    int *bases; int nbases;   /* correlation: its base rules */
+    int *corrs; int ncorrs;   /* correlations that use this rule's matches */
+    int *bases; int nbases;   /* correlation: the distinct rules it references */
+    int *ref_rule;            /* correlation: rule index of each corr->refs[k] */
+    mm_fset *cgroup;          /* [ref * ngroup + g]: group-by field g in rule ref's events */
+    mm_fset *cvalue;          /* [ref * nfields + k]: value field k in rule ref's events */
     bool silent;              /* referenced by a correlation without generate */
 };
 
@@ -242,10 +255,11 @@ mm_detect *mm_detect_from_text(const char *name, const char *text, size_t len, m
                                mm_err *err);
 /* Rules routed to the literal prefilter (tests, rules check). */
 int mm_detect_prefiltered(const mm_detect *d);
-/* Burst windows are bounded: at most max_keys groups per worker (default 65536);
- * the least recently seen group is evicted first. */
-void mm_detect_state_set_max_keys(mm_detect_state *s, uint32_t max_keys);
+/* Correlation windows are bounded: at most max_keys groups for all correlations
+ * together (default 65536); the least recently seen group of a shard is evicted.
+ * Setting it restarts every window. */
+void mm_detect_set_corr_max_keys(mm_detect *d, uint32_t max_keys);
 /* Groups tracked now, and groups evicted so far. */
-void mm_detect_state_stats(const mm_detect_state *s, uint64_t *tracked, uint64_t *evicted);
+void mm_detect_corr_stats(const mm_detect *d, uint64_t *tracked, uint64_t *evicted);
 
 #endif

@@ -1584,87 +1584,64 @@ static int compile_detection(cctx *cx, const mm_cnode *det) {
     return 0;
 }
 
+/* The `correlation:` section: correlate.c compiles it; what it needs from the rules it
+ * references (their fields through their log sources) is bound when linking. */
 static int compile_correlation(cctx *cx, const mm_cnode *c) {
     mm_rule *r = cx->r;
-    if (c->type != MM_CN_MAP) FAIL(cx, c->line, "correlation must be a map");
-    const mm_cnode *type = mm_cnode_get(c, "type"), *rules = mm_cnode_get(c, "rules"),
-                   *group = mm_cnode_get(c, "group-by"), *span = mm_cnode_get(c, "timespan"),
-                   *cond = mm_cnode_get(c, "condition"), *gen = mm_cnode_get(c, "generate");
-    for (const mm_cnode *k = c->child; k; k = k->next)
-        if (!k->key || (strcmp(k->key, "type") && strcmp(k->key, "rules") && strcmp(k->key, "group-by") &&
-                        strcmp(k->key, "timespan") && strcmp(k->key, "condition") && strcmp(k->key, "generate") &&
-                        strcmp(k->key, "aliases")))
-            FAIL(cx, k->line, "unknown correlation key '%s'", k->key ? k->key : "?");
-    if (!scalar(type)) FAIL(cx, c->line, "correlation needs a type");
-    if (strcmp(scalar(type), "event_count") != 0)
-        FAIL(cx, type->line, "correlation type '%s' is not supported yet (event_count is)", scalar(type));
-    r->corr_type = MM_CORR_EVENT_COUNT;
-    if (!rules) FAIL(cx, c->line, "correlation needs rules");
-    if (scalar(rules)) {
-        r->corr_refs = xcalloc(1, sizeof(char *));
-        r->corr_refs[r->ncorr_refs++] = xstrdup(scalar(rules));
-    } else if (rules->type == MM_CN_SEQ && rules->child) {
-        int n = 0;
-        for (const mm_cnode *k = rules->child; k; k = k->next) {
-            if (!scalar(k) || !*scalar(k)) FAIL(cx, k->line, "correlation rules must be names or ids");
-            n++;
-        }
-        r->corr_refs = xcalloc((size_t)n, sizeof(char *));
-        for (const mm_cnode *k = rules->child; k; k = k->next) r->corr_refs[r->ncorr_refs++] = xstrdup(scalar(k));
-    } else {
-        FAIL(cx, rules->line, "correlation rules must be a list of rule names or ids");
+    mm_err e = {{0}};
+    if (mm_corr_compile_file(c, cx->file, &r->corr, &e) < 0) {
+        if (cx->env)
+            cx->env->skip_reason = strstr(e.msg, "unsupported correlation type") ? "unsupported correlation type"
+                                                                                  : "invalid correlation";
+        mm_err_set(cx->err, "%s", e.msg);
+        return -1;
     }
-    if (group) {
-        int n = 0;
-        const mm_cnode *first = scalar(group) ? group : group->type == MM_CN_SEQ ? group->child : NULL;
-        if (!first && group->type != MM_CN_SEQ) FAIL(cx, group->line, "group-by must be a list of fields");
-        for (const mm_cnode *k = first; k; k = scalar(group) ? NULL : k->next) {
-            if (!scalar(k)) FAIL(cx, k->line, "group-by must be a list of fields");
-            if (++n > 8) FAIL(cx, k->line, "at most 8 group-by fields");
-        }
-        r->group = xcalloc((size_t)(n ? n : 1), sizeof(mm_fref));
-        for (const mm_cnode *k = first; k; k = scalar(group) ? NULL : k->next) {
-            mm_err fe;
-            char *nm = xstrdup(scalar(k));
-            if (!mm_fref_resolve(nm, &r->group[r->ngroup], &fe)) {
-                free(nm);
-                FAIL(cx, k->line, "%s", fe.msg);
-            }
-            r->ngroup++;
-        }
-        /* Records reach workers by a hash of their source address (the internal
-         * host), so a window grouped by anything else only sees one worker's share. */
-        bool by_source = false;
-        for (int i = 0; i < r->ngroup; i++) by_source |= r->group[i].id == MM_F_SOURCE_IP;
-        if (!by_source)
-            mm_warn("%s:%d: correlation grouped without source.ip: with several workers each "
-                    "counts only the events routed to it (workers: 1 counts exactly)",
-                    cx->file, group->line);
+    if (r->corr->closing)
+        FAILR(cx, "unsupported correlation condition", c->line,
+              "correlation conditions lt/lte/eq/neq (decided when a window closes) are not supported yet; "
+              "use gt/gte");
+    r->corr_type = (int)r->corr->type;
+    if (r->corr->has_generate) r->generate = r->corr->generate;
+    return 0;
+}
+
+int mm_fset_resolve(const mm_lsentry *ls, const char *name, mm_fset *out, mm_err *err) {
+    const char *names[8];
+    char buf[2048];
+    int n = ls ? mm_lsmap_field(ls, name, names, 8, buf, sizeof buf) : 0;
+    if (n == 0) {
+        names[0] = name;
+        n = 1;
     }
-    if (!scalar(span)) FAIL(cx, c->line, "correlation needs a timespan (e.g. 5m)");
-    if (!mm_duration_parse(scalar(span), &r->timespan_ns) || r->timespan_ns <= 0)
-        FAIL(cx, span->line, "timespan '%s' (use e.g. 30s, 5m, 1h, 1d)", scalar(span));
-    r->timespan_text = xstrdup(scalar(span));
-    if (!cond || cond->type != MM_CN_MAP || !cond->child)
-        FAIL(cx, c->line, "correlation condition must be a map such as {gte: 5}");
-    r->threshold = 0;
-    for (const mm_cnode *k = cond->child; k; k = k->next) {
-        int64_t x;
-        if (!scalar(k) || !mm_str_to_i64(mm_str_c(scalar(k)), &x))
-            FAIL(cx, k->line, "correlation condition value must be an integer");
-        if (!strcmp(k->key, "gte") || !strcmp(k->key, "eq")) r->threshold = x;
-        else if (!strcmp(k->key, "gt")) r->threshold = x + 1;
-        else FAIL(cx, k->line, "correlation condition '%s' is not supported (gte, gt, eq are)", k->key);
-    }
-    if (r->threshold < 1 || r->threshold > 1000)
-        FAIL(cx, cond->line, "correlation threshold must be between 1 and 1000");
-    if (gen) {
-        const char *g = scalar(gen);
-        if (!g || (strcasecmp(g, "true") && strcasecmp(g, "false")))
-            FAIL(cx, gen->line, "generate must be true or false");
-        r->generate = !strcasecmp(g, "true");
+    out->f = xcalloc((size_t)n, sizeof(mm_fref));
+    out->n = 0;
+    for (int i = 0; i < n; i++) {
+        char *nm = xstrdup(names[i]);
+        if (!mm_fref_resolve(nm, &out->f[out->n], err)) {
+            free(nm);
+            mm_fset_free(out);
+            return MM_EINVAL;
+        }
+        out->n++;
     }
     return 0;
+}
+
+void mm_fset_free(mm_fset *s) {
+    if (!s) return;
+    for (int i = 0; i < s->n; i++) free((char *)s->f[i].name);
+    free(s->f);
+    s->f = NULL;
+    s->n = 0;
+}
+
+bool mm_fset_value(const mm_fset *s, const mm_event *ev, mm_str *out, const mm_value **v) {
+    for (int i = 0; i < s->n; i++) {
+        mm_fiter it;
+        mm_fiter_init(&it, ev, &s->f[i]);
+        if (mm_fiter_next(&it, out, v)) return true;
+    }
+    return false;
 }
 
 int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule_env *env, mm_rule **out,
@@ -1732,6 +1709,7 @@ int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule_en
         const mm_lsentry *e = env ? mm_lsmaps_find(env->maps, p, c, sv) : NULL;
         if (e) {
             cx.ls = e;
+            r->ls = e;
             r->mapped = true;
         }
         if (p) {
@@ -1824,11 +1802,15 @@ void mm_rule_free(mm_rule *r) {
         for (int i = 0; i < r->anchor.nvals; i++) free((char *)r->anchor.vals[i]);
         free((void *)r->anchor.vals);
     }
-    for (int i = 0; i < r->ncorr_refs; i++) free(r->corr_refs[i]);
-    free(r->corr_refs);
-    for (int i = 0; i < r->ngroup; i++) free((char *)r->group[i].name);
-    free(r->group);
-    free(r->timespan_text);
+    if (r->corr) {
+        int nr = r->corr->nrefs;
+        for (int i = 0; r->cgroup && i < nr * r->corr->ngroup; i++) mm_fset_free(&r->cgroup[i]);
+        for (int i = 0; r->cvalue && i < nr * r->corr->nfields; i++) mm_fset_free(&r->cvalue[i]);
+        mm_corr_free(r->corr);
+    }
+    free(r->cgroup);
+    free(r->cvalue);
+    free(r->ref_rule);
     free(r->corrs);
     free(r->bases);
     free(r);
@@ -1920,10 +1902,28 @@ static void put_matched(mm_buf *out, const mm_rule *r, const mm_event *ev, const
 void mm_rule_reason(const mm_rule *r, const mm_event *ev, const mm_eval *cx, int64_t count,
                     const char *group, mm_buf *out) {
     if (!r->reason) {
-        if (r->corr_type) {
-            mm_buf_printf(out, "%lld events of %s", (long long)count, r->title);
+        if (r->corr) {
+            const mm_corr *c = r->corr;
+            switch (c->type) {
+            case MM_CORR_T_VALUE_COUNT:
+                mm_buf_printf(out, "%lld distinct ", (long long)count);
+                for (int i = 0; i < c->nfields; i++) mm_buf_printf(out, "%s%s", i ? "+" : "", c->fields[i]);
+                mm_buf_printf(out, " in %s", r->title);
+                break;
+            case MM_CORR_T_TEMPORAL:
+            case MM_CORR_T_TEMPORAL_ORDERED:
+                mm_buf_printf(out, "%s: %lld of %d steps%s", r->title, (long long)count, c->nrefs,
+                              c->type == MM_CORR_T_TEMPORAL_ORDERED ? " in order" : "");
+                break;
+            case MM_CORR_T_VALUE_SUM:
+            case MM_CORR_T_VALUE_AVG:
+                mm_buf_printf(out, "%s of %s = %lld in %s", c->type == MM_CORR_T_VALUE_SUM ? "sum" : "average",
+                              c->nfields ? c->fields[0] : "?", (long long)count, r->title);
+                break;
+            default: mm_buf_printf(out, "%lld events of %s", (long long)count, r->title);
+            }
             if (group && *group) mm_buf_printf(out, " from %s", group);
-            mm_buf_printf(out, " within %s", r->timespan_text);
+            mm_buf_printf(out, " within %s", c->timespan_text);
         } else if (cx && cx->ioc_hit) {
             put_ioc(out, cx);
         } else if (r->mapped) {
@@ -1961,7 +1961,7 @@ void mm_rule_reason(const mm_rule *r, const mm_event *ev, const mm_eval *cx, int
         name[nl] = 0;
         bool hit = cx && cx->ioc_hit;
         if (!strcmp(name, "count")) mm_buf_printf(out, "%lld", (long long)count);
-        else if (!strcmp(name, "timespan")) mm_buf_puts(out, r->timespan_text ? r->timespan_text : "-");
+        else if (!strcmp(name, "timespan")) mm_buf_puts(out, r->corr ? r->corr->timespan_text : "-");
         else if (!strcmp(name, "group")) mm_buf_puts(out, group && *group ? group : "-");
         else if (!strcmp(name, "title")) mm_buf_puts(out, r->title);
         else if (!strcmp(name, "ioc")) { if (hit) put_ioc(out, cx); else mm_buf_putc(out, '-'); }

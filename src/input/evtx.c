@@ -19,6 +19,7 @@
  * <libbfio.h> for its file-IO-handle functions.  We use none of them, so the
  * feature is switched off before the header is read (features.h has an include
  * guard, libevtx.h does not define it again). */
+#define _GNU_SOURCE /* memmem */
 #include "input.h"
 
 #include <libevtx/features.h>
@@ -128,6 +129,10 @@ static int open_evtx(const char *path, libevtx_file_t **out, mm_err *err) {
         mm_err_set(err, "%s: not a regular file", path);
         return MM_EINVAL;
     }
+    if (sb.st_size < 4096) {
+        mm_err_set(err, "%s: not an .evtx file (%lld bytes, shorter than its header)", path, (long long)sb.st_size);
+        return MM_EINVAL;
+    }
     libevtx_error_t *e = NULL;
     int sig = libevtx_check_file_signature(path, &e);
     if (sig != 1) {
@@ -212,6 +217,9 @@ int mm_evtx_each(const char *path, unsigned flags, int (*fn)(void *ctx, const ch
         size_t len = dup ? 0 : render(r, &b);
         libevtx_record_free(&r, NULL);
         if (dup) continue;
+        /* a fragment whose template is damaged renders with garbage element names;
+         * without an <EventID> it is no usable event */
+        if (len && !memmem(b.p, len, "<EventID", 8)) len = 0;
         if (!len) {
             st->recovered_unreadable++;
             continue;

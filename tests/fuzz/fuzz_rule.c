@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     mm_arena a;
     mm_arena_init(&a, 1 << 14);
     mm_detect_state *s = mm_detect_state_new();
-    mm_detect_state_set_max_keys(s, 4);
+    mm_detect_set_corr_max_keys(d, 4);
     for (int i = 0; i < 12; i++) {
         mm_alert *al = NULL;
         mm_detect_event(d, s, event(&a, i), &a, &al);
