@@ -508,9 +508,8 @@ def staff_logon(t, user):
     ev_share(t + 1240, user, usid, lid, ip, "SYSVOL", "\\??\\C:\\Windows\\SYSVOL\\sysvol",
              rel=f"{DNSDOM}\\Policies\\{DEFAULT_GPO}\\gpt.ini", mask="0x120089",
              access="%%1538\n\t\t\t\t%%1541\n\t\t\t\t%%4416\n\t\t\t\t%%4419\n\t\t\t\t%%4423",
-             reason="%%1538:\t%%1801\tD:(A;;0x1200a9;;;AU)\n\t\t\t\t%%1541:\t%%1801\tD:(A;;0x1200a9;;;AU)"
-                    "\n\t\t\t\t%%4416:\t%%1801\tD:(A;;0x1200a9;;;AU)\n\t\t\t\t%%4419:\t%%1801\tD:(A;;0x1200a9;;;AU)"
-                    "\n\t\t\t\t%%4423:\t%%1801\tD:(A;;0x1200a9;;;AU)\n\t\t\t\t")
+             reason="".join(f"{a}:\t%%1801\tD:(A;;0x1200a9;;;AU)\n\t\t\t\t"
+                            for a in ("%%1538", "%%1541", "%%4416", "%%4419", "%%4423")))
     ev_logoff(t + W.randint(3000, 9000), user, usid, lid)
     return usid, ip
 
@@ -642,8 +641,8 @@ lid = ev_logon(t + 2100, adm, adm_sid, it_ip, ltype=10, pkg="Negotiate", ws=DC, 
 ev_special(t + 2101, adm, adm_sid, lid)
 new_sid = wsid(1612)
 ev_user_created(hm(9, 40, 12, 733), adm, adm_sid, lid, "kodomo13", new_sid, "佐藤 美咲")
-ev_group_add(hm(9, 41, 30, 12), adm, adm_sid, lid, f"CN=佐藤 美咲,OU=Kodomo,OU=Staff,DC=sakura,DC=local",
-             new_sid, "G_Kodomo", wsid(1062))
+ev_group_add(hm(9, 41, 30, 12), adm, adm_sid, lid,
+             "CN=佐藤 美咲,OU=Kodomo,OU=Staff,DC=sakura,DC=local", new_sid, "G_Kodomo", wsid(1062))
 ev_logoff(hm(9, 55, 40), adm, adm_sid, lid, ltype=10)
 # ...who signs in on her PC forty minutes later (not an attack: not within minutes)
 STAFF["kodomo13"] = (new_sid, "10.10.6.130")

@@ -559,7 +559,7 @@ static int cmd_replay(cli *c) {
     }
     replay_ctx r = {.lateness = lateness, .max_held = 4u << 20, .newest = INT64_MIN / 2,
                     .last_out = INT64_MIN, .tenant = c->cfg.tenant, .segment = c->cfg.segment,
-                    .dopts = {.tz_offset = c->cfg.tz_offset}};
+                    .dopts = {.tz_offset = c->cfg.tz_offset, .peek = true}};
     mm_arena_init(&r.arena, 1 << 16);
     r.f = mm_feeder_new(p, true);
     int64_t t0 = mm_mono_ns();

@@ -79,7 +79,7 @@ int mm_decode(const mm_decoder *d, mm_event *ev, mm_str rec, const mm_decode_opt
         ev->vendor_prefix = d->vendor_prefix;
         mm_syslog_hdr h;
         if (mm_syslog_hdr_parse(rec, &h, o->tz_offset, ev->recv_ns) < 0)
-            mm_count(MM_C_SYSLOG_HDR_ERRORS, 1); /* the message is still decoded */
+            if (!o->peek) mm_count(MM_C_SYSLOG_HDR_ERRORS, 1); /* the message is still decoded */
         if (h.pri >= 0) {
             set_small(ev, MM_F_LOG_SYSLOG_PRIORITY, h.pri); /* 0..191 */
             set_small(ev, MM_F_LOG_SYSLOG_FACILITY, h.pri >> 3);
@@ -102,9 +102,9 @@ int mm_decode(const mm_decoder *d, mm_event *ev, mm_str rec, const mm_decode_opt
     if (rc < 0) {
         if (ev->kind != MM_KIND_PIPELINE_ERROR) ev->kind = MM_KIND_PIPELINE_ERROR;
         /* mm_event_fail only marks the event; the count happens here, once */
-        mm_count(MM_C_DECODE_ERRORS, 1);
+        if (!o->peek) mm_count(MM_C_DECODE_ERRORS, 1);
         return rc;
     }
-    mm_count(MM_C_EVENTS_DECODED, 1);
+    if (!o->peek) mm_count(MM_C_EVENTS_DECODED, 1);
     return 0;
 }

@@ -13,6 +13,7 @@
 
 typedef struct mm_decode_opts {
     int32_t tz_offset;       /* seconds east of UTC for timestamps that carry no zone */
+    bool peek;               /* a look ahead (replay's ordering): not counted */
 } mm_decode_opts;
 
 typedef struct mm_decoder {
