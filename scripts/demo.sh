@@ -1,6 +1,7 @@
 #!/bin/sh
-# make demo: replay one day of Sakura Town's FortiGate logs through the pipeline
-# (decode -> detect -> SQLite store) and print what a SOC analyst reads first.
+# make demo: one day of Sakura Town hall: the FortiGate's logs and the domain
+# controller's Windows event logs through the pipeline (decode -> detect -> SQLite
+# store), and what a SOC analyst reads first.
 set -eu
 cd "$(dirname "$0")/.."
 M=build/mamori
@@ -16,6 +17,19 @@ $M -c demo/mamori.yaml alerts
 echo
 echo "== what else did the infected PC do? (mamori search 'source.ip=10.10.5.21 and destination.ip=185.220.101.45') =="
 $M -c demo/mamori.yaml search 'source.ip=10.10.5.21 and destination.ip=185.220.101.45' --limit 5
+echo
+echo "== the same day on the domain controller: Security and System logs, in time order =="
+echo "== (mamori -c demo/mamori.yaml replay demo/windows-dc.jsonl; rules: rules/windows, Sigma format) =="
+$M -c demo/mamori.yaml replay demo/windows-dc.jsonl
+echo
+echo "== the PC's trail on the domain controller (mamori search 'source.ip=10.10.5.21 and event.code=4624') =="
+$M -c demo/mamori.yaml search 'source.ip=10.10.5.21 and event.code=4624' --limit 5
+CORPORA=${MM_CORPORA:-../shared/corpora}
+if [ -d "$CORPORA/sigma/rules" ]; then
+    echo
+    echo "== SigmaHQ's rule collection loads as it is (mamori rules check $CORPORA/sigma/rules) =="
+    $M rules check "$CORPORA/sigma/rules" | grep -E "rule files|skipped  "
+fi
 echo
 echo "Try: $M --db $DB search 'event.action=deny' --json | head"
 echo "     $M --db $DB alerts --json"

@@ -877,6 +877,13 @@ static void corr_feed(feed_ctx *fc, int ci, int base, int depth) {
                 mm_buf_putc(&fc->key, '\x1f');
                 mm_buf_puts(&fc->text, ", ");
             }
+            mm_ip ip;
+            char ipb[48];
+            if (has && v.len <= 64 && mm_ip_parse(v, &ip)) {
+                /* one address, one group: ::ffff:10.1.2.3 (Kerberos events) is 10.1.2.3 (logons) */
+                mm_ip_fmt(&ip, ipb);
+                v = mm_str_c(ipb);
+            }
             if (has) {
                 /* group values compare as Sigma compares: case-insensitively */
                 for (uint32_t x = 0; x < v.len; x++) mm_buf_putc(&fc->key, lc(v.p[x]));
@@ -918,6 +925,9 @@ static void corr_feed(feed_ctx *fc, int ci, int base, int depth) {
                 mm_rule_reason(c, fc->ev, &cx, (int64_t)fire.value, mm_buf_cstr(&fc->text), &fc->reason);
                 mm_alert *al = new_alert(fc->a, c, c->level, c->technique, mm_buf_cstr(&fc->reason), fc->ev,
                                          fire.events > 0 ? fire.events : 1);
+                /* out of order (several workers, files) the completing hit may be older
+                 * than the sequence's last step: the alert is dated by the newest */
+                if (fire.last_ts > al->ts_ns) al->ts_ns = fire.last_ts;
                 al->next = *fc->alerts;
                 *fc->alerts = al;
                 fc->raised++;
