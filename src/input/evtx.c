@@ -28,10 +28,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* No rendered record comes near this (a chunk is 64 KB); a bigger size is damage. */
@@ -160,10 +163,9 @@ static int open_evtx(const char *path, libevtx_file_t **out, mm_err *err) {
     return MM_OK;
 }
 
-int mm_evtx_each(const char *path, unsigned flags, int (*fn)(void *ctx, const char *xml, size_t len),
-                 void *ctx, mm_evtx_stats *st, mm_err *err) {
-    mm_evtx_stats local;
-    if (!st) st = &local;
+/* The reader itself; runs in the child (see mm_evtx_each). */
+static int each_inproc(const char *path, unsigned flags, int (*fn)(void *ctx, const char *xml, size_t len),
+                       void *ctx, mm_evtx_stats *st, mm_err *err) {
     memset(st, 0, sizeof *st);
     libevtx_file_t *f = NULL;
     int rc = open_evtx(path, &f, err);
@@ -244,6 +246,162 @@ static bool write_all(int fd, const char *p, size_t n) {
         n -= (size_t)k;
     }
     return true;
+}
+
+/* ------------------------------------------------------------------ isolation */
+
+/* libevtx parses untrusted binary data and is not ours to fix: on damaged files
+ * the Debian build leaks (libfwevt's error paths), and a crash or an endless loop
+ * in it would take the whole daemon down.  So each file is read in a child
+ * process that renders the records and streams them back through a pipe as
+ * frames — kind (1 byte), length (4 bytes), payload — and exits.  Whatever the
+ * child does wrong ends with it: a crash, a hang (no frame for READ_TIMEOUT_MS)
+ * or a broken frame make the file bad, and the records already delivered stand. */
+
+#define READ_TIMEOUT_MS 60000
+
+enum { FR_RECORD = 'R', FR_DONE = 'D', FR_ERROR = 'E' };
+
+typedef struct frame_out {
+    int fd;
+    bool broken;
+} frame_out;
+
+static void frame_send(frame_out *o, char kind, const void *p, size_t n) {
+    char hdr[5];
+    uint32_t len = (uint32_t)n;
+    hdr[0] = kind;
+    memcpy(hdr + 1, &len, 4);
+    if (!o->broken && !(write_all(o->fd, hdr, 5) && write_all(o->fd, p, n))) o->broken = true;
+}
+
+static int child_record(void *ctx, const char *xml, size_t len) {
+    frame_out *o = ctx;
+    frame_send(o, FR_RECORD, xml, len);
+    return o->broken; /* the parent stopped reading */
+}
+
+static _Noreturn void child_main(int fd, const char *path, unsigned flags) {
+    signal(SIGPIPE, SIG_DFL);
+    frame_out o = {fd, false};
+    mm_evtx_stats st;
+    mm_err err = {{0}};
+    int rc = each_inproc(path, flags, child_record, &o, &st, &err);
+    if (rc < 0) {
+        char buf[sizeof(int32_t) + sizeof err.msg];
+        int32_t r = rc;
+        memcpy(buf, &r, sizeof r);
+        size_t ml = strnlen(err.msg, sizeof err.msg);
+        memcpy(buf + sizeof r, err.msg, ml);
+        frame_send(&o, FR_ERROR, buf, sizeof r + ml);
+    } else {
+        frame_send(&o, FR_DONE, &st, sizeof st);
+    }
+    _exit(0); /* no atexit handlers, no stdio flush: the parent's state is not ours */
+}
+
+/* Read exactly n bytes, waiting at most READ_TIMEOUT_MS for each chunk.
+ * 1: done, 0: end of stream or timeout, -1: error. */
+static int read_full(int fd, void *buf, size_t n) {
+    char *p = buf;
+    while (n) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        int pr = poll(&pf, 1, READ_TIMEOUT_MS);
+        if (pr < 0 && errno == EINTR) continue;
+        if (pr <= 0) return pr == 0 ? 0 : -1;
+        ssize_t k = read(fd, p, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return k == 0 ? 0 : -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 1;
+}
+
+/* Parent side: deliver the child's records.  Returns 1 when the child finished
+ * (its result in *rc), 0 when it died or broke the stream. */
+static int receive(int fd, int (*fn)(void *ctx, const char *xml, size_t len), void *ctx,
+                   mm_evtx_stats *st, int *rc, mm_err *err, bool *stopped) {
+    xmlbuf b = {NULL, 0};
+    int done = 0;
+    for (;;) {
+        char hdr[5];
+        uint32_t len;
+        if (read_full(fd, hdr, 5) != 1) break;
+        memcpy(&len, hdr + 1, 4);
+        if (len > MAX_XML) break;
+        if (len + 1 > b.cap) {
+            char *np = realloc(b.p, len + 1);
+            if (!np) break;
+            b.p = np;
+            b.cap = len + 1;
+        }
+        if (len && read_full(fd, b.p, len) != 1) break;
+        b.p[len] = 0;
+        if (hdr[0] == FR_RECORD) {
+            st->records++; /* counted here too: a child that dies leaves no totals */
+            if (fn(ctx, b.p, len) != 0) {
+                *stopped = true;
+                break;
+            }
+        } else if (hdr[0] == FR_DONE && len == sizeof *st) {
+            memcpy(st, b.p, sizeof *st);
+            *rc = MM_OK;
+            done = 1;
+            break;
+        } else if (hdr[0] == FR_ERROR && len >= sizeof(int32_t)) {
+            int32_t r;
+            memcpy(&r, b.p, sizeof r);
+            mm_err_set(err, "%.*s", (int)(len - sizeof r), b.p + sizeof r);
+            *rc = r < 0 ? r : MM_EIO;
+            done = 1;
+            break;
+        } else {
+            break;
+        }
+    }
+    free(b.p);
+    return done;
+}
+
+int mm_evtx_each(const char *path, unsigned flags, int (*fn)(void *ctx, const char *xml, size_t len),
+                 void *ctx, mm_evtx_stats *st, mm_err *err) {
+    mm_evtx_stats local;
+    if (!st) st = &local;
+    memset(st, 0, sizeof *st);
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        mm_err_set(err, "%s: pipe: %s", path, strerror(errno));
+        return MM_EIO;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        mm_err_set(err, "%s: fork: %s", path, strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return MM_EIO;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        child_main(fds[1], path, flags);
+    }
+    close(fds[1]);
+    int rc = MM_EIO;
+    bool stopped = false;
+    int done = receive(fds[0], fn, ctx, st, &rc, err, &stopped);
+    if (!done) kill(pid, SIGKILL); /* stopped early, hung, or broke the stream */
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (done || stopped) return done ? rc : MM_OK;
+    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+        mm_err_set(err, "%s: the .evtx reader crashed (signal %d) after %llu records: damaged file", path,
+                   WTERMSIG(status), (unsigned long long)st->records);
+    else
+        mm_err_set(err, "%s: the .evtx reader stopped responding or broke off after %llu records: damaged file",
+                   path, (unsigned long long)st->records);
+    return MM_EIO;
 }
 
 /* A new temporary file holding what `in` reads (in >= 0) or data[0..n); returns
