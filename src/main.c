@@ -1315,14 +1315,24 @@ static int cmd_config(cli *c) {
             mm_config_free(&cfg);
             return 1;
         }
-    mm_detect *d = mm_detect_load(&cfg, &err);
+    for (int i = 0; i < c->nrules; i++) {
+        cfg.rule_dirs = realloc(cfg.rule_dirs, (size_t)(cfg.nrule_dirs + 1) * sizeof(char *));
+        if (!cfg.rule_dirs) abort();
+        cfg.rule_dirs[cfg.nrule_dirs++] = strdup(c->rules[i]);
+    }
+    mm_rules_report rep = {0};
+    mm_detect_opts o = {.report = &rep};
+    mm_detect *d = mm_detect_load_opts(&cfg, &o, &err);
     if (!d) {
         fprintf(stderr, "%s\n", err.msg);
+        mm_rules_report_free(&rep);
         mm_config_free(&cfg);
         return 1;
     }
-    printf("%s: ok (%d inputs, %d rules, %d indicators)\n", path, cfg.ninputs,
-           mm_detect_rule_count(d), mm_detect_indicator_count(d));
+    print_skips(&rep);
+    printf("%s: ok (%d inputs, %d rules: %d skipped, %d waiting for a log source mapping; %d indicators)\n", path,
+           cfg.ninputs, mm_detect_rule_count(d), rep.skipped, rep.inactive, mm_detect_indicator_count(d));
+    mm_rules_report_free(&rep);
     mm_detect_free(d);
     mm_config_free(&cfg);
     return 0;

@@ -207,23 +207,31 @@ static void print_alert(mm_pipeline *p, const mm_alert *a, mm_buf *o) {
     const mm_value *src = ev ? mm_event_get(ev, MM_F_SOURCE_IP) : NULL;
     mm_buf_reset(o);
     if (p->o.print_alerts == 2) {
+        /* the shape of `mamori alerts --json`, without what only the store assigns */
         mm_buf_puts(o, "{\"@timestamp\":\"");
         mm_time_fmt(o, a->ts_ns);
-        mm_buf_puts(o, "\",\"rule.id\":");
+        mm_buf_puts(o, "\",\"rule\":{\"id\":");
         mm_json_str(o, a->rule_id, strlen(a->rule_id));
-        mm_buf_puts(o, ",\"rule.name\":");
+        mm_buf_puts(o, ",\"name\":");
         mm_json_str(o, a->rule_name, strlen(a->rule_name));
-        mm_buf_puts(o, ",\"level\":");
-        mm_json_str(o, a->level, strlen(a->level));
         if (a->technique) {
             mm_buf_puts(o, ",\"technique\":");
             mm_json_str(o, a->technique, strlen(a->technique));
         }
-        mm_buf_printf(o, ",\"count\":%lld,\"reason\":", (long long)a->count);
+        mm_buf_puts(o, "},\"level\":");
+        mm_json_str(o, a->level, strlen(a->level));
+        if (ev && ev->tenant.len) {
+            mm_buf_puts(o, ",\"tenant\":");
+            mm_json_str(o, ev->tenant.p, ev->tenant.len);
+        }
+        mm_buf_printf(o, ",\"alert\":{\"count\":%lld,\"reason\":", (long long)a->count);
         mm_json_str(o, a->reason, strlen(a->reason));
+        mm_buf_putc(o, '}');
         if (ev) {
-            mm_buf_putc(o, ',');
-            if (!mm_event_json_fields(ev, o, mm_key_fields, mm_key_fields_n)) o->len--;
+            size_t at = o->len;
+            mm_buf_puts(o, ",\"evidence\":{");
+            if (mm_event_json_fields(ev, o, mm_key_fields, mm_key_fields_n)) mm_buf_putc(o, '}');
+            else o->len = at;
         }
         mm_buf_puts(o, "}\n");
     } else {

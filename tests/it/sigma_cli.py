@@ -101,8 +101,9 @@ if case:
               out[:600] + err[:300])
         rc, out, err = run("--rules", T, "ingest", "--format", "evtx", "--alerts", "--json", "--no-store", evtx)
         objs = [json.loads(l) for l in out.splitlines() if l.strip()]
-        alerts = [o for o in objs if "rule.id" in o]
-        check("evtx_alert_json_rule_id", alerts and alerts[0]["rule.id"] == rid and alerts[0]["level"]
+        alerts = [o for o in objs if "rule" in o]
+        check("evtx_alert_json_rule_id", alerts and alerts[0]["rule"]["id"] == rid and alerts[0]["level"]
+              and alerts[0]["alert"]["reason"] and "evidence" in alerts[0]
               and "summary" in objs[-1], out[:600])
 
 # ---- replay: files merged by event time
@@ -158,6 +159,6 @@ level: critical
           and "0 out of order" in err, out + err)
     rc, out, err = run("--rules", rules, "replay", "--no-store", "--json", logs)
     alerts = [json.loads(l) for l in out.splitlines() if l.strip()]
-    check("replay_json_alerts", any(a.get("rule.id") == "chain-1" for a in alerts), out)
+    check("replay_json_alerts", any(a.get("rule", {}).get("id") == "chain-1" for a in alerts), out)
 
 raise SystemExit(1 if failed else 0)
