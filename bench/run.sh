@@ -5,8 +5,16 @@
 #      store writing every event
 #   3. syslog UDP on loopback at a fixed offered rate (default 100,000 msgs/s for
 #      10 s): received vs sent, and the daemon's peak RSS
+#   4-6. the SigmaHQ collection on Windows event logs (issue #3, bench_sigma): rule
+#      load + compile time and memory; detection events/s on one thread over the
+#      regression samples pre-decoded; EVTX end to end (read + decode + detect) in
+#      MB/s beside Debian's evtxexport (libevtx-utils) exporting the same files
 # Input: the FortiGate corpus (../shared/corpora/logs/fortigate/*.log) replicated
-# to >= 1,000,000 lines.  BENCH_LINES, UDP_RATE, UDP_SECONDS override.
+# to >= 1,000,000 lines; the SigmaHQ rules and regression .evtx files
+# (../shared/corpora/sigma/).  Parts whose corpus is missing are skipped.
+# BENCH_LINES, UDP_RATE, UDP_SECONDS override; BENCH_SIGMA_EVENTS (1000000),
+# BENCH_EVTX_SECONDS (2), EVTXEXPORT (/usr/bin/evtxexport) for bench_sigma.
+# BENCH_ONLY=sigma runs parts 4-6 only, BENCH_ONLY=fortigate parts 1-3 only.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -17,7 +25,10 @@ SECS=${UDP_SECONDS:-10}
 W=$(mktemp -d /tmp/mamori-bench.XXXXXX)
 trap 'kill $DPID 2>/dev/null || true; rm -rf "$W"' EXIT
 DPID=
+ONLY=${BENCH_ONLY:-}
+BUILD=${B:-build}   # the Makefile's build folder (make bench B=...)
 
+fortigate_benches() {
 cat "$CORPORA"/logs/fortigate/*.log | tr -d '\000' | grep -v '^$' > "$W/base.log"
 n=$(wc -l < "$W/base.log")
 reps=$(( (LINES + n - 1) / n ))
@@ -29,12 +40,12 @@ echo "bench_input_bytes $(wc -c < "$W/big.log") bytes"
 echo "bench_cpu_cores $(nproc) cores"
 
 echo "# 1. decode + detect, one worker, no store (in-process)"
-build/bench/bench_decode "$W/big.log" demo/indicators.txt
+"$BUILD"/bench/bench_decode "$W/big.log" demo/indicators.txt
 echo "# 1b. the same on the demo day (more threats, bursts, indicator hits) replicated to ~1M lines"
 dn=$(wc -l < demo/fortigate-sakura.log)
 i=0
 while [ $i -lt $(( (LINES + dn - 1) / dn )) ]; do cat demo/fortigate-sakura.log; i=$((i + 1)); done > "$W/demo.log"
-build/bench/bench_decode "$W/demo.log" demo/indicators.txt | sed 's/^decode_detect/demo_decode_detect/'
+"$BUILD"/bench/bench_decode "$W/demo.log" demo/indicators.txt | sed 's/^decode_detect/demo_decode_detect/'
 rm -f "$W/demo.log"
 
 summary() {  # prints events/s from an ingest --json summary
@@ -47,11 +58,11 @@ print("%s_alerts %d alerts" % (sys.argv[1], d["alerts"]))' "$1"
 }
 
 echo "# 2. mamori ingest (file -> worker -> writer threads)"
-build/mamori ingest --workers 1 --no-store --json "$W/big.log" | summary ingest_1worker_nostore
-build/mamori --db "$W/b.db" ingest --workers 1 --json "$W/big.log" | summary ingest_1worker_sqlite
+"$BUILD"/mamori ingest --workers 1 --no-store --json "$W/big.log" | summary ingest_1worker_nostore
+"$BUILD"/mamori --db "$W/b.db" ingest --workers 1 --json "$W/big.log" | summary ingest_1worker_sqlite
 echo "ingest_sqlite_db_bytes $(cat "$W"/b.db* | wc -c) bytes"
 rm -f "$W"/b.db*
-build/mamori --db "$W/b.db" ingest --json "$W/big.log" | summary ingest_allworkers_sqlite
+"$BUILD"/mamori --db "$W/b.db" ingest --json "$W/big.log" | summary ingest_allworkers_sqlite
 rm -f "$W"/b.db*
 
 echo "# 3. syslog UDP at ${RATE} msgs/s for ${SECS}s"
@@ -61,17 +72,17 @@ store: {path: $W/udp.db}
 inputs:
   - {name: udp, type: syslog, protocol: udp, listen: "127.0.0.1:$PORT", format: fortigate}
 EOC
-build/mamori -c "$W/udp.yaml" run 2> "$W/daemon.log" &
+"$BUILD"/mamori -c "$W/udp.yaml" run 2> "$W/daemon.log" &
 DPID=$!
 sleep 1
-build/bench/bench_udp_send 127.0.0.1 "$PORT" "$RATE" "$SECS" "$W/base.log" | tee "$W/send.out"
+"$BUILD"/bench/bench_udp_send 127.0.0.1 "$PORT" "$RATE" "$SECS" "$W/base.log" | tee "$W/send.out"
 sleep 2
 rss=$(grep VmHWM /proc/$DPID/status | awk '{print $2}')
 kill -TERM $DPID
 wait $DPID || true
 DPID=
 sent=$(awk '/^udp_sent/{print $2}' "$W/send.out")
-build/mamori -c "$W/udp.yaml" status --json > "$W/status.json"
+"$BUILD"/mamori -c "$W/udp.yaml" status --json > "$W/status.json"
 python3 - "$W/status.json" "$sent" "$rss" <<'EOP'
 import json, sys
 c = json.load(open(sys.argv[1]))["counters"]
@@ -84,3 +95,19 @@ print("udp_kernel_drops %d msgs" % c["syslog_udp_kernel_drops"])
 print("udp_queue_drops %d msgs" % c["queue_drops"])
 print("udp_daemon_peak_rss %.1f MiB" % (rss / 1024.0))
 EOP
+}
+
+if [ "$ONLY" != sigma ]; then
+    if ls "$CORPORA"/logs/fortigate/*.log > /dev/null 2>&1; then
+        fortigate_benches
+    else
+        echo "# no FortiGate corpus at $CORPORA/logs/fortigate: parts 1-3 skipped"
+    fi
+fi
+if [ "$ONLY" != fortigate ]; then
+    if [ -d "$CORPORA/sigma/rules" ]; then
+        "$BUILD"/bench/bench_sigma "$CORPORA"
+    else
+        echo "# no SigmaHQ corpus at $CORPORA/sigma: parts 4-6 skipped"
+    fi
+fi

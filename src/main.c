@@ -47,7 +47,7 @@ static void usage(FILE *f) {
           "commands:\n"
           "  run                         run the daemon with the configured inputs\n"
           "  ingest [--format NAME] [--json] [--events] [--alerts] [--no-store]\n"
-          "         [--tenant T] [--segment S] [--workers N] FILE...\n"
+          "         [--tenant T] [--segment S] [--workers N] [--recovered] FILE...\n"
           "                              decode, detect and store files ('-' = stdin)\n"
           "  replay [--format NAME] [--lateness DUR] [--workers N] [--json] [--no-store] DIR|FILE...\n"
           "                              files in time order (.evtx, .jsonl, .log), print alerts\n"
@@ -170,7 +170,7 @@ static int list_option(cli *c, const char *cmd, int *i, bool *json, int64_t *sin
 
 static int cmd_ingest(cli *c) {
     const char *format = "fortigate";
-    bool json = false, events = false, no_store = false, print_alerts = false;
+    bool json = false, events = false, no_store = false, print_alerts = false, recovered = false;
     const char *tenant = NULL, *segment = NULL;
     int workers = 0;
     char **files = calloc((size_t)c->argc + 1, sizeof *files);
@@ -181,6 +181,7 @@ static int cmd_ingest(cli *c) {
         else if (strcmp(a, "--json") == 0) json = true;
         else if (strcmp(a, "--events") == 0) events = true;
         else if (strcmp(a, "--alerts") == 0) print_alerts = true;
+        else if (strcmp(a, "--recovered") == 0) recovered = true;
         else if (strcmp(a, "--no-store") == 0) no_store = true;
         else if (strcmp(a, "--tenant") == 0 && i + 1 < c->argc) tenant = c->argv[++i];
         else if (strcmp(a, "--segment") == 0 && i + 1 < c->argc) segment = c->argv[++i];
@@ -247,12 +248,13 @@ static int cmd_ingest(cli *c) {
     int64_t t0 = mm_mono_ns();
     uint64_t lost0 = mm_counter_get(MM_C_STORE_LOST);
     /* .evtx files are binary: their records reach the evtx decoder as XML */
-    int64_t lines = strcmp(format, "evtx") == 0 ? mm_input_read_evtx(p, &src, dec, files, nfiles, &err)
-                                                : mm_input_read_files(p, &src, dec, files, nfiles, &err);
+    int64_t lines = strcmp(format, "evtx") == 0
+                        ? mm_input_read_evtx(p, &src, dec, files, nfiles, recovered ? MM_EVTX_RECOVERED : 0, &err)
+                        : mm_input_read_files(p, &src, dec, files, nfiles, &err);
     mm_pipeline_finish(p);
     double secs = (double)(mm_mono_ns() - t0) / 1e9;
     int rc = 0;
-    if (lines < 0) {
+    if (lines < 0 || err.msg[0]) {   /* evtx: some file could not be read (the others were) */
         fprintf(stderr, "mamori ingest: %s\n", err.msg);
         rc = 1;
     }

@@ -90,8 +90,13 @@ bool mm_time_parse(mm_str s, int64_t *ns) {
             if (v > INT64_MAX / 1000000000LL) return false;        /* past 2262 */
             *ns = v * 1000000000LL;
         }
-        else if (v < 100000000000000LL) *ns = v * 1000000LL;      /* ms */
-        else if (v < 100000000000000000LL) *ns = v * 1000LL;      /* us */
+        else if (v < 100000000000000LL) {                          /* ms */
+            if (v > INT64_MAX / 1000000LL) return false;
+            *ns = v * 1000000LL;
+        } else if (v < 100000000000000000LL) {                     /* us */
+            if (v > INT64_MAX / 1000LL) return false;
+            *ns = v * 1000LL;
+        }
         else *ns = v;
         return true;
     }

@@ -366,6 +366,8 @@ int mm_syslog_hdr_parse(mm_str rec, mm_syslog_hdr *h, int32_t tz_offset, int64_t
             nd++;
             q++;
         }
+        /* '<' and a letter is markup (event XML), not a broken header */
+        if (nd == 0 && q < c.end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || *q == '?')) return 0;
         if (nd == 0 || nd > 3 || q >= c.end || *q != '>' || pri > 191) {
             /* looks like a header but is not one: leave the record whole */
             return MM_EINVAL;

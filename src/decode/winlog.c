@@ -21,6 +21,9 @@
  * decoder in evtx.c, so the same event gives the same fields whichever way it
  * came).  Values are kept as text: numbers are rendered in decimal.
  *
+ * A record that is XML instead (WEF, NXLog's to_xml on the same input) goes to
+ * the XML decoder, so one "winlog" input takes every rendering.
+ *
  * Nested EventData/UserData values are flattened to their leaf names (UserData has
  * one element holding the fields; its name is kept as xml_name, as Winlogbeat
  * does); arrays give Name1, Name2... like unnamed <Data> elements.  Nesting deeper
@@ -48,7 +51,8 @@ static mm_str text(mm_arena *a, const json_t *v) {
     case JSON_REAL:
         /* shortest text that reads back the same */
         n = snprintf(tmp, sizeof tmp, "%.15g", json_real_value(v));
-        if (strtod(tmp, NULL) != json_real_value(v)) n = snprintf(tmp, sizeof tmp, "%.17g", json_real_value(v));
+        if (strtod(tmp, NULL) != json_real_value(v))
+            n = snprintf(tmp, sizeof tmp, "%.17g", json_real_value(v));
         return mm_arena_str(a, tmp, (size_t)n);
     case JSON_TRUE: return MM_STR("true");
     case JSON_FALSE: return MM_STR("false");
@@ -94,7 +98,8 @@ static void flatten(mm_winevt *w, mm_str key, const json_t *v, int depth) {
                 mm_winevt_data_unnamed(w, s);
             } else {
                 char name[96];
-                int n = snprintf(name, sizeof name, "%.*s%zu", (int)(key.len > 80 ? 80 : key.len), key.p, i + 1);
+                int kl = key.len > 80 ? 80 : (int)key.len;
+                int n = snprintf(name, sizeof name, "%.*s%zu", kl, key.p, i + 1);
                 mm_winevt_data(w, mm_arena_str(a, name, (size_t)n), s);
             }
         }
@@ -171,7 +176,8 @@ static const struct {
 };
 
 static void winlogbeat(mm_winevt *w, const json_t *root, const json_t *wl) {
-    for (size_t i = 0; i < MM_ARRAY_LEN(wlb_keys); i++) sys(w, wlb_keys[i].ws, json_object_get(wl, wlb_keys[i].key));
+    for (size_t i = 0; i < MM_ARRAY_LEN(wlb_keys); i++)
+        sys(w, wlb_keys[i].ws, json_object_get(wl, wlb_keys[i].key));
     sys(w, WS_PID, PATH(wl, "process", "pid"));
     sys(w, WS_TID, PATH(wl, "process", "thread", "id"));
     sys(w, WS_USER_ID, PATH(wl, "user", "identifier"));
@@ -267,19 +273,23 @@ static void nxlog(mm_winevt *w, const json_t *root) {
         if (ws == -2) flatten(w, key_str(a, k, kl), m, 1);
     }
     const json_t *sev = json_object_get(root, "Severity");
-    for (size_t i = 0; json_is_string(sev) && i < MM_ARRAY_LEN(nx_levels); i++)
-        if (strcmp(json_string_value(sev), nx_levels[i].nx) == 0) w->sys[WS_LEVEL_TEXT] = mm_str_c(nx_levels[i].level);
+    const char *sv = json_is_string(sev) ? json_string_value(sev) : "";
+    for (size_t i = 0; i < MM_ARRAY_LEN(nx_levels); i++)
+        if (strcmp(sv, nx_levels[i].nx) == 0) w->sys[WS_LEVEL_TEXT] = mm_str_c(nx_levels[i].level);
     /* the audit result: from Keywords when there, else NXLog's EventType */
     const json_t *et = json_object_get(root, "EventType");
-    if (!w->sys[WS_KEYWORDS].p && json_is_string(et)) {
-        if (strcmp(json_string_value(et), "AUDIT_SUCCESS") == 0) mm_winevt_keyword(w, MM_STR("Audit Success"));
-        if (strcmp(json_string_value(et), "AUDIT_FAILURE") == 0) mm_winevt_keyword(w, MM_STR("Audit Failure"));
-    }
+    const char *type = json_is_string(et) ? json_string_value(et) : "";
+    if (!w->sys[WS_KEYWORDS].p && strcmp(type, "AUDIT_SUCCESS") == 0) mm_winevt_keyword(w, MM_STR("Audit Success"));
+    if (!w->sys[WS_KEYWORDS].p && strcmp(type, "AUDIT_FAILURE") == 0) mm_winevt_keyword(w, MM_STR("Audit Failure"));
 }
 
 /* ------------------------------------------------------------------ decode */
 
 static int winlog_decode(mm_event *ev, mm_str msg, const mm_decode_opts *o) {
+    /* an input set to winlog may also carry the XML rendering (WEF, NXLog to_xml) */
+    uint32_t i = 0;
+    while (i < msg.len && strchr(" \t\r\n", msg.p[i]) && msg.p[i]) i++;
+    if (i < msg.len && msg.p[i] == '<') return mm_decoder_evtx.decode(ev, msg, o);
     mm_winevt w;
     mm_winevt_init(&w, ev, o);
     json_error_t jerr;

@@ -271,7 +271,8 @@ static void map_level_opcode_task(mm_winevt *w) {
     uint64_t n;
     mm_str level = {NULL, 0};
     if (usable(w->sys[WS_LEVEL_TEXT])) level = lower(ev->arena, trim(w->sys[WS_LEVEL_TEXT]));
-    else if (parse_num(w->sys[WS_LEVEL], &n)) level = n < 6 ? mm_str_c(level_names[n]) : trim(w->sys[WS_LEVEL]);
+    else if (parse_num(w->sys[WS_LEVEL], &n))
+        level = n < 6 ? mm_str_c(level_names[n]) : trim(w->sys[WS_LEVEL]);
     if (level.len) {
         mm_event_set(ev, MM_F_WINLOG_LEVEL, level);
         mm_event_set(ev, MM_F_LOG_LEVEL, level);
@@ -315,7 +316,8 @@ static void map_keywords(mm_winevt *w) {
     }
     mm_str outcome = {NULL, 0};
     if (usable(w->sys[WS_OUTCOME])) outcome = lower(ev->arena, trim(w->sys[WS_OUTCOME]));
-    for (const mm_value *v = mm_event_get(ev, MM_F_WINLOG_KEYWORDS); v && !outcome.len; v = mm_event_next(ev, v)) {
+    const mm_value *v = mm_event_get(ev, MM_F_WINLOG_KEYWORDS);
+    for (; v && !outcome.len; v = mm_event_next(ev, v)) {
         if (mm_str_ieqc(v->s, "Audit Success")) outcome = MM_STR("success");
         else if (mm_str_ieqc(v->s, "Audit Failure")) outcome = MM_STR("failure");
     }
@@ -337,23 +339,36 @@ static bool has_zone(mm_str s) {
     return i < s.len;
 }
 
+/* mm_time_parse reads a bare number as epoch s/ms/us/ns by its magnitude, but does
+ * not refuse ms and us values past 2262 (their ns overflow int64); senders write
+ * anything, so those are refused here first. */
+static bool time_parse(mm_str t, int64_t *ns) {
+    int64_t v;
+    if (mm_str_to_i64(t, &v)) {
+        bool ms = v >= 10000000000LL && v < 100000000000000LL;
+        bool us = v >= 100000000000000LL && v < 100000000000000000LL;
+        if ((ms && v > INT64_MAX / 1000000) || (us && v > INT64_MAX / 1000)) return false;
+    }
+    return mm_time_parse(t, ns);
+}
+
 static void map_time(mm_winevt *w) {
     mm_event *ev = w->ev;
     int64_t ns;
     mm_str t = trim(w->sys[WS_TIME]);
-    if (t.len && mm_time_parse(t, &ns)) {
+    if (t.len && time_parse(t, &ns)) {
         if (mm_event_set(ev, MM_F_TIMESTAMP, t)) ev->ts_ns = ev->vals[ev->idx[MM_F_TIMESTAMP]].i;
         return;
     }
     t = trim(w->sys[WS_TIME_LOCAL]);
-    if (t.len && mm_time_parse(t, &ns)) {
+    if (t.len && time_parse(t, &ns)) {
         int32_t off = w->o ? w->o->tz_offset : 0;
         if (!has_zone(t) && !mm_str_to_i64(t, &(int64_t){0})) ns -= (int64_t)off * NS;
         mm_event_set_time(ev, MM_F_TIMESTAMP, ns);
         return;
     }
     t = trim(w->sys[WS_TIMESTAMP]);
-    if (t.len && mm_time_parse(t, &ns) && mm_event_set(ev, MM_F_TIMESTAMP, t))
+    if (t.len && time_parse(t, &ns) && mm_event_set(ev, MM_F_TIMESTAMP, t))
         ev->ts_ns = ev->vals[ev->idx[MM_F_TIMESTAMP]].i;
 }
 
@@ -365,7 +380,8 @@ static void map_system(mm_winevt *w, mm_str id) {
     mm_str prov = trim(w->sys[WS_PROVIDER]);
     set(ev, MM_F_WINLOG_PROVIDER_NAME, prov);
     set(ev, MM_F_EVENT_PROVIDER, prov);
-    if (usable(w->sys[WS_PROVIDER_GUID])) mm_event_set(ev, MM_F_WINLOG_PROVIDER_GUID, braced(a, w->sys[WS_PROVIDER_GUID]));
+    if (usable(w->sys[WS_PROVIDER_GUID]))
+        mm_event_set(ev, MM_F_WINLOG_PROVIDER_GUID, braced(a, w->sys[WS_PROVIDER_GUID]));
     set(ev, MM_F_WINLOG_CHANNEL, trim(w->sys[WS_CHANNEL]));
     mm_str host = trim(w->sys[WS_COMPUTER]);
     if (usable(host)) {
@@ -385,7 +401,8 @@ static void map_system(mm_winevt *w, mm_str id) {
     set(ev, MM_F_WINLOG_USER_NAME, w->sys[WS_USER_NAME]);
     set(ev, MM_F_WINLOG_USER_DOMAIN, w->sys[WS_USER_DOMAIN]);
     set(ev, MM_F_WINLOG_USER_TYPE, w->sys[WS_USER_TYPE]);
-    if (usable(w->sys[WS_ACTIVITY_ID])) mm_event_set(ev, MM_F_WINLOG_ACTIVITY_ID, braced(a, w->sys[WS_ACTIVITY_ID]));
+    if (usable(w->sys[WS_ACTIVITY_ID]))
+        mm_event_set(ev, MM_F_WINLOG_ACTIVITY_ID, braced(a, w->sys[WS_ACTIVITY_ID]));
     if (usable(w->sys[WS_RELATED_ACTIVITY_ID]))
         mm_event_set(ev, MM_F_WINLOG_RELATED_ACTIVITY_ID, braced(a, w->sys[WS_RELATED_ACTIVITY_ID]));
     set(ev, MM_F_MESSAGE, w->sys[WS_MESSAGE]);
@@ -762,7 +779,7 @@ static void split_args(mm_event *ev, mm_str cl) {
         bool end = i == cl.len;
         char c = end ? ' ' : cl.p[i];
         if (c == '"') q = !q;
-        if ((end || (!q && (c == ' ' || c == '\t' || c == '\r' || c == '\n'))) ) {
+        if (end || (!q && (c == ' ' || c == '\t' || c == '\r' || c == '\n'))) {
             if (i > start) {
                 mm_event_add(ev, MM_F_PROCESS_ARGS, (mm_str){cl.p + start, i - start});
                 n++;
@@ -855,7 +872,7 @@ int mm_winevt_finish(mm_winevt *w) {
     mm_event *ev = w->ev;
     mm_str id = trim(w->sys[WS_EVENT_ID]);
     uint64_t eid;
-    if (!id.len || !parse_num(id, &eid) || eid > 0xffffffffu || (id.len > 1 && id.p[1] == 'x')) {
+    if (!id.len || !parse_num(id, &eid) || eid > 0xffffffffu || (id.len > 1 && (id.p[1] | 0x20) == 'x')) {
         mm_event_fail(ev, "Windows event without a numeric EventID");
         return MM_EINVAL;
     }

@@ -57,20 +57,23 @@ typedef enum mm_winsys {
     X(SUBJECT_USER_SID, "SubjectUserSid") X(SUBJECT_USER_NAME, "SubjectUserName")      \
     X(SUBJECT_DOMAIN_NAME, "SubjectDomainName") X(SUBJECT_LOGON_ID, "SubjectLogonId")  \
     X(TARGET_LOGON_ID, "TargetLogonId") X(LOGON_TYPE, "LogonType")                     \
-    X(IP_ADDRESS, "IpAddress") X(IP_PORT, "IpPort") X(WORKSTATION_NAME, "WorkstationName") \
+    X(IP_ADDRESS, "IpAddress") X(IP_PORT, "IpPort")                                    \
+    X(WORKSTATION_NAME, "WorkstationName")                                             \
     X(PROCESS_ID, "ProcessId") X(PROCESS_NAME, "ProcessName")                          \
     X(NEW_PROCESS_ID, "NewProcessId") X(NEW_PROCESS_NAME, "NewProcessName")            \
     X(PARENT_PROCESS_NAME, "ParentProcessName") X(COMMAND_LINE, "CommandLine")         \
     X(SERVICE_NAME, "ServiceName") X(SERVICE_TYPE, "ServiceType")                      \
-    X(MEMBER_NAME, "MemberName") X(MEMBER_SID, "MemberSid") X(ACCOUNT_NAME, "AccountName")                        \
-    X(ACCOUNT_DOMAIN, "AccountDomain") X(CLIENT_ADDRESS, "ClientAddress")              \
-    X(CLIENT_NAME, "ClientName") X(LOGON_ID, "LogonID")                                \
-    X(FAILURE_REASON, "FailureReason") X(STATUS, "Status") X(SUB_STATUS, "SubStatus")  \
+    X(MEMBER_NAME, "MemberName") X(MEMBER_SID, "MemberSid")                            \
+    X(ACCOUNT_NAME, "AccountName") X(ACCOUNT_DOMAIN, "AccountDomain")                  \
+    X(CLIENT_ADDRESS, "ClientAddress") X(CLIENT_NAME, "ClientName")                    \
+    X(LOGON_ID, "LogonID") X(FAILURE_REASON, "FailureReason")                          \
+    X(STATUS, "Status") X(SUB_STATUS, "SubStatus")                                     \
     X(OLD_TARGET_USER_NAME, "OldTargetUserName")                                       \
     X(NEW_TARGET_USER_NAME, "NewTargetUserName")                                       \
-    X(RELATIVE_TARGET_NAME, "RelativeTargetName") X(SHARE_LOCAL_PATH, "ShareLocalPath") \
-    X(SHARE_NAME, "ShareName") X(SOURCE_ADDRESS, "SourceAddress")                     \
-    X(SOURCE_PORT, "SourcePort") X(DEST_ADDRESS, "DestAddress") X(DEST_PORT, "DestPort") \
+    X(RELATIVE_TARGET_NAME, "RelativeTargetName")                                      \
+    X(SHARE_LOCAL_PATH, "ShareLocalPath") X(SHARE_NAME, "ShareName")                   \
+    X(SOURCE_ADDRESS, "SourceAddress") X(SOURCE_PORT, "SourcePort")                    \
+    X(DEST_ADDRESS, "DestAddress") X(DEST_PORT, "DestPort")                            \
     X(PROTOCOL, "Protocol") X(APPLICATION, "Application") X(DIRECTION, "Direction")
 
 typedef enum mm_windata {
@@ -103,6 +106,9 @@ void mm_winevt_keyword(mm_winevt *w, mm_str name);
 /* Everything after parsing: System fields, ECS mapping.  Fails (mm_event_fail,
  * MM_EINVAL) when there is no usable EventID. */
 int mm_winevt_finish(mm_winevt *w);
+
+/* The XML decoder (evtx.c); "winlog" hands it records that are XML. */
+extern const mm_decoder mm_decoder_evtx;
 
 /* The routing key of a Windows event in any of the JSON shapes or the XML, found
  * without decoding: IpAddress (unless "-" or empty), else TargetUserName, else the

@@ -6,14 +6,19 @@
  * the ones libevtx recovers from the file's free space: events overwritten or
  * cleared (an attacker's `wevtutil cl` leaves them there), which an investigation
  * wants too.  A recovered copy of a live record (same record number) is skipped;
- * many recovered fragments are too damaged to render and are only counted.
+ * many recovered fragments are too damaged to render, or render without an
+ * EventID, and are only counted.
  *
  * Files are untrusted: one that is missing, is not an .evtx file or that libevtx
  * cannot open is reported by name and counted (evtx_files_bad), and the next file
  * is read; a file libevtx flags as corrupt (dirty, cut) is read as far as its
  * records render (evtx_files_corrupt); a record that does not render is counted
- * (evtx_records_bad) and skipped.  libevtx takes a path, so data in memory (stdin,
- * the fuzz target) goes through a temporary file that is unlinked at once.
+ * (evtx_records_bad) and skipped.  libevtx itself runs in a child process per file
+ * (see "isolation" below), so its bugs on hostile files cannot crash, hang or leak
+ * into mamori.  libevtx takes a path, so data in memory (stdin, the fuzz target)
+ * goes through a temporary file that is unlinked once read.
+ *
+ * libevtx also renders hex values zero-padded where Windows does not (unpad_hex).
  *
  * Debian's libevtx-dev does not depend on libbfio-dev although libevtx.h includes
  * <libbfio.h> for its file-IO-handle functions.  We use none of them, so the
@@ -53,7 +58,10 @@ static void lib_err(libevtx_error_t **e, char *out, size_t n) {
 }
 
 static int hexval(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
 }
 
 /* libevtx renders win:HexInt32/HexInt64 values zero-padded ("0x001fffff",
@@ -69,7 +77,8 @@ static size_t unpad_hex(char *x, size_t n) {
             size_t d = i + 3, e = d;
             while (e < n && hexval(x[e]) >= 0) e++;
             size_t nd = e - d;
-            if ((nd == 8 || nd == 16) && n - e >= sizeof tail - 1 && memcmp(x + e, tail, sizeof tail - 1) == 0) {
+            bool data_end = n - e >= sizeof tail - 1 && memcmp(x + e, tail, sizeof tail - 1) == 0;
+            if ((nd == 8 || nd == 16) && data_end) {
                 size_t z = d;
                 while (z + 1 < e && x[z] == '0') z++;
                 memmove(x + out, x + i, 3);
@@ -133,7 +142,8 @@ static int open_evtx(const char *path, libevtx_file_t **out, mm_err *err) {
         return MM_EINVAL;
     }
     if (sb.st_size < 4096) {
-        mm_err_set(err, "%s: not an .evtx file (%lld bytes, shorter than its header)", path, (long long)sb.st_size);
+        mm_err_set(err, "%s: not an .evtx file (%lld bytes, shorter than its header)", path,
+                   (long long)sb.st_size);
         return MM_EINVAL;
     }
     libevtx_error_t *e = NULL;
@@ -399,8 +409,8 @@ int mm_evtx_each(const char *path, unsigned flags, int (*fn)(void *ctx, const ch
         mm_err_set(err, "%s: the .evtx reader crashed (signal %d) after %llu records: damaged file", path,
                    WTERMSIG(status), (unsigned long long)st->records);
     else
-        mm_err_set(err, "%s: the .evtx reader stopped responding or broke off after %llu records: damaged file",
-                   path, (unsigned long long)st->records);
+        mm_err_set(err, "%s: the .evtx reader stopped or broke off after %llu records: damaged file", path,
+                   (unsigned long long)st->records);
     return MM_EIO;
 }
 
@@ -483,7 +493,7 @@ static void count(const mm_evtx_stats *st) {
 }
 
 int64_t mm_input_read_evtx(mm_pipeline *p, const mm_source *src, const mm_decoder *dec,
-                           char *const *paths, int npaths, mm_err *err) {
+                           char *const *paths, int npaths, unsigned flags, mm_err *err) {
     if (!dec) dec = mm_decoder_find("evtx");
     if (err) err->msg[0] = 0;
     mm_feeder *f = mm_feeder_new(p, true);
@@ -497,8 +507,8 @@ int64_t mm_input_read_evtx(mm_pipeline *p, const mm_source *src, const mm_decode
         memset(&st, 0, sizeof st);
         char *tmp = is_stdin ? spool(STDIN_FILENO, NULL, 0, &ferr) : NULL;
         put_ctx c = {f, src, dec, mm_now_ns()};
-        int rc = is_stdin && !tmp ? MM_EIO
-                                  : mm_evtx_each(tmp ? tmp : paths[i], MM_EVTX_RECOVERED, put_record, &c, &st, &ferr);
+        int rc = MM_EIO;
+        if (!is_stdin || tmp) rc = mm_evtx_each(tmp ? tmp : paths[i], flags, put_record, &c, &st, &ferr);
         if (tmp) {
             unlink(tmp);
             free(tmp);
@@ -518,7 +528,8 @@ int64_t mm_input_read_evtx(mm_pipeline *p, const mm_source *src, const mm_decode
                     (unsigned long long)st.records);
         }
         if (st.bad)
-            mm_warn("%s: %llu records could not be rendered and were skipped", name, (unsigned long long)st.bad);
+            mm_warn("%s: %llu records could not be rendered and were skipped", name,
+                    (unsigned long long)st.bad);
     }
     mm_feeder_free(f);
     if (err && nbad > 1) {

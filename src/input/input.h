@@ -28,15 +28,16 @@ int mm_input_port(const mm_input *in);
 int64_t mm_input_read_files(mm_pipeline *p, const mm_source *src, const mm_decoder *dec,
                             char *const *paths, int npaths, mm_err *err);
 
-/* Windows .evtx files (mamori ingest --format evtx): every record of every file,
- * live ones first, then those libevtx recovers from free space, each rendered as
- * XML and put as one record (for the "evtx" decoder; dec NULL = that one).  "-"
- * reads an .evtx file from stdin.  A file that cannot be read is logged by name,
- * counted (evtx_files_bad) and skipped: the others are still read.  Returns the
- * records put (>= 0); when some file could not be read err->msg names it (else
- * err->msg is empty), so the caller can exit non-zero after the summary. */
+/* Windows .evtx files (mamori ingest --format evtx): every live record of every
+ * file, and with flags MM_EVTX_RECOVERED also those libevtx recovers from free
+ * space (deleted or overwritten records: forensics), each rendered as XML and put
+ * as one record (for the "evtx" decoder; dec NULL = that one).  "-" reads an .evtx
+ * file from stdin.  A file that cannot be read is logged by name, counted
+ * (evtx_files_bad) and skipped: the others are still read.  Returns the records
+ * put (>= 0); when some file could not be read err->msg names it (else err->msg
+ * is empty), so the caller can exit non-zero after the summary. */
 int64_t mm_input_read_evtx(mm_pipeline *p, const mm_source *src, const mm_decoder *dec,
-                           char *const *paths, int npaths, mm_err *err);
+                           char *const *paths, int npaths, unsigned flags, mm_err *err);
 
 /* The reader under it, without a pipeline (tests, fuzzing, benchmarks). */
 typedef struct mm_evtx_stats {

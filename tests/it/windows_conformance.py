@@ -275,10 +275,14 @@ def sigma_regression():
         return 1
     failed = 0
     rc, xml_events, err = ingest("evtx", ["--workers", "1"] + evtx)
+    rc2, all_events, err2 = ingest("evtx", ["--workers", "1", "--recovered"] + evtx)
     perr = [e for e in xml_events if e.get("event", {}).get("kind") == "pipeline_error"]
     unreadable = [ln for ln in err.splitlines() if " mamori error: " in ln]
-    print("sigma regression: %d .evtx files, %d events (recovered records included), %d decode errors"
-          % (len(evtx), len(xml_events), len(perr)))
+    print("sigma regression: %d .evtx files, %d live events, %d decode errors; %d with --recovered"
+          % (len(evtx), len(xml_events), len(perr), len(all_events)))
+    if rc2 != 0 or len(all_events) < len(xml_events):
+        print("FAIL --recovered reads at least the live records: rc %d, %d events" % (rc2, len(all_events)))
+        failed += 1
     if rc == 0 and not perr and not unreadable and len(xml_events) >= len(evtx):
         print("PASS every SigmaHQ regression .evtx file reads without error")
     else:

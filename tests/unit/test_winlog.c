@@ -320,6 +320,12 @@ static void nxlog_flat_keys(void) {
     const char *zoned = "{\"EventID\":1,\"EventTime\":\"2024-05-01T19:00:00+09:00\"}";
     ev = dec_n("winlog", zoned, strlen(zoned), 3600);
     CHECK_INT(ev->ts_ns, mm_time_from_civil(2024, 5, 1, 10, 0, 0) * SEC);
+    /* epoch numbers past 2262 in ms or us: refused, not overflowed */
+    ev = dec("winlog", "{\"EventTime\":37600034817817,\"EventID\":1}");
+    CHECK_INT(ev->kind, MM_KIND_EVENT);
+    CHECK_INT(ev->ts_ns, ev->recv_ns);
+    ev = dec("winlog", "{\"EventTime\":1714557600000,\"EventID\":1}");
+    CHECK_INT(ev->ts_ns, mm_time_from_civil(2024, 5, 1, 10, 0, 0) * SEC);
     /* EventType when there is no Keywords */
     ev = dec("winlog", "{\"EventID\":4625,\"EventType\":\"AUDIT_FAILURE\",\"SourceName\":\"Microsoft-Windows-Security-Auditing\"}");
     CHECK_STR(fs(ev, MM_F_EVENT_OUTCOME), "failure");
@@ -418,6 +424,11 @@ static void xml_logon(void) {
     CHECK_STR(vs(ev, "WorkstationName"), "-");
     CHECK_INT(ev->nvendor, 10);
     CHECK(!mm_event_has(ev, MM_F_WINLOG_USER_ID)); /* <Security/> without UserID */
+    /* an input set to "winlog" takes the XML rendering too */
+    ev = dec("winlog", XML_4624);
+    CHECK_INT(ev->kind, MM_KIND_EVENT);
+    CHECK_STR(fs(ev, MM_F_USER_NAME), "alice");
+    CHECK_STR(vs(ev, "IpPort"), "49152");
 }
 
 static void xml_entities_cdata_comments(void) {
@@ -921,7 +932,7 @@ static void read_evtx_through_the_pipeline(void) {
     CHECK_INT(mm_pipeline_start(&p, &o, NULL, NULL, &e), 0);
     mm_source src = {"test", "t", "", "evtx"};
     char *paths[] = {g_files[0], "/nonexistent/a.evtx", (char *)MM_HOME "/README.md", g_files[1]};
-    int64_t n = mm_input_read_evtx(p, &src, NULL, paths, 4, &e);
+    int64_t n = mm_input_read_evtx(p, &src, NULL, paths, 4, MM_EVTX_RECOVERED, &e);
     mm_pipeline_finish(p);
     mm_pipeline_free(p);
     CHECK(n >= 2);
