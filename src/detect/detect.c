@@ -127,7 +127,7 @@ static void dim_add(dim *d, const char *v, int rule) {
  * share an anchor value (a thousand process_creation rules on Sysmon event 1) it
  * separates nothing, and the rule's literals do better. */
 #define CROWDED 8
-#define MIN_LIT 3
+#define MIN_LIT 2
 
 static int build_index(mm_detect *d, mm_err *err) {
     uint8_t *route = calloc((size_t)(d->nrules ? d->nrules : 1), 1);   /* 0 none, 1 anchor, 2 prefilter, 3 always */
@@ -753,6 +753,7 @@ struct mm_detect_state {
     void *re_md;         /* pcre2 match data for this worker */
     void *hs_scratch;    /* Hyperscan scratch for the prefilter */
     uint64_t hs_gen;
+    mm_buf key, text, val, reason;   /* alert and correlation text, reused */
 };
 
 mm_detect_state *mm_detect_state_new(void) { return calloc(1, sizeof(mm_detect_state)); }
@@ -764,6 +765,10 @@ void mm_detect_state_free(mm_detect_state *s) {
     free(s->matched);
     if (s->re_md) mm_re_md_free(s->re_md);
     mm_prefilter_scratch_free(s->hs_scratch);
+    mm_buf_free(&s->key);
+    mm_buf_free(&s->text);
+    mm_buf_free(&s->val);
+    mm_buf_free(&s->reason);
     free(s);
 }
 
@@ -846,7 +851,7 @@ typedef struct feed_ctx {
     int raised;
     int fed[64];         /* count-type correlations already fed by this event */
     int nfed;
-    mm_buf key, text, val, reason;
+    mm_buf *key, *text, *val, *reason;   /* the worker state's */
 } feed_ctx;
 
 static bool count_type(const mm_corr *c) {
@@ -867,15 +872,15 @@ static void corr_feed(feed_ctx *fc, int ci, int base, int depth) {
     }
     for (int k = 0; k < co->nrefs; k++) {
         if (c->ref_rule[k] != base) continue;
-        mm_buf_reset(&fc->key);
-        mm_buf_reset(&fc->text);
+        mm_buf_reset(fc->key);
+        mm_buf_reset(fc->text);
         for (int g = 0; g < co->ngroup; g++) {
             mm_str v = {NULL, 0};
             const mm_value *mv;
             bool has = mm_fset_value(&c->cgroup[k * co->ngroup + g], fc->ev, &v, &mv) && v.len;
             if (g) {
-                mm_buf_putc(&fc->key, '\x1f');
-                mm_buf_puts(&fc->text, ", ");
+                mm_buf_putc(fc->key, '\x1f');
+                mm_buf_puts(fc->text, ", ");
             }
             mm_ip ip;
             char ipb[48];
@@ -886,25 +891,25 @@ static void corr_feed(feed_ctx *fc, int ci, int base, int depth) {
             }
             if (has) {
                 /* group values compare as Sigma compares: case-insensitively */
-                for (uint32_t x = 0; x < v.len; x++) mm_buf_putc(&fc->key, lc(v.p[x]));
-                put_value(&fc->text, v);
+                for (uint32_t x = 0; x < v.len; x++) mm_buf_putc(fc->key, lc(v.p[x]));
+                put_value(fc->text, v);
             } else {
-                mm_buf_putc(&fc->text, '-');
+                mm_buf_putc(fc->text, '-');
             }
         }
         mm_str value = {NULL, 0};
         double num = 0;
         if (co->nfields) {
-            mm_buf_reset(&fc->val);
+            mm_buf_reset(fc->val);
             bool all = true;
             for (int f = 0; f < co->nfields && all; f++) {
                 mm_str v;
                 const mm_value *mv;
                 all = mm_fset_value(&c->cvalue[k * co->nfields + f], fc->ev, &v, &mv);
-                if (f) mm_buf_putc(&fc->val, '\x1f');
-                if (all) mm_buf_put(&fc->val, v.p, v.len);
+                if (f) mm_buf_putc(fc->val, '\x1f');
+                if (all) mm_buf_put(fc->val, v.p, v.len);
             }
-            if (all) value = (mm_str){fc->val.p ? fc->val.p : "", (uint32_t)fc->val.len};
+            if (all) value = (mm_str){fc->val->p ? fc->val->p : "", (uint32_t)fc->val->len};
             if (all && (co->type == MM_CORR_T_VALUE_SUM || co->type == MM_CORR_T_VALUE_AVG)) {
                 char tmp[64];
                 size_t n = value.len < sizeof tmp - 1 ? value.len : sizeof tmp - 1;
@@ -917,13 +922,13 @@ static void corr_feed(feed_ctx *fc, int ci, int base, int depth) {
             if (!value.p) return;   /* the event lacks the field: not counted */
         }
         mm_corr_fire fire;
-        if (mm_corr_hit(d->corr_state, co, (uint32_t)ci, k, fc->key.p ? fc->key.p : "", fc->key.len, value, num,
+        if (mm_corr_hit(d->corr_state, co, (uint32_t)ci, k, fc->key->p ? fc->key->p : "", fc->key->len, value, num,
                         fc->ev->ts_ns, &fire) == 1) {
             if (!c->silent) {
-                mm_buf_reset(&fc->reason);
+                mm_buf_reset(fc->reason);
                 mm_eval cx = {.ioc = d->ioc};
-                mm_rule_reason(c, fc->ev, &cx, (int64_t)fire.value, mm_buf_cstr(&fc->text), &fc->reason);
-                mm_alert *al = new_alert(fc->a, c, c->level, c->technique, mm_buf_cstr(&fc->reason), fc->ev,
+                mm_rule_reason(c, fc->ev, &cx, (int64_t)fire.value, mm_buf_cstr(fc->text), fc->reason);
+                mm_alert *al = new_alert(fc->a, c, c->level, c->technique, mm_buf_cstr(fc->reason), fc->ev,
                                          fire.events > 0 ? fire.events : 1);
                 /* out of order (several workers, files) the completing hit may be older
                  * than the sequence's last step: the alert is dated by the newest */
@@ -972,10 +977,22 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
         mm_prefilter_scan(d->pf, &st->hs_scratch, &st->hs_gen, ev, pf_hit, st);
         nc = st->ncand;
     }
-    if (nc > 1) qsort(st->cand, (size_t)nc, sizeof(int), cmpint);
+    /* rules are evaluated in load order (deterministic alerts); few candidates:
+     * insertion sort beats qsort's setup */
+    if (nc > 64) qsort(st->cand, (size_t)nc, sizeof(int), cmpint);
+    else
+        for (int i = 1; i < nc; i++) {
+            int x = st->cand[i], j = i;
+            while (j > 0 && st->cand[j - 1] > x) {
+                st->cand[j] = st->cand[j - 1];
+                j--;
+            }
+            st->cand[j] = x;
+        }
 
     if (!st->re_md) st->re_md = mm_re_md_new();
-    feed_ctx fc = {.d = d, .ev = ev, .a = a, .alerts = alerts};
+    feed_ctx fc = {.d = d, .ev = ev, .a = a, .alerts = alerts, .key = &st->key, .text = &st->text, .val = &st->val,
+                   .reason = &st->reason};
     bool ioc_seen = false;
     for (int ci = 0; ci < nc; ci++) {
         const mm_rule *r = d->rules[st->cand[ci]];
@@ -983,9 +1000,9 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
         if (!mm_rule_match(r, ev, &cx)) continue;
         if (cx.ioc_hit) ioc_seen = true;
         if (!r->silent) {
-            mm_buf_reset(&fc.reason);
-            mm_rule_reason(r, ev, &cx, 1, NULL, &fc.reason);
-            mm_alert *al = new_alert(a, r, r->level, r->technique, mm_buf_cstr(&fc.reason), ev, 1);
+            mm_buf_reset(fc.reason);
+            mm_rule_reason(r, ev, &cx, 1, NULL, fc.reason);
+            mm_alert *al = new_alert(a, r, r->level, r->technique, mm_buf_cstr(fc.reason), ev, 1);
             al->next = *alerts;
             *alerts = al;
             fc.raised++;
@@ -993,10 +1010,6 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
         /* without a worker state there are no correlations (one-off evaluations) */
         for (int k = 0; s && k < r->ncorrs; k++) corr_feed(&fc, r->corrs[k], st->cand[ci], 0);
     }
-    mm_buf_free(&fc.key);
-    mm_buf_free(&fc.text);
-    mm_buf_free(&fc.val);
-    mm_buf_free(&fc.reason);
     if (ioc_seen) mm_count(MM_C_IOC_MATCHES, 1);
     if (fc.raised) mm_count(MM_C_ALERTS, (uint64_t)fc.raised);
     if (!s) {
@@ -1005,6 +1018,10 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
         free(local.matched);
         if (local.re_md) mm_re_md_free(local.re_md);
         mm_prefilter_scratch_free(local.hs_scratch);
+        mm_buf_free(&local.key);
+        mm_buf_free(&local.text);
+        mm_buf_free(&local.val);
+        mm_buf_free(&local.reason);
     }
     return fc.raised;
 }

@@ -49,6 +49,7 @@ typedef struct mm_fref {
     const char *name;        /* printed name, owned by the rule */
     uint16_t id;             /* MM_F_* or MM_F_NONE for vendor fields */
     bool raw;                /* a bare key (no prefix): looked up among vendor keys as is */
+    uint16_t vsplit;         /* vendor fields: length of the prefix part (before the key) */
 } mm_fref;
 
 /* Iterate the values of a field in an event: call until it returns false. */
@@ -227,7 +228,9 @@ typedef struct mm_lit {
     const char *s;
     uint32_t len;
 } mm_lit;
-#define MM_LIT_MAX 256
+#define MM_LIT_MAX 4096
+/* The field name of literals searched in the whole record (keyword selections). */
+#define MM_RAW_FIELD "@raw"
 /* The rule's literal set (at most MM_LIT_MAX), or 0 when its condition has none
  * (a negation, a regular expression, numbers only).  *quality is the shortest
  * literal's length: short literals prefilter nothing. */

@@ -32,6 +32,8 @@ struct mm_prefilter {
     uint32_t *slot;
     uint32_t mask;
     int patterns;
+    int raw;                  /* index+1 of the "@raw" field: keywords over the record */
+    bool bare;                /* some field is a bare key (no vendor prefix) */
     uint64_t gen;             /* unique per build: scratch sized for it is reused */
 };
 
@@ -167,11 +169,16 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
     pf->slot = xcalloc(cap, sizeof(uint32_t));
     pf->mask = cap - 1;
     for (int i = 0; i < pf->nfs; i++) {
+        if (!strcmp(pf->fs[i].name, MM_RAW_FIELD)) {
+            pf->raw = i + 1;
+            continue;
+        }
         if (pf->fs[i].f.id != MM_F_NONE) {
             pf->by_id[pf->fs[i].f.id] = i + 1;
             continue;
         }
         const char *nm = pf->fs[i].name;
+        if (pf->fs[i].f.raw) pf->bare = true;
         uint32_t j = (uint32_t)nhash(nm, strlen(nm)) & pf->mask;
         while (pf->slot[j]) j = (j + 1) & pf->mask;
         pf->slot[j] = (uint32_t)i + 1;
@@ -230,6 +237,12 @@ void mm_prefilter_scan(const mm_prefilter *pf, void **scratch, uint64_t *scratch
         *scratch_gen = pf->gen;
     }
     scan_ctx sc = {.hit = hit, .ctx = ctx};
+    if (pf->raw) {
+        mm_str text = ev->raw;
+        const mm_value *mv = text.len ? NULL : mm_event_get(ev, MM_F_MESSAGE);
+        if (mv) text = mv->s;
+        scan_one(&pf->fs[pf->raw - 1], scr, text, &sc);
+    }
     for (int id = 0; id < MM_F__COUNT; id++) {
         if (!pf->by_id[id] || !ev->idx[id]) continue;
         const pf_field *f = &pf->fs[pf->by_id[id] - 1];
@@ -246,7 +259,7 @@ void mm_prefilter_scan(const mm_prefilter *pf, void **scratch, uint64_t *scratch
     }
     for (uint16_t i = 0; i < ev->nvendor; i++) {
         const mm_kv *kv = &ev->vendor[i];
-        int fi = field_find(pf, kv->key.p, kv->key.len);   /* bare key */
+        int fi = pf->bare ? field_find(pf, kv->key.p, kv->key.len) : -1;   /* bare key */
         if (fi >= 0) scan_one(&pf->fs[fi], scr, kv->val, &sc);
         if (!pre || pl + 1 + kv->key.len >= sizeof name) continue;
         memcpy(name + pl + 1, kv->key.p, kv->key.len);

@@ -6,6 +6,7 @@
  * The compiled rule also records an "anchor": a field whose value the rule needs
  * to be one of a few literals (fortinet.firewall.subtype = ips).  detect.c indexes
  * rules by their anchor so an event only evaluates the rules that can match it. */
+#define _GNU_SOURCE   /* memmem */
 #include "detect_int.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -37,6 +38,8 @@ typedef struct pat {
     mm_ip ip;
     bool is_ip;
     pcre2_code *re;     /* P_RE */
+    char *relit;        /* P_RE: a literal every match contains (for the prefilter), or NULL */
+    uint32_t relitlen;
     mm_fref *ref;       /* M_FIELDREF: the other field and its mapped alternatives */
     int nref;
 } pat;
@@ -112,6 +115,7 @@ bool mm_fref_resolve(const char *name, mm_fref *out, mm_err *err) {
     out->name = name;
     out->id = MM_F_NONE;
     out->raw = false;
+    out->vsplit = 0;
     if (len == 0) {
         mm_err_set(err, "empty field name");
         return false;
@@ -133,6 +137,7 @@ bool mm_fref_resolve(const char *name, mm_fref *out, mm_err *err) {
      * prefix no known field uses (winlog.event_data.X, fortinet.firewall.X) is fine */
     size_t ns = len - 1;
     while (name[ns] != '.') ns--;
+    out->vsplit = (uint16_t)(ns < UINT16_MAX ? ns : 0);
     for (int i = 0; i < MM_F__COUNT; i++) {
         const char *k = mm_field_name((mm_field)i);
         if (k && strncmp(k, name, ns) == 0 && k[ns] == '.') {
@@ -148,9 +153,8 @@ static const mm_str *vendor_lookup(const mm_event *ev, const mm_fref *f) {
     if (!ev->nvendor) return NULL;
     if (f->raw) return mm_event_vendor_get(ev, f->name);
     const char *pre = ev->vendor_prefix;
-    if (!pre) return NULL;
-    size_t pl = strlen(pre);
-    if (strncmp(f->name, pre, pl) != 0 || f->name[pl] != '.') return NULL;
+    size_t pl = f->vsplit;
+    if (!pre || !pl || memcmp(f->name, pre, pl) != 0 || pre[pl]) return NULL;
     return mm_event_vendor_get(ev, f->name + pl + 1);
 }
 
@@ -238,13 +242,21 @@ static bool ieq(const char *a, const char *b, uint32_t n, bool cased) {
     return true;
 }
 
+/* n (lower-cased unless cased) inside h.  The first byte is found with memchr, in
+ * both cases, so long values (command lines) are skipped through at memchr speed. */
 static bool icontains(mm_str h, const char *n, uint32_t nl, bool cased) {
     if (nl == 0) return true;
     if (h.len < nl) return false;
-    char first = n[0];
-    for (uint32_t i = 0; i + nl <= h.len; i++) {
-        char c = cased ? h.p[i] : lc(h.p[i]);
-        if (c == first && ieq(h.p + i + 1, n + 1, nl - 1, cased)) return true;
+    if (cased) return memmem(h.p, h.len, n, nl) != NULL;
+    char lo = n[0], up = (lo >= 'a' && lo <= 'z') ? (char)(lo - 32) : lo;
+    const char *p = h.p, *end = h.p + (h.len - nl) + 1;   /* last possible start + 1 */
+    while (p < end) {
+        const char *a = memchr(p, lo, (size_t)(end - p));
+        const char *b = up != lo ? memchr(p, up, (size_t)((a ? a : end) - p)) : NULL;
+        const char *c = b ? b : a;
+        if (!c) return false;
+        if (ieq(c + 1, n + 1, nl - 1, false)) return true;
+        p = c + 1;
     }
     return false;
 }
@@ -658,6 +670,7 @@ static void pat_free(pat *p) {
     free(p->s);
     free(p->wild);
     if (p->re) pcre2_code_free(p->re);
+    free(p->relit);
     for (int i = 0; i < p->nref; i++) free((char *)p->ref[i].name);
     free(p->ref);
 }
@@ -694,6 +707,87 @@ static const struct { const char *name; uint8_t part; } time_mods[] = {
     {"minute", T_MINUTE}, {"hour", T_HOUR}, {"day", T_DAY}, {"week", T_WEEK}, {"month", T_MONTH}, {"year", T_YEAR},
 };
 
+/* The longest literal run every match of a regular expression must contain, found
+ * conservatively: only at the top level (never inside a group, class or after a
+ * top-level alternation), a character followed by ?, * or {0 is not required.
+ * Lower-cased: the prefilter matches caselessly. */
+/* Index of the ']' closing the class opened at v[i] ('[', '[^', a leading ']' is literal). */
+static size_t class_end(const char *v, size_t n, size_t i) {
+    i++;
+    if (i < n && v[i] == '^') i++;
+    if (i < n && v[i] == ']') i++;
+    while (i < n && v[i] != ']') i += v[i] == '\\' ? 2 : 1;
+    return i;
+}
+
+static void regex_literal(const char *v, pat *p) {
+    size_t n = strlen(v);
+    int depth = 0;
+    for (size_t i = 0; i < n; i++) {   /* a top-level | makes nothing required */
+        if (v[i] == '\\') i++;
+        else if (v[i] == '[') i = class_end(v, n, i);
+        else if (v[i] == '(') depth++;
+        else if (v[i] == ')') depth--;
+        else if (v[i] == '|' && depth == 0) return;
+    }
+    char *run = xcalloc(n + 1, 1), *best = xcalloc(n + 1, 1);
+    size_t rl = 0, bl = 0;
+    depth = 0;
+#define END_RUN() do { if (rl > bl) { memcpy(best, run, rl); bl = rl; } rl = 0; } while (0)
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        int lit = -1;   /* the literal byte at i, or -1 */
+        size_t next = i + 1;
+        if (depth > 0) {
+            if (c == '\\') i++;
+            else if (c == '(') depth++;
+            else if (c == ')') depth--;
+            else if (c == '[') i = class_end(v, n, i);
+            continue;
+        }
+        if (c == '\\' && i + 1 < n) {
+            char e = v[i + 1];
+            next = i + 2;
+            if (strchr("xpPkgcuoNQE0123456789", e)) {   /* escapes longer than two bytes: give up */
+                free(run);
+                free(best);
+                return;
+            }
+            if (!isalnum((unsigned char)e) && !((unsigned char)e & 0x80)) lit = e;   /* \. \\ \/ \- ... */
+        } else if (c == '(') {
+            depth++;
+        } else if (c == '[') {
+            i = class_end(v, n, i);
+        } else if (!strchr(".^$*+?{}|)", c) && !((unsigned char)c & 0x80)) {
+            lit = (unsigned char)c;   /* ASCII only: a quantifier after a UTF-8 character covers all its bytes */
+        }
+        if (lit < 0) {
+            END_RUN();
+            if (c == '\\') i++;
+            if (c == '{')
+                while (i < n && v[i] != '}') i++;   /* a quantifier's bounds are not text */
+            continue;
+        }
+        char q = next < n ? v[next] : 0;
+        if (q == '?' || q == '*' || (q == '{' && next + 1 < n && (v[next + 1] == '0' || v[next + 1] == ','))) {
+            END_RUN();   /* optional: not required */
+        } else {
+            run[rl++] = lc((char)lit);
+            if (q == '+' || q == '{') END_RUN();   /* repeated: required once, but the run stops */
+        }
+        i = next - 1;
+    }
+    END_RUN();
+#undef END_RUN
+    free(run);
+    if (bl >= 3) {
+        p->relit = best;
+        p->relitlen = (uint32_t)bl;
+    } else {
+        free(best);
+    }
+}
+
 static int compile_regex(cctx *cx, pat *p, const char *v, uint32_t flags, int line) {
     int ec;
     PCRE2_SIZE eo;
@@ -708,6 +802,7 @@ static int compile_regex(cctx *cx, pat *p, const char *v, uint32_t flags, int li
               (const char *)msg);
     }
     pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if unavailable */
+    regex_literal(v, p);
     p->s = xstrdup(v);
     p->len = (uint32_t)strlen(v);
     return 0;
@@ -1183,13 +1278,12 @@ static void cands_add(cands *cs, const cand *c) {
     if (cs->n < ANCH_MAX) cs->c[cs->n++] = *c;
 }
 
-static void sel_cands(const mm_sel *s, cands *out) {
+static void map_cands(const mm_map *mp, cands *out) {
     out->n = 0;
-    if (s->keywords || s->nmaps != 1) return;
-    const mm_map *mp = &s->maps[0];
     for (int j = 0; j < mp->n; j++) {
         const mm_match *m = &mp->m[j];
-        if (m->kind != M_STR || m->neq || (m->all && m->npats > 1) || m->npats > ANCH_VALS) continue;
+        if (m->kind != M_STR || m->neq || m->kw || m->nalt || (m->all && m->npats > 1) || m->npats > ANCH_VALS)
+            continue;
         if (m->f.id != MM_F_NONE && mm_field_type((mm_field)m->f.id) != MM_T_STR) continue;
         bool ok = true;
         for (int i = 0; i < m->npats; i++)
@@ -1198,6 +1292,21 @@ static void sel_cands(const mm_sel *s, cands *out) {
         cand c = {.f = &m->f, .n = m->npats};
         for (int i = 0; i < m->npats; i++) c.v[i] = &m->pats[i];
         cands_add(out, &c);
+    }
+}
+
+static void cands_or(const cands *a, const cands *b, cands *out);
+
+/* A selection is an OR of maps: what every map needs, with the union of values
+ * (the process_creation log source: Sysmon 1 or Security 4688 -> event.code 1|4688). */
+static void sel_cands(const mm_sel *s, cands *out) {
+    out->n = 0;
+    if (s->keywords || s->nmaps < 1) return;
+    map_cands(&s->maps[0], out);
+    for (int i = 1; i < s->nmaps && out->n; i++) {
+        cands b, a = *out;
+        map_cands(&s->maps[i], &b);
+        cands_or(&a, &b, out);
     }
 }
 
@@ -1260,6 +1369,7 @@ static int field_rank(const char *name) {
     if (!strcmp(name, "event.action") || ENDS(".action")) return 3;
     if (ENDS(".type")) return 5;
     if (!strncmp(name, "observer.", 9)) return 9;
+    if (!strcmp(name, "winlog.channel")) return 8;   /* one channel holds all of Sysmon */
     return 4;
 #undef ENDS
 }
@@ -1268,10 +1378,13 @@ static void pick_anchor(mm_rule *r) {
     cands cs;
     cond_cands(r, r->root, &cs, 0);
     int best = -1;
+    /* a few values of a selective field (event.code 17|18) beat one value of a
+     * broad one (the Sysmon channel); otherwise fewer values win */
     for (int i = 0; i < cs.n; i++) {
-        if (best < 0 || cs.c[i].n < cs.c[best].n ||
-            (cs.c[i].n == cs.c[best].n && field_rank(cs.c[i].f->name) < field_rank(cs.c[best].f->name)))
-            best = i;
+        int ri = field_rank(cs.c[i].f->name), rb = best < 0 ? 0 : field_rank(cs.c[best].f->name);
+        int si = cs.c[i].n <= 8 ? ri * 16 + cs.c[i].n : 1000 + cs.c[i].n;
+        int sb = best < 0 ? 1 << 30 : cs.c[best].n <= 8 ? rb * 16 + cs.c[best].n : 1000 + cs.c[best].n;
+        if (si < sb) best = i;
     }
     if (best < 0) return;
     const cand *c = &cs.c[best];
@@ -1287,8 +1400,8 @@ static void pick_anchor(mm_rule *r) {
         else vals[nv++] = v;
     }
     r->has_anchor = true;
+    r->anchor.f = *c->f;
     r->anchor.f.name = xstrdup(c->f->name);
-    r->anchor.f.id = c->f->id;
     r->anchor.nvals = nv;
     r->anchor.vals = (const char *const *)vals;
 }
@@ -1306,6 +1419,9 @@ typedef struct litset {
 
 #define LIT_NONE(ls) ((ls)->n = -1)
 
+/* Keyword selections search the whole record: their literals belong to "@raw". */
+static const mm_fref raw_fref = {.name = MM_RAW_FIELD, .id = MM_F_NONE};
+
 static void lit_add(litset *ls, const mm_fref *f, const char *s, uint32_t len) {
     if (ls->n < 0) return;
     if (ls->n == MM_LIT_MAX) {
@@ -1320,7 +1436,11 @@ static void lit_add(litset *ls, const mm_fref *f, const char *s, uint32_t len) {
 
 /* The longest run without wildcards of a pattern (the whole value when it has none). */
 static bool pat_literal(const pat *p, const char **s, uint32_t *len) {
-    if (p->op == P_RE) return false;
+    if (p->op == P_RE) {
+        *s = p->relit;
+        *len = p->relitlen;
+        return p->relit != NULL;
+    }
     if (p->op != P_GLOB) {
         *s = p->s;
         *len = p->len;
@@ -1346,7 +1466,7 @@ static bool pat_literal(const pat *p, const char **s, uint32_t *len) {
 static void match_lits(const mm_match *m, litset *out) {
     out->n = 0;
     out->q = -1;
-    if (m->kw || m->kind != M_STR || m->neq || m->or_null) {
+    if (m->kind != M_STR || m->neq || m->or_null) {
         LIT_NONE(out);
         return;
     }
@@ -1377,7 +1497,8 @@ static void match_lits(const mm_match *m, litset *out) {
             LIT_NONE(out);
             return;
         }
-        for (int k = 0; k <= m->nalt; k++) lit_add(out, mfield(m, k), s, l);
+        if (m->kw) lit_add(out, &raw_fref, s, l);
+        else for (int k = 0; k <= m->nalt; k++) lit_add(out, mfield(m, k), s, l);
     }
 }
 
@@ -1400,13 +1521,22 @@ static void lit_union(litset *a, const litset *b) {
 static void sel_lits(const mm_sel *s, litset *out, mm_lit *tmp) {
     out->n = 0;
     out->q = -1;
-    if (s->keywords || !strcmp(s->name, "__logsource")) {
+    if (!strcmp(s->name, "__logsource")) {
         LIT_NONE(out);
         return;
     }
+    if (s->keywords) {
+        for (int i = 0; i < s->nkw && out->n >= 0; i++) {
+            const char *ks;
+            uint32_t kl;
+            if (!pat_literal(&s->kw[i], &ks, &kl)) LIT_NONE(out);
+            else lit_add(out, &raw_fref, ks, kl);
+        }
+        return;
+    }
+    mm_lit *mine = xrealloc(NULL, MM_LIT_MAX * sizeof(mm_lit));
     for (int i = 0; i < s->nmaps && out->n >= 0; i++) {
         litset best = {.n = -1, .q = -1, .l = tmp};
-        mm_lit *mine = xcalloc(MM_LIT_MAX, sizeof(mm_lit));
         for (int j = 0; j < s->maps[i].n; j++) {
             litset x = {.l = mine};
             match_lits(&s->maps[i].m[j], &x);
@@ -1416,9 +1546,9 @@ static void sel_lits(const mm_sel *s, litset *out, mm_lit *tmp) {
                 best.l = tmp;
             }
         }
-        free(mine);
         lit_union(out, &best);
     }
+    free(mine);
 }
 
 static void cond_lits(const mm_rule *r, int n, litset *out, int depth) {
@@ -1429,7 +1559,7 @@ static void cond_lits(const mm_rule *r, int n, litset *out, int depth) {
         return;
     }
     const mm_cond *c = &r->conds[n];
-    mm_lit *buf = xcalloc(MM_LIT_MAX * 3, sizeof(mm_lit));
+    mm_lit *buf = xrealloc(NULL, MM_LIT_MAX * 3 * sizeof(mm_lit));
     mm_lit *scratch = buf + 2 * MM_LIT_MAX;
     litset a = {.l = buf}, b = {.l = buf + MM_LIT_MAX};
     switch (c->op) {

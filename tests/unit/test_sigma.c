@@ -343,6 +343,47 @@ static void prefilter_finds_the_candidates(void) {
     mm_detect_free(d);
 }
 
+/* Regular expressions reach the prefilter through a literal every match contains;
+ * each of these must still match its sample when the rules are prefiltered. */
+static void regex_literals_never_hide_a_match(void) {
+    static const char *const cases[][2] = {
+        {"rundll32\\.exe.+,#1", "c:\\x\\rundll32.exe foo.dll,#1"},
+        {"foo(bar)?baz", "xx foobaz yy"},
+        {"ab?cdef", "acdef"},
+        {"(?i)invoke-expression", "INVOKE-EXPRESSION x"},
+        {"\\x41bc{1,3}de", "Abcccde"},
+        {"[]a]xyz", "]xyz"},
+        {"net\\s+user\\s+/add", "net  user  /add"},
+        {"abc{0,2}def", "abdef"},
+        {"pow(er)+shell", "powererershell"},
+        {"caf\xc3\xa9?latte", "caflatte"},
+        {"^a|bcd", "a"},
+        {"x{2}yyy", "xxyyy"},
+    };
+    mm_buf y = {0};
+    int n = (int)(sizeof cases / sizeof cases[0]);
+    for (int i = 0; i < n + 12; i++)   /* 12 more rules make the log source crowded */
+        mm_buf_printf(&y,
+                      "%stitle: t%d\nid: x%d\nlogsource: {product: windows, category: process_creation}\n"
+                      "detection:\n  sel:\n    CommandLine|re: '%s'\n  condition: sel\n",
+                      i ? "---\n" : "", i, i, i < n ? cases[i][0] : "padding[0-9]{4}rule");
+    mm_err e = {{0}};
+    mm_detect *d = mm_detect_from_text("t.yml", mm_buf_cstr(&y), y.len, NULL, &e);
+    mm_buf_free(&y);
+    if (!d) printf("  %s\n", e.msg);
+    CHECK(d);
+    CHECK(mm_detect_prefiltered(d) > 0);
+    for (int i = 0; i < n; i++) {
+        char id[16], cl[256];
+        snprintf(id, sizeof id, "x%d", i);
+        snprintf(cl, sizeof cl, "CommandLine=%s", cases[i][1]);
+        int got = fires(d, winev(SYSMON, "1", cl, NULL), id);
+        if (got != 1) printf("  regex %s on %s: %d alerts\n", cases[i][0], cases[i][1], got);
+        CHECK_INT(got, 1);
+    }
+    mm_detect_free(d);
+}
+
 int main(void) {
     mm_arena_init(&arena, 1 << 16);
     TEST(process_creation_from_sysmon_and_4688);
@@ -356,6 +397,7 @@ int main(void) {
     TEST(time_modifier_and_placeholders);
     TEST(bad_rules_are_skipped_and_counted);
     TEST(prefilter_finds_the_candidates);
+    TEST(regex_literals_never_hide_a_match);
     mm_arena_free(&arena);
     TEST_MAIN_END();
 }
