@@ -34,10 +34,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -291,21 +293,42 @@ static int child_record(void *ctx, const char *xml, size_t len) {
     return o->broken; /* the parent stopped reading */
 }
 
-static _Noreturn void child_main(int fd, const char *path, unsigned flags) {
-    signal(SIGPIPE, SIG_DFL);
-    frame_out o = {fd, false};
+/* One file in the reader: its records, then DONE with the totals or ERROR. */
+static void child_file(frame_out *o, const char *path, unsigned flags) {
     mm_evtx_stats st;
     mm_err err = {{0}};
-    int rc = each_inproc(path, flags, child_record, &o, &st, &err);
+    int rc = each_inproc(path, flags, child_record, o, &st, &err);
     if (rc < 0) {
         char buf[sizeof(int32_t) + sizeof err.msg];
         int32_t r = rc;
         memcpy(buf, &r, sizeof r);
         size_t ml = strnlen(err.msg, sizeof err.msg);
         memcpy(buf + sizeof r, err.msg, ml);
-        frame_send(&o, FR_ERROR, buf, sizeof r + ml);
+        frame_send(o, FR_ERROR, buf, sizeof r + ml);
     } else {
-        frame_send(&o, FR_DONE, &st, sizeof st);
+        frame_send(o, FR_DONE, &st, sizeof st);
+    }
+}
+
+/* The reader process serves one file per command (flags, path length, path) until
+ * its command socket closes: forking once per file would copy the parent's page
+ * tables each time (milliseconds with thousands of rules loaded). */
+static _Noreturn void child_main(int cmd, int fd) {
+    signal(SIGPIPE, SIG_DFL);
+    frame_out o = {fd, false};
+    for (;;) {
+        uint32_t hdr[2];
+        char path[4096];
+        if (read(cmd, hdr, sizeof hdr) != (ssize_t)sizeof hdr || hdr[1] == 0 || hdr[1] >= sizeof path) break;
+        size_t got = 0;
+        while (got < hdr[1]) {
+            ssize_t k = read(cmd, path + got, hdr[1] - got);
+            if (k <= 0) _exit(0);
+            got += (size_t)k;
+        }
+        path[got] = 0;
+        child_file(&o, path, hdr[0]);
+        if (o.broken) break;
     }
     _exit(0); /* no atexit handlers, no stdio flush: the parent's state is not ours */
 }
@@ -374,36 +397,123 @@ static int receive(int fd, int (*fn)(void *ctx, const char *xml, size_t len), vo
     return done;
 }
 
+/* The reader process, shared by the callers of mm_evtx_each (one at a time). */
+static struct {
+    pthread_mutex_t mu;
+    pid_t pid;
+    int cmd, data;
+    int files;        /* served since it started */
+} rd = {PTHREAD_MUTEX_INITIALIZER, 0, -1, -1, 0};
+
+#define READER_FILES 256   /* then a fresh reader: what libevtx leaked on damaged files goes */
+
+/* Stop the reader: kill when it misbehaved, else let it see the end of its
+ * commands.  *status gets its wait status. */
+static void reader_stop(bool kill_it, int *status) {
+    if (!rd.pid) return;
+    if (kill_it) kill(rd.pid, SIGKILL);
+    close(rd.cmd);
+    close(rd.data);
+    int st = 0;
+    while (waitpid(rd.pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (status) *status = st;
+    rd.pid = 0;
+    rd.cmd = rd.data = -1;
+}
+
+static int reader_start(mm_err *err) {
+    int cmd[2], data[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cmd) != 0) {
+        mm_err_set(err, "evtx reader: socketpair: %s", strerror(errno));
+        return MM_EIO;
+    }
+    if (pipe2(data, O_CLOEXEC) != 0) {
+        mm_err_set(err, "evtx reader: pipe: %s", strerror(errno));
+        close(cmd[0]);
+        close(cmd[1]);
+        return MM_EIO;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        mm_err_set(err, "evtx reader: fork: %s", strerror(errno));
+        close(cmd[0]);
+        close(cmd[1]);
+        close(data[0]);
+        close(data[1]);
+        return MM_EIO;
+    }
+    if (pid == 0) {
+        close(cmd[0]);
+        close(data[0]);
+        child_main(cmd[1], data[1]);
+    }
+    close(cmd[1]);
+    close(data[1]);
+    rd.pid = pid;
+    rd.cmd = cmd[0];
+    rd.data = data[0];
+    rd.files = 0;
+    return MM_OK;
+}
+
+static bool reader_send(const char *path, unsigned flags) {
+    size_t n = strlen(path);
+    if (n == 0 || n >= 4096) return false;
+    uint32_t hdr[2] = {flags, (uint32_t)n};
+    char buf[8 + 4096];
+    memcpy(buf, hdr, 8);
+    memcpy(buf + 8, path, n);
+    size_t off = 0, len = 8 + n;
+    while (off < len) {
+        ssize_t k = send(rd.cmd, buf + off, len - off, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return false;
+        off += (size_t)k;
+    }
+    return true;
+}
+
+void mm_evtx_close(void) {
+    pthread_mutex_lock(&rd.mu);
+    reader_stop(false, NULL);
+    pthread_mutex_unlock(&rd.mu);
+}
+
 int mm_evtx_each(const char *path, unsigned flags, int (*fn)(void *ctx, const char *xml, size_t len),
                  void *ctx, mm_evtx_stats *st, mm_err *err) {
     mm_evtx_stats local;
     if (!st) st = &local;
     memset(st, 0, sizeof *st);
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        mm_err_set(err, "%s: pipe: %s", path, strerror(errno));
+    if (strlen(path) >= 4096) {
+        mm_err_set(err, "%.200s...: path too long", path);
+        return MM_EINVAL;
+    }
+    pthread_mutex_lock(&rd.mu);
+    if (rd.pid && rd.files >= READER_FILES) reader_stop(false, NULL);
+    bool sent = false;
+    for (int attempt = 0; attempt < 2 && !sent; attempt++) {   /* a reader that died idle is replaced */
+        if (!rd.pid && reader_start(err) < 0) {
+            pthread_mutex_unlock(&rd.mu);
+            return MM_EIO;
+        }
+        sent = reader_send(path, flags);
+        if (!sent) reader_stop(true, NULL);
+    }
+    if (!sent) {
+        mm_err_set(err, "%s: the .evtx reader does not take commands", path);
+        pthread_mutex_unlock(&rd.mu);
         return MM_EIO;
     }
-    pid_t pid = fork();
-    if (pid < 0) {
-        mm_err_set(err, "%s: fork: %s", path, strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return MM_EIO;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        child_main(fds[1], path, flags);
-    }
-    close(fds[1]);
+    rd.files++;
     int rc = MM_EIO;
     bool stopped = false;
-    int done = receive(fds[0], fn, ctx, st, &rc, err, &stopped);
-    if (!done) kill(pid, SIGKILL); /* stopped early, hung, or broke the stream */
-    close(fds[0]);
+    int done = receive(rd.data, fn, ctx, st, &rc, err, &stopped);
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    /* stopped early, hung or broke the stream: that reader is finished.  A file it
+     * could not read may have made libevtx leak: start afresh for the next. */
+    if (!done || rc < 0) reader_stop(!done, &status);
+    pthread_mutex_unlock(&rd.mu);
     if (done || stopped) return done ? rc : MM_OK;
     if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
         mm_err_set(err, "%s: the .evtx reader crashed (signal %d) after %llu records: damaged file", path,

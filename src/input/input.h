@@ -54,6 +54,10 @@ enum { MM_EVTX_RECOVERED = 1 };   /* also the records recovered from free space 
  * missing, MM_EINVAL not .evtx, MM_EIO). */
 int mm_evtx_each(const char *path, unsigned flags, int (*fn)(void *ctx, const char *xml, size_t len),
                  void *ctx, mm_evtx_stats *st, mm_err *err);
+/* Files are read by one background reader process, started on first use and
+ * replaced after a file it could not read; this stops it (it also ends when the
+ * process exits).  For tests that count descriptors. */
+void mm_evtx_close(void);
 /* The same for file contents in memory (through a temporary file, unlinked before
  * returning). */
 int mm_evtx_each_mem(const void *data, size_t n, unsigned flags,
