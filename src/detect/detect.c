@@ -754,6 +754,8 @@ struct mm_detect_state {
     void *hs_scratch;    /* Hyperscan scratch for the prefilter */
     uint64_t hs_gen;
     mm_buf key, text, val, reason;   /* alert and correlation text, reused */
+    const mm_detect *cur_d;          /* the prefilter callback's view of this event */
+    const mm_event *cur_ev;
 };
 
 mm_detect_state *mm_detect_state_new(void) { return calloc(1, sizeof(mm_detect_state)); }
@@ -836,10 +838,30 @@ static void put_value(mm_buf *b, mm_str s) {
     }
 }
 
+/* Does the event carry one of the rule's anchor values?  A rule routed to the
+ * prefilter keeps its anchor (its log source's event ids): a literal such as
+ * ".exe" occurs in most Sysmon events, the event id it needs in few. */
+static bool anchor_ok(const mm_rule *r, const mm_event *ev) {
+    mm_fiter it;
+    mm_str v;
+    const mm_value *val;
+    mm_fiter_init(&it, ev, &r->anchor.f);
+    while (mm_fiter_next(&it, &v, &val))
+        for (int k = 0; k < r->anchor.nvals; k++) {
+            const char *a = r->anchor.vals[k];
+            uint32_t i = 0;
+            while (i < v.len && a[i] && lc(v.p[i]) == a[i]) i++;
+            if (i == v.len && !a[i]) return true;
+        }
+    return false;
+}
+
 static void pf_hit(void *ctx, int r) {
     mm_detect_state *st = ctx;
     if (st->seen[r] == st->gen) return;
     st->seen[r] = st->gen;
+    const mm_rule *rule = st->cur_d->rules[r];
+    if (rule->has_anchor && !anchor_ok(rule, st->cur_ev)) return;
     st->cand[st->ncand++] = r;
 }
 
@@ -974,6 +996,8 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
     }
     if (d->pf) {
         st->ncand = nc;
+        st->cur_d = d;
+        st->cur_ev = ev;
         mm_prefilter_scan(d->pf, &st->hs_scratch, &st->hs_gen, ev, pf_hit, st);
         nc = st->ncand;
     }

@@ -1,14 +1,20 @@
 /* prefilter: which rules can an event possibly match?  Thousands of Sigma rules share
  * one log source (a thousand process_creation rules all want Sysmon event 1), so the
  * anchor index cannot separate them; their string conditions can.  rules.c reduces
- * each rule to a set of literals of which one must occur in a given field
- * (CommandLine contains "-encodedcommand", Image ends with "\\rundll32.exe"...).  Here
- * those literals become one Hyperscan literal database per field; scanning an
- * event's values once names the few candidate rules that are then evaluated exactly.
+ * each rule to a set of (field, literal) of which one must occur for the rule to
+ * match (CommandLine contains "-encodedcommand", Image ends with "\\rundll32.exe"...).
+ *
+ * Here every literal of every rule goes into one Hyperscan literal database.  Per
+ * event, the values of the fields some rule names are laid end to end in one buffer
+ * (remembering which field each segment is) and scanned once; a match counts for a
+ * rule only when it lies inside a segment of the field the rule named.  One scan
+ * per event instead of one per field: Hyperscan's per-call cost dominated on short
+ * values.
  *
  * Caseless literal matching is a superset of every string modifier (equality,
- * startswith, endswith, wildcards by their longest literal run), so the prefilter
- * never hides a match; it only saves evaluations. */
+ * startswith, endswith, wildcards by their longest literal run, regular expressions
+ * by a literal they require), so the prefilter never hides a match; it only saves
+ * evaluations. */
 #include "detect_int.h"
 
 #include <hs.h>
@@ -19,21 +25,32 @@
 typedef struct pf_field {
     char *name;               /* event field name as rules name it */
     mm_fref f;                /* resolved (id for ECS fields) */
-    hs_database_t *db;
-    int **rules;              /* per pattern id: rule indexes, -1 terminated */
-    int npat;
+    const char *key;          /* vendor fields: the key after the prefix (in name) */
+    uint32_t keylen;
+    const char *prefix;       /* vendor fields: the prefix (a copy), NULL for bare keys */
+    uint32_t prefixlen;
 } pf_field;
+
+/* A literal (pattern id) and where it counts: rules[k] when found in field[k]. */
+typedef struct pf_lit {
+    uint32_t len;
+    int n;
+    int *field;
+    int **rules;              /* each -1 terminated */
+} pf_lit;
 
 struct mm_prefilter {
     pf_field *fs;
     int nfs;
+    pf_lit *lits;
+    int nlits;
+    hs_database_t *db;        /* literals of fields */
+    hs_database_t *rawdb;     /* literals of keywords (the whole record) */
     int by_id[MM_F__COUNT];   /* ECS field -> index+1 into fs */
-    /* vendor and bare keys: open addressing over names */
-    uint32_t *slot;
+    uint32_t *slot;           /* vendor and bare keys by key, open addressing */
     uint32_t mask;
-    int patterns;
     int raw;                  /* index+1 of the "@raw" field: keywords over the record */
-    bool bare;                /* some field is a bare key (no vendor prefix) */
+    int patterns;             /* (field, literal) pairs */
     uint64_t gen;             /* unique per build: scratch sized for it is reused */
 };
 
@@ -45,109 +62,166 @@ static void *xcalloc(size_t n, size_t sz) {
     return p;
 }
 
-static uint64_t nhash(const char *p, size_t n) { return mm_hash(p, n, 0x9e3779b9); }
-
-static int field_find(const mm_prefilter *pf, const char *name, size_t n) {
-    if (!pf->slot) return -1;
-    for (uint32_t i = (uint32_t)nhash(name, n) & pf->mask;; i = (i + 1) & pf->mask) {
-        uint32_t x = pf->slot[i];
-        if (!x) return -1;
-        const char *k = pf->fs[x - 1].name;
-        if (strlen(k) == n && !memcmp(k, name, n)) return (int)x - 1;
-    }
+static void *xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) abort();
+    return q;
 }
 
-/* Literals collected while building: one entry per (field, literal). */
-typedef struct blit {
-    int field;
-    const char *s;
-    uint32_t len;
-    int *rules;
-    int nrules;
-} blit;
+static uint64_t khash(const char *p, size_t n) { return mm_hash(p, n, 0x9e3779b9); }
 
-typedef struct build {
-    blit *l;
-    int n, cap;
-} build;
+/* Every field of vendor key `key` in an event whose vendor prefix is `prefix` (NULL:
+ * none): the prefixed one and a bare one may both exist.  Hashes the key only; the
+ * prefix is compared on a hit. */
+static void fields_of_key(const mm_prefilter *pf, const char *prefix, size_t pl, const char *key, size_t n,
+                          void (*fn)(void *ctx, int field), void *ctx) {
+    for (uint32_t i = (uint32_t)khash(key, n) & pf->mask;; i = (i + 1) & pf->mask) {
+        uint32_t x = pf->slot[i];
+        if (!x) return;
+        const pf_field *f = &pf->fs[x - 1];
+        if (f->keylen != n || memcmp(f->key, key, n) != 0) continue;
+        if (!f->prefix || (prefix && f->prefixlen == pl && !memcmp(f->prefix, prefix, pl))) fn(ctx, (int)x - 1);
+    }
+}
 
 static int field_get(mm_prefilter *pf, const mm_fref *f) {
     for (int i = 0; i < pf->nfs; i++)
         if (!strcmp(pf->fs[i].name, f->name)) return i;
-    pf->fs = realloc(pf->fs, (size_t)(pf->nfs + 1) * sizeof *pf->fs);
-    if (!pf->fs) abort();
+    pf->fs = xrealloc(pf->fs, (size_t)(pf->nfs + 1) * sizeof *pf->fs);
     pf_field *x = &pf->fs[pf->nfs];
     memset(x, 0, sizeof *x);
     x->name = strdup(f->name);
     if (!x->name) abort();
     x->f = *f;
     x->f.name = x->name;
+    if (f->id == MM_F_NONE && strcmp(f->name, MM_RAW_FIELD) != 0) {
+        size_t nl = strlen(x->name);
+        size_t split = f->raw ? 0 : f->vsplit;
+        x->key = x->name + (split ? split + 1 : 0);
+        x->keylen = (uint32_t)(nl - (size_t)(x->key - x->name));
+        if (split) {
+            x->prefix = x->name;
+            x->prefixlen = (uint32_t)split;
+        }
+    }
     return pf->nfs++;
 }
 
-static void lit_put(build *b, int field, const mm_lit *l, int rule) {
-    for (int i = 0; i < b->n; i++) {
-        blit *x = &b->l[i];
-        if (x->field == field && x->len == l->len && !memcmp(x->s, l->s, l->len)) {
-            if (x->nrules && x->rules[x->nrules - 1] == rule) return;
-            x->rules = realloc(x->rules, (size_t)(x->nrules + 1) * sizeof(int));
-            if (!x->rules) abort();
-            x->rules[x->nrules++] = rule;
-            return;
-        }
+/* Build-time list of literals, caseless-unique, each with its (field, rules). */
+typedef struct blit {
+    char *s;                  /* lower-cased */
+    uint32_t len;
+    int n;
+    int *field;
+    int **rules;
+    int *nrules;
+} blit;
+
+/* The literal's index, or -(free slot)-1. */
+static int blit_find(const blit *b, const char *s, uint32_t len, uint64_t h, const uint32_t *slot, uint32_t mask) {
+    for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+        if (!slot[i]) return -(int)i - 1;
+        const blit *x = &b[slot[i] - 1];
+        if (x->len == len && !memcmp(x->s, s, len)) return (int)slot[i] - 1;
     }
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 256;
-        b->l = realloc(b->l, (size_t)b->cap * sizeof *b->l);
-        if (!b->l) abort();
-    }
-    blit *x = &b->l[b->n++];
-    x->field = field;
-    x->s = l->s;
-    x->len = l->len;
-    x->rules = xcalloc(1, sizeof(int));
-    x->rules[0] = rule;
-    x->nrules = 1;
 }
 
 mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n, mm_err *err) {
     mm_prefilter *pf = xcalloc(1, sizeof *pf);
-    build b = {0};
     mm_lit *lits = xcalloc(MM_LIT_MAX, sizeof(mm_lit));
+    blit *bl = NULL;
+    int nbl = 0, capbl = 0;
+    uint32_t smask = (1u << 16) - 1, *sl = xcalloc(smask + 1, sizeof(uint32_t));
+    char *low = NULL;
+    size_t lowcap = 0;
     for (int i = 0; i < n; i++) {
         int q;
         int nl = mm_rule_literals(rules[which[i]], lits, &q);
-        for (int k = 0; k < nl; k++) lit_put(&b, field_get(pf, lits[k].f), &lits[k], which[i]);
+        for (int k = 0; k < nl; k++) {
+            if (lits[k].len + 1 > lowcap) {
+                lowcap = lits[k].len + 1;
+                low = xrealloc(low, lowcap);
+            }
+            for (uint32_t c = 0; c < lits[k].len; c++) {
+                char ch = lits[k].s[c];
+                low[c] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : ch;
+            }
+            int field = field_get(pf, lits[k].f);
+            int at = blit_find(bl, low, lits[k].len, khash(low, lits[k].len), sl, smask);
+            if (at < 0) {
+                if ((uint32_t)nbl * 2 >= smask) {   /* grow the set: rebuild its slots */
+                    smask = smask * 2 + 1;
+                    free(sl);
+                    sl = xcalloc(smask + 1, sizeof(uint32_t));
+                    for (int j = 0; j < nbl; j++) {
+                        int p = blit_find(bl, bl[j].s, bl[j].len, khash(bl[j].s, bl[j].len), sl, smask);
+                        sl[-p - 1] = (uint32_t)j + 1;
+                    }
+                    at = blit_find(bl, low, lits[k].len, khash(low, lits[k].len), sl, smask);
+                }
+                if (nbl == capbl) {
+                    capbl = capbl ? capbl * 2 : 1024;
+                    bl = xrealloc(bl, (size_t)capbl * sizeof *bl);
+                }
+                sl[-at - 1] = (uint32_t)nbl + 1;
+                blit *x = &bl[nbl];
+                memset(x, 0, sizeof *x);
+                x->s = xcalloc(lits[k].len + 1, 1);
+                memcpy(x->s, low, lits[k].len);
+                x->len = lits[k].len;
+                at = nbl++;
+            }
+            blit *x = &bl[at];
+            int fi = -1;
+            for (int j = 0; j < x->n; j++)
+                if (x->field[j] == field) fi = j;
+            if (fi < 0) {
+                x->field = xrealloc(x->field, (size_t)(x->n + 1) * sizeof(int));
+                x->rules = xrealloc(x->rules, (size_t)(x->n + 1) * sizeof(int *));
+                x->nrules = xrealloc(x->nrules, (size_t)(x->n + 1) * sizeof(int));
+                x->field[x->n] = field;
+                x->rules[x->n] = NULL;
+                x->nrules[x->n] = 0;
+                fi = x->n++;
+                pf->patterns++;
+            }
+            int *nr = &x->nrules[fi];
+            if (*nr && x->rules[fi][*nr - 1] == which[i]) continue;
+            x->rules[fi] = xrealloc(x->rules[fi], (size_t)(*nr + 2) * sizeof(int));
+            x->rules[fi][(*nr)++] = which[i];
+            x->rules[fi][*nr] = -1;
+        }
     }
     free(lits);
-    int rc = 0;
-    for (int fi = 0; fi < pf->nfs && rc == 0; fi++) {
-        int np = 0;
-        for (int i = 0; i < b.n; i++) np += b.l[i].field == fi;
-        const char **ex = xcalloc((size_t)np, sizeof(char *));
-        unsigned *flags = xcalloc((size_t)np, sizeof(unsigned));
-        unsigned *ids = xcalloc((size_t)np, sizeof(unsigned));
-        size_t *lens = xcalloc((size_t)np, sizeof(size_t));
-        pf_field *f = &pf->fs[fi];
-        f->rules = xcalloc((size_t)np, sizeof(int *));
-        int k = 0;
-        for (int i = 0; i < b.n; i++) {
-            if (b.l[i].field != fi) continue;
-            ex[k] = b.l[i].s;
-            lens[k] = b.l[i].len;
-            flags[k] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
-            ids[k] = (unsigned)k;
-            int *rl = xcalloc((size_t)b.l[i].nrules + 1, sizeof(int));
-            memcpy(rl, b.l[i].rules, (size_t)b.l[i].nrules * sizeof(int));
-            rl[b.l[i].nrules] = -1;
-            f->rules[k++] = rl;
+    free(low);
+    free(sl);
+    /* two databases: the fields' literals, scanned over the event's values laid end
+     * to end, and the keywords', scanned over the whole record (one segment, so
+     * each keyword needs reporting once) */
+    int rc = 0, rawf = -1;
+    for (int i = 0; i < pf->nfs; i++)
+        if (!strcmp(pf->fs[i].name, MM_RAW_FIELD)) rawf = i;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        const char **ex = xcalloc((size_t)nbl, sizeof(char *));
+        unsigned *flags = xcalloc((size_t)nbl, sizeof(unsigned)), *ids = xcalloc((size_t)nbl, sizeof(unsigned));
+        size_t *lens = xcalloc((size_t)nbl, sizeof(size_t));
+        unsigned m = 0;
+        for (int i = 0; i < nbl; i++) {
+            bool in_raw = false, in_fields = false;
+            for (int k = 0; k < bl[i].n; k++) {
+                if (bl[i].field[k] == rawf) in_raw = true;
+                else in_fields = true;
+            }
+            if (pass == 0 ? !in_fields : !in_raw) continue;
+            ex[m] = bl[i].s;
+            lens[m] = bl[i].len;
+            flags[m] = HS_FLAG_CASELESS | (pass == 1 ? HS_FLAG_SINGLEMATCH : 0);
+            ids[m++] = (unsigned)i;
         }
-        f->npat = np;
-        pf->patterns += np;
         hs_compile_error_t *ce = NULL;
-        if (hs_compile_lit_multi(ex, flags, ids, lens, (unsigned)np, HS_MODE_BLOCK, NULL, &f->db, &ce) !=
-            HS_SUCCESS) {
-            mm_err_set(err, "prefilter for field %s: %s", f->name, ce && ce->message ? ce->message : "failed");
+        if (m && hs_compile_lit_multi(ex, flags, ids, lens, m, HS_MODE_BLOCK, NULL, pass ? &pf->rawdb : &pf->db,
+                                      &ce) != HS_SUCCESS) {
+            mm_err_set(err, "prefilter: %s", ce && ce->message ? ce->message : "Hyperscan compile failed");
             if (ce) hs_free_compile_error(ce);
             rc = -1;
         }
@@ -156,44 +230,48 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
         free(ids);
         free(lens);
     }
-    for (int i = 0; i < b.n; i++) free(b.l[i].rules);
-    free(b.l);
+    pf->lits = xcalloc((size_t)nbl, sizeof(pf_lit));
+    pf->nlits = nbl;
+    for (int i = 0; i < nbl; i++) {
+        pf->lits[i] = (pf_lit){bl[i].len, bl[i].n, bl[i].field, bl[i].rules};
+        free(bl[i].s);
+        free(bl[i].nrules);
+    }
+    free(bl);
     if (rc < 0) {
         mm_prefilter_free(pf);
         return NULL;
     }
     pf->gen = ++pf_gens;
-    /* lookup: ECS fields by id, vendor/bare keys by name */
+    /* lookup: ECS fields by id, the record, vendor/bare keys by key */
     uint32_t cap = 16;
     while (cap < (uint32_t)pf->nfs * 2 + 2) cap *= 2;
     pf->slot = xcalloc(cap, sizeof(uint32_t));
     pf->mask = cap - 1;
     for (int i = 0; i < pf->nfs; i++) {
-        if (!strcmp(pf->fs[i].name, MM_RAW_FIELD)) {
-            pf->raw = i + 1;
-            continue;
+        pf_field *f = &pf->fs[i];
+        if (!strcmp(f->name, MM_RAW_FIELD)) pf->raw = i + 1;
+        else if (f->f.id != MM_F_NONE) pf->by_id[f->f.id] = i + 1;
+        else {
+            uint32_t j = (uint32_t)khash(f->key, f->keylen) & pf->mask;
+            while (pf->slot[j]) j = (j + 1) & pf->mask;
+            pf->slot[j] = (uint32_t)i + 1;
         }
-        if (pf->fs[i].f.id != MM_F_NONE) {
-            pf->by_id[pf->fs[i].f.id] = i + 1;
-            continue;
-        }
-        const char *nm = pf->fs[i].name;
-        if (pf->fs[i].f.raw) pf->bare = true;
-        uint32_t j = (uint32_t)nhash(nm, strlen(nm)) & pf->mask;
-        while (pf->slot[j]) j = (j + 1) & pf->mask;
-        pf->slot[j] = (uint32_t)i + 1;
     }
     return pf;
 }
 
 void mm_prefilter_free(mm_prefilter *pf) {
     if (!pf) return;
-    for (int i = 0; i < pf->nfs; i++) {
-        for (int k = 0; k < pf->fs[i].npat; k++) free(pf->fs[i].rules[k]);
-        free(pf->fs[i].rules);
-        if (pf->fs[i].db) hs_free_database(pf->fs[i].db);
-        free(pf->fs[i].name);
+    for (int i = 0; i < pf->nlits; i++) {
+        for (int k = 0; k < pf->lits[i].n; k++) free(pf->lits[i].rules[k]);
+        free(pf->lits[i].rules);
+        free(pf->lits[i].field);
     }
+    free(pf->lits);
+    if (pf->db) hs_free_database(pf->db);
+    if (pf->rawdb) hs_free_database(pf->rawdb);
+    for (int i = 0; i < pf->nfs; i++) free(pf->fs[i].name);
     free(pf->fs);
     free(pf->slot);
     free(pf);
@@ -202,68 +280,122 @@ void mm_prefilter_free(mm_prefilter *pf) {
 int mm_prefilter_patterns(const mm_prefilter *pf) { return pf ? pf->patterns : 0; }
 int mm_prefilter_fields(const mm_prefilter *pf) { return pf ? pf->nfs : 0; }
 
+/* A worker's scan state: Hyperscan scratch, and the buffer of one event's values. */
+typedef struct seg {
+    uint32_t start, end;
+    int field;
+} seg;
+
+typedef struct pf_scratch {
+    hs_scratch_t *hs;
+    char *buf;
+    uint32_t len, cap;
+    seg *segs;
+    int nseg, capseg;
+} pf_scratch;
+
 void mm_prefilter_scratch_free(void *scratch) {
-    if (scratch) hs_free_scratch(scratch);
+    pf_scratch *s = scratch;
+    if (!s) return;
+    if (s->hs) hs_free_scratch(s->hs);
+    free(s->buf);
+    free(s->segs);
+    free(s);
+}
+
+static void put_value(pf_scratch *s, int field, mm_str v) {
+    if (!v.len) return;
+    if ((uint64_t)s->len + v.len + 1 > UINT32_MAX) return;
+    if (s->len + v.len + 1 > s->cap) {
+        s->cap = (s->len + v.len + 1) * 2;
+        s->buf = xrealloc(s->buf, s->cap);
+    }
+    if (s->nseg == s->capseg) {
+        s->capseg = s->capseg ? s->capseg * 2 : 64;
+        s->segs = xrealloc(s->segs, (size_t)s->capseg * sizeof(seg));
+    }
+    s->segs[s->nseg++] = (seg){s->len, s->len + v.len, field};
+    memcpy(s->buf + s->len, v.p, v.len);
+    s->len += v.len;
+    s->buf[s->len++] = '\n';   /* a separator; matches across it are refused by offsets */
+}
+
+typedef struct kv_put {
+    pf_scratch *s;
+    mm_str val;
+} kv_put;
+
+static void put_kv(void *ctx, int field) {
+    kv_put *k = ctx;
+    put_value(k->s, field, k->val);
 }
 
 typedef struct scan_ctx {
-    const pf_field *f;
+    const mm_prefilter *pf;
+    const pf_scratch *s;
     void (*hit)(void *ctx, int rule);
     void *ctx;
 } scan_ctx;
 
 static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void *c) {
-    (void)from, (void)to, (void)flags;
+    (void)from, (void)flags;
     scan_ctx *sc = c;
-    for (const int *r = sc->f->rules[id]; *r >= 0; r++) sc->hit(sc->ctx, *r);
+    const pf_lit *l = &sc->pf->lits[id];
+    if (to < l->len) return 0;
+    uint32_t start = (uint32_t)(to - l->len);
+    /* the segment holding start: segments are in buffer order */
+    int lo = 0, hi = sc->s->nseg - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (sc->s->segs[mid].start <= start) lo = mid;
+        else hi = mid - 1;
+    }
+    const seg *g = &sc->s->segs[lo];
+    if (start < g->start || to > g->end) return 0;
+    for (int k = 0; k < l->n; k++)
+        if (l->field[k] == g->field)
+            for (const int *r = l->rules[k]; *r >= 0; r++) sc->hit(sc->ctx, *r);
     return 0;
-}
-
-static void scan_one(const pf_field *f, hs_scratch_t *scr, mm_str v, scan_ctx *sc) {
-    if (!v.len || !f->db) return;
-    sc->f = f;
-    hs_scan(f->db, v.p, v.len, 0, scr, on_match, sc);
 }
 
 void mm_prefilter_scan(const mm_prefilter *pf, void **scratch, uint64_t *scratch_gen, const mm_event *ev,
                        void (*hit)(void *ctx, int rule), void *ctx) {
-    if (!pf || !pf->nfs) return;
-    hs_scratch_t *scr = *scratch;
-    if (*scratch_gen != pf->gen) {
-        /* scratch must fit every database of this prefilter (a reload brings new ones) */
-        for (int i = 0; i < pf->nfs; i++)
-            if (pf->fs[i].db && hs_alloc_scratch(pf->fs[i].db, &scr) != HS_SUCCESS) return;
-        *scratch = scr;
+    if (!pf || (!pf->db && !pf->rawdb)) return;
+    pf_scratch *s = *scratch;
+    if (!s) {
+        s = xcalloc(1, sizeof *s);
+        *scratch = s;
+    }
+    if (*scratch_gen != pf->gen) {   /* sized for this prefilter (a reload brings a new one) */
+        if ((pf->db && hs_alloc_scratch(pf->db, &s->hs) != HS_SUCCESS) ||
+            (pf->rawdb && hs_alloc_scratch(pf->rawdb, &s->hs) != HS_SUCCESS))
+            return;
         *scratch_gen = pf->gen;
     }
-    scan_ctx sc = {.hit = hit, .ctx = ctx};
-    if (pf->raw) {
+    scan_ctx sc = {pf, s, hit, ctx};
+    s->len = 0;
+    s->nseg = 0;
+    if (pf->rawdb) {
         mm_str text = ev->raw;
         const mm_value *mv = text.len ? NULL : mm_event_get(ev, MM_F_MESSAGE);
         if (mv) text = mv->s;
-        scan_one(&pf->fs[pf->raw - 1], scr, text, &sc);
+        put_value(s, pf->raw - 1, text);
+        if (s->len) hs_scan(pf->rawdb, s->buf, s->len, 0, s->hs, on_match, &sc);
+        s->len = 0;
+        s->nseg = 0;
     }
+    if (!pf->db) return;
     for (int id = 0; id < MM_F__COUNT; id++) {
         if (!pf->by_id[id] || !ev->idx[id]) continue;
-        const pf_field *f = &pf->fs[pf->by_id[id] - 1];
-        for (const mm_value *v = mm_event_get(ev, (mm_field)id); v; v = mm_event_next(ev, v)) scan_one(f, scr, v->s, &sc);
+        for (const mm_value *v = mm_event_get(ev, (mm_field)id); v; v = mm_event_next(ev, v))
+            put_value(s, pf->by_id[id] - 1, v->s);
     }
-    if (!pf->slot || !ev->nvendor) return;
     const char *pre = ev->vendor_prefix;
     size_t pl = pre ? strlen(pre) : 0;
-    char name[512];
-    if (pl + 2 >= sizeof name) return;
-    if (pre) {
-        memcpy(name, pre, pl);
-        name[pl] = '.';
-    }
-    for (uint16_t i = 0; i < ev->nvendor; i++) {
+    for (uint16_t i = 0; pf->slot && i < ev->nvendor; i++) {
         const mm_kv *kv = &ev->vendor[i];
-        int fi = pf->bare ? field_find(pf, kv->key.p, kv->key.len) : -1;   /* bare key */
-        if (fi >= 0) scan_one(&pf->fs[fi], scr, kv->val, &sc);
-        if (!pre || pl + 1 + kv->key.len >= sizeof name) continue;
-        memcpy(name + pl + 1, kv->key.p, kv->key.len);
-        fi = field_find(pf, name, pl + 1 + kv->key.len);
-        if (fi >= 0) scan_one(&pf->fs[fi], scr, kv->val, &sc);
+        kv_put kp = {s, kv->val};
+        fields_of_key(pf, pre, pl, kv->key.p, kv->key.len, put_kv, &kp);
     }
+    if (s->len) hs_scan(pf->db, s->buf, s->len, 0, s->hs, on_match, &sc);
 }
