@@ -154,7 +154,8 @@ static const mm_str *vendor_lookup(const mm_event *ev, const mm_fref *f) {
     if (f->raw) return mm_event_vendor_get(ev, f->name);
     const char *pre = ev->vendor_prefix;
     size_t pl = f->vsplit;
-    if (!pre || !pl || memcmp(f->name, pre, pl) != 0 || pre[pl]) return NULL;
+    /* strncmp stops at the end of a shorter prefix before pre[pl] is read */
+    if (!pre || !pl || strncmp(f->name, pre, pl) != 0 || pre[pl]) return NULL;
     return mm_event_vendor_get(ev, f->name + pl + 1);
 }
 
