@@ -562,6 +562,7 @@ int mm_pipeline_start(mm_pipeline **out, const mm_pipeline_opts *o, mm_store *st
 void mm_pipeline_set_detect(mm_pipeline *p, mm_detect *d) {
     pthread_rwlock_wrlock(&p->detect_lock);
     mm_detect *old = p->detect;
+    mm_detect_keep_windows(d, old);   /* no worker holds either now */
     p->detect = d;
     pthread_rwlock_unlock(&p->detect_lock);
     if (old && old != d) mm_detect_free(old);

@@ -783,6 +783,14 @@ void mm_detect_set_corr_max_keys(mm_detect *d, uint32_t max_keys) {
     if (!d->corr_state) abort();
 }
 
+void mm_detect_keep_windows(mm_detect *to, mm_detect *from) {
+    if (!to || !from || to == from || !from->corr_state || !to->corr_state) return;
+    /* a group of a correlation that changed (its digest) restarts by itself */
+    mm_corr_state_free(to->corr_state);
+    to->corr_state = from->corr_state;
+    from->corr_state = NULL;
+}
+
 void mm_detect_corr_stats(const mm_detect *d, uint64_t *tracked, uint64_t *evicted) {
     mm_corr_stats st = {0};
     if (d && d->corr_state) mm_corr_state_stats(d->corr_state, &st);

@@ -78,6 +78,10 @@ void mm_detect_free(mm_detect *d);
 int mm_detect_rule_count(const mm_detect *d);
 int mm_detect_indicator_count(const mm_detect *d);
 
+/* A reload: the new engine takes over the old one's correlation windows, so a
+ * brute force in progress is still counted (call with no worker using either). */
+void mm_detect_keep_windows(mm_detect *to, mm_detect *from);
+
 mm_detect_state *mm_detect_state_new(void);
 void mm_detect_state_free(mm_detect_state *s);
 

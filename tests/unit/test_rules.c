@@ -776,6 +776,21 @@ static void burst_keys_are_bounded(void) {
     mm_detect_free(d);
 }
 
+static void burst_windows_survive_a_reload(void) {
+    mm_detect *d = mk(BURST, NULL);
+    CHECK(d);
+    mm_detect_state *s = mm_detect_state_new();
+    CHECK(burst_ev(d, s, "10.0.0.7", 0) == NULL);
+    CHECK(burst_ev(d, s, "10.0.0.7", 10) == NULL);
+    mm_detect *d2 = mk(BURST, NULL);   /* SIGHUP: the same rules loaded again */
+    CHECK(d2);
+    mm_detect_keep_windows(d2, d);
+    mm_detect_free(d);
+    CHECK(burst_ev(d2, s, "10.0.0.7", 20) != NULL);   /* the third event, counted across the reload */
+    mm_detect_state_free(s);
+    mm_detect_free(d2);
+}
+
 static void burst_generate_keeps_base_alerts(void) {
     char buf[2048];
     snprintf(buf, sizeof buf, "%sgenerate: true\n", BURST);
@@ -902,6 +917,7 @@ int main(void) {
     TEST(burst_threshold_and_window);
     TEST(burst_out_of_order_and_no_state);
     TEST(burst_keys_are_bounded);
+    TEST(burst_windows_survive_a_reload);
     TEST(burst_generate_keeps_base_alerts);
     TEST(bad_rules_are_errors_naming_file_and_line);
     TEST(load_errors);
