@@ -754,6 +754,7 @@ struct mm_detect_state {
     void *hs_scratch;    /* Hyperscan scratch for the prefilter */
     uint64_t hs_gen;
     mm_buf key, text, val, reason;   /* alert and correlation text, reused */
+    uint8_t selc[MM_MAX_SELS + 1];   /* which selections of the matched rule held */
     const mm_detect *cur_d;          /* the prefilter callback's view of this event */
     const mm_event *cur_ev;
 };
@@ -1028,7 +1029,7 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
     bool ioc_seen = false;
     for (int ci = 0; ci < nc; ci++) {
         const mm_rule *r = d->rules[st->cand[ci]];
-        mm_eval cx = {.ioc = d->ioc, .re_md = st->re_md};
+        mm_eval cx = {.ioc = d->ioc, .re_md = st->re_md, .selc = st->selc};
         if (!mm_rule_match(r, ev, &cx)) continue;
         if (cx.ioc_hit) ioc_seen = true;
         if (!r->silent) {

@@ -72,7 +72,12 @@ typedef struct mm_eval {
     mm_ioc_hit hit;
     const char *hit_field;
     mm_str hit_value;
+    /* set by mm_rule_match when selc is given: which selections of `sel_rule` held
+     * (2), failed (1) or were not needed (0), for the alert's reason */
+    uint8_t *selc;            /* MM_MAX_SELS + 1 bytes of the caller's, or NULL */
+    const struct mm_rule *sel_rule;
 } mm_eval;
+#define MM_MAX_SELS 256
 
 typedef struct mm_rule mm_rule;
 

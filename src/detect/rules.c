@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_SELS 256
+#define MAX_SELS MM_MAX_SELS
 #define MAX_DEPTH 64
 #define MAX_VALUES 65536
 
@@ -556,9 +556,12 @@ static bool rule_eval(const mm_rule *r, const mm_event *ev, mm_eval *cx) {
     } else if (r->product && !r->mapped) {
         if (!ev->src || !ev->src->format || strcasecmp(ev->src->format, r->product) != 0) return false;
     }
-    uint8_t cache[MAX_SELS + 1];
+    uint8_t local[MAX_SELS + 1];
+    uint8_t *cache = cx && cx->selc && !r->is_filter ? cx->selc : local;
     memset(cache, 0, (size_t)r->nsels);
-    return cond_eval(r, r->root, ev, cx, cache);
+    bool ok = cond_eval(r, r->root, ev, cx, cache);
+    if (cache != local) cx->sel_rule = ok ? r : NULL;
+    return ok;
 }
 
 bool mm_rule_match(const mm_rule *r, const mm_event *ev, mm_eval *cx) {
@@ -2002,7 +2005,10 @@ static void put_matched(mm_buf *out, const mm_rule *r, const mm_event *ev, const
     mm_eval scratch = {.ioc = cx ? cx->ioc : NULL, .re_md = cx ? cx->re_md : NULL};
     for (int i = 0; i < r->nsels && nd < 6; i++) {
         const mm_sel *sel = &r->sels[i];
-        if (sel->keywords || !strcmp(sel->name, "__logsource") || !sel_eval(sel, ev, &scratch)) continue;
+        if (sel->keywords || !strcmp(sel->name, "__logsource")) continue;
+        /* the match already knows which selections held; otherwise ask again */
+        bool held = cx && cx->sel_rule == r ? cx->selc[i] == 2 : sel_eval(sel, ev, &scratch);
+        if (!held) continue;
         for (int j = 0; j < sel->nmaps && nd < 6; j++)
             for (int k = 0; k < sel->maps[j].n && nd < 6; k++) {
                 const mm_match *m = &sel->maps[j].m[k];
