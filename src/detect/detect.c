@@ -426,6 +426,9 @@ static const mm_lsentry *rule_ls(const mm_detect *d, const mm_rule *r, int depth
 static const char *link_correlation(mm_detect *d, int i, mm_err *why) {
     mm_rule *c = d->rules[i];
     mm_corr *co = c->corr;
+    /* windows are keyed by the correlation's id, not its position: a reload that
+     * adds rules keeps them (a changed correlation restarts through its digest) */
+    c->corr_key = (uint32_t)mm_hash(c->id, strlen(c->id), 0xc022e1a7);
     c->ref_rule = xrealloc(NULL, (size_t)co->nrefs * sizeof(int));
     const char **ids = calloc((size_t)co->nrefs, sizeof(char *)), **names = calloc((size_t)co->nrefs, sizeof(char *));
     if (!ids || !names) abort();
@@ -880,7 +883,7 @@ typedef struct feed_ctx {
     mm_arena *a;
     mm_alert **alerts;
     int raised;
-    int fed[64];         /* count-type correlations already fed by this event */
+    int fed[256];        /* count-type correlations already fed by this event */
     int nfed;
     mm_buf *key, *text, *val, *reason;   /* the worker state's */
 } feed_ctx;
@@ -953,7 +956,7 @@ static void corr_feed(feed_ctx *fc, int ci, int base, int depth) {
             if (!value.p) return;   /* the event lacks the field: not counted */
         }
         mm_corr_fire fire;
-        if (mm_corr_hit(d->corr_state, co, (uint32_t)ci, k, fc->key->p ? fc->key->p : "", fc->key->len, value, num,
+        if (mm_corr_hit(d->corr_state, co, c->corr_key, k, fc->key->p ? fc->key->p : "", fc->key->len, value, num,
                         fc->ev->ts_ns, &fire) == 1) {
             if (!c->silent) {
                 mm_buf_reset(fc->reason);

@@ -203,6 +203,7 @@ struct mm_rule {
     int *corrs; int ncorrs;   /* correlations that use this rule's matches */
     int *bases; int nbases;   /* correlation: the distinct rules it references */
     int *ref_rule;            /* correlation: rule index of each corr->refs[k] */
+    uint32_t corr_key;        /* correlation: its windows' key, from its id (stable across reloads) */
     mm_fset *cgroup;          /* [ref * ngroup + g]: group-by field g in rule ref's events */
     mm_fset *cvalue;          /* [ref * nfields + k]: value field k in rule ref's events */
     bool silent;              /* referenced by a correlation without generate */

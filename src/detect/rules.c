@@ -42,6 +42,8 @@ typedef struct pat {
     uint32_t relitlen;
     mm_fref *ref;       /* M_FIELDREF: the other field and its mapped alternatives */
     int nref;
+    int group;          /* the value it came from: windash/base64offset/expand make
+                         * several patterns of one value, and `all` wants each value */
 } pat;
 
 /* One `field|modifiers: values` entry.  A Sigma field may map to several event
@@ -326,7 +328,7 @@ static bool value_int(mm_str s, const mm_value *v, const mm_fref *f, int64_t *ou
     }
     while (s.len && s.p[0] == ' ') s.p++, s.len--;
     while (s.len && s.p[s.len - 1] == ' ') s.len--;
-    if (s.len > 2 && s.len < 20 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {
+    if (s.len > 2 && s.len <= 17 && s.p[0] == '0' && (s.p[1] == 'x' || s.p[1] == 'X')) {   /* <= 15 digits: fits */
         int64_t x = 0;
         for (uint32_t i = 2; i < s.len; i++) {
             char c = lc(s.p[i]);
@@ -470,12 +472,20 @@ static mm_str record_text(const mm_event *ev) {
 static bool match_eval(const mm_match *m, const mm_event *ev, mm_eval *cx) {
     if (m->kw) {
         mm_str text = record_text(ev);
-        for (int i = 0; i < m->npats; i++) {
-            bool ok = pat_match(m, &m->pats[i], text, NULL, &m->f, ev, cx);
-            if (ok && !m->all) return true;
-            if (!ok && m->all) return false;
+        if (!m->all) {
+            for (int i = 0; i < m->npats; i++)
+                if (pat_match(m, &m->pats[i], text, NULL, &m->f, ev, cx)) return true;
+            return false;
         }
-        return m->all;
+        for (int i = 0; i < m->npats;) {   /* all: each value (group of variants) somewhere */
+            int g = m->pats[i].group, j = i;
+            bool any = false;
+            for (; j < m->npats && m->pats[j].group == g; j++)
+                any = any || pat_match(m, &m->pats[j], text, NULL, &m->f, ev, cx);
+            if (!any) return false;
+            i = j;
+        }
+        return true;
     }
     if (m->kind == M_EXISTS) return any_present(m, ev) == m->exists_want;
     if (m->kind == M_NULL) return !any_present(m, ev);
@@ -490,11 +500,18 @@ static bool match_eval(const mm_match *m, const mm_event *ev, mm_eval *cx) {
         return false;
     }
     if (m->all && !m->neq) {
-        for (int i = 0; i < m->npats; i++) {
+        /* every value must match; a value's variants (windash, base64offset,
+         * expand) are one group, any of which will do */
+        for (int i = 0; i < m->npats;) {
+            int g = m->pats[i].group, j = i;
             bool any = false;
-            miter_init(&it, ev, m);
-            while (!any && miter_next(&it, &s, &v)) any = pat_match(m, &m->pats[i], s, v, mfield(m, it.i), ev, cx);
+            for (; j < m->npats && m->pats[j].group == g; j++) {
+                miter_init(&it, ev, m);
+                while (!any && miter_next(&it, &s, &v))
+                    any = pat_match(m, &m->pats[j], s, v, mfield(m, it.i), ev, cx);
+            }
             if (!any) return false;
+            i = j;
         }
         return true;
     }
@@ -720,13 +737,42 @@ static size_t class_end(const char *v, size_t n, size_t i) {
     i++;
     if (i < n && v[i] == '^') i++;
     if (i < n && v[i] == ']') i++;
-    while (i < n && v[i] != ']') i += v[i] == '\\' ? 2 : 1;
+    while (i < n && v[i] != ']') {
+        if (v[i] == '[' && i + 1 < n && (v[i + 1] == ':' || v[i + 1] == '.' || v[i + 1] == '=')) {
+            const char *e = strstr(v + i + 2, v[i + 1] == ':' ? ":]" : v[i + 1] == '.' ? ".]" : "=]");
+            i = e ? (size_t)(e - v) + 2 : n;   /* [:digit:] and friends */
+            continue;
+        }
+        i += v[i] == '\\' ? 2 : 1;
+    }
     return i;
 }
 
-static void regex_literal(const char *v, pat *p) {
+/* Constructs whose effect on what a match contains is not worth modelling: verbs
+ * ((*ACCEPT)), comments, extended mode, callouts, conditionals, recursion... Only
+ * plain groups, lookarounds and flag groups without x are understood. */
+static bool regex_unmodelled(const char *v, size_t n) {
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (v[i] == '\\') {
+            i++;
+            continue;
+        }
+        if (v[i] != '(') continue;
+        if (v[i + 1] == '*') return true;
+        if (v[i + 1] != '?') continue;
+        char c = i + 2 < n ? v[i + 2] : 0;
+        if (c == ':' || c == '=' || c == '!' || (c == '<' && i + 3 < n && (v[i + 3] == '=' || v[i + 3] == '!')))
+            continue;
+        for (size_t k = i + 2; k < n && v[k] != ')' && v[k] != ':'; k++)   /* flag group: (?i) (?i-s:...) */
+            if (!strchr("imsn-^", v[k])) return true;   /* x, #, P, R, digits, (, |, &, C... */
+    }
+    return false;
+}
+
+static void regex_literal(const char *v, uint32_t flags, pat *p) {
     size_t n = strlen(v);
     int depth = 0;
+    if (regex_unmodelled(v, n)) return;
     for (size_t i = 0; i < n; i++) {   /* a top-level | makes nothing required */
         if (v[i] == '\\') i++;
         else if (v[i] == '[') i = class_end(v, n, i);
@@ -784,6 +830,10 @@ static void regex_literal(const char *v, pat *p) {
     END_RUN();
 #undef END_RUN
     free(run);
+    /* caseless Unicode matching folds k with KELVIN SIGN and s with LONG S: a
+     * literal holding them may not be in the bytes of a match */
+    bool caseless = (flags & PCRE2_CASELESS) || strstr(v, "(?i") != NULL;
+    if (caseless && (memchr(best, 'k', bl) || memchr(best, 's', bl))) bl = 0;
     if (bl >= 3) {
         p->relit = best;
         p->relitlen = (uint32_t)bl;
@@ -806,7 +856,7 @@ static int compile_regex(cctx *cx, pat *p, const char *v, uint32_t flags, int li
               (const char *)msg);
     }
     pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if unavailable */
-    regex_literal(v, p);
+    regex_literal(v, flags, p);
     p->s = xstrdup(v);
     p->len = (uint32_t)strlen(v);
     return 0;
@@ -945,27 +995,34 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
         return 0;
     }
     if (nx) {
-        /* transformed values: each item may become several byte strings */
-        mm_svals sv = {0};
-        for (int i = 0; i < nitems; i++) {
-            const char *v = scalar(items[i]);
-            mm_svals_add(&sv, v, strlen(v));
-        }
+        /* transformed values: each item may become several byte strings (its group) */
         bool literal = false;   /* encodings make bytes, not patterns */
-        for (int i = 0; i < nx; i++) {
-            char why[512];
-            int rc = mm_svals_apply(&sv, xforms[i], cx->env ? cx->env->placeholders : NULL, why, sizeof why);
-            if (rc < 0) {
-                mm_svals_free(&sv);
-                FAILR(cx, rc == -1 ? "undefined placeholder" : "too many values", line, "%s", why);
-            }
+        for (int i = 0; i < nx; i++)
             if (xforms[i] != MM_SV_WINDASH && xforms[i] != MM_SV_EXPAND) literal = true;
-        }
         m->kind = M_STR;
-        m->pats = xcalloc((size_t)sv.n, sizeof(pat));
-        m->npats = sv.n;
-        for (int i = 0; i < sv.n; i++) make_str_pat(&m->pats[i], sv.s[i], sv.len[i], op, m->cased, ft, !literal);
-        mm_svals_free(&sv);
+        for (int g = 0; g < nitems; g++) {
+            mm_svals sv = {0};
+            const char *v = scalar(items[g]);
+            mm_svals_add(&sv, v, strlen(v));
+            for (int i = 0; i < nx; i++) {
+                char why[512];
+                int rc = mm_svals_apply(&sv, xforms[i], cx->env ? cx->env->placeholders : NULL, why, sizeof why);
+                if (rc < 0) {
+                    mm_svals_free(&sv);
+                    FAILR(cx, rc == -1 ? "undefined placeholder" : "too many values", line, "%s", why);
+                }
+            }
+            if (m->npats + sv.n > MM_SV_MAX) {
+                mm_svals_free(&sv);
+                FAILR(cx, "too many values", line, "the modifiers turn the values into more than %d values", MM_SV_MAX);
+            }
+            m->pats = xrealloc(m->pats, (size_t)(m->npats + sv.n) * sizeof(pat));
+            for (int i = 0; i < sv.n; i++) {
+                make_str_pat(&m->pats[m->npats], sv.s[i], sv.len[i], op, m->cased, ft, !literal);
+                m->pats[m->npats++].group = g;
+            }
+            mm_svals_free(&sv);
+        }
         return 0;
     }
     m->pats = xcalloc((size_t)nitems, sizeof(pat));
@@ -973,6 +1030,7 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
     for (int i = 0; i < nitems; i++) {
         const char *v = scalar(items[i]);
         pat *p = &m->pats[i];
+        p->group = i;
         if (m->timepart) {
             m->kind = M_TIME;
             if (!mm_str_to_i64(mm_str_c(v), &p->num)) FAIL(cx, items[i]->line, "'%s' is not an integer", v);
@@ -1008,6 +1066,7 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
         } else {
             m->kind = M_STR;
             make_str_pat(p, v, strlen(v), op, m->cased, ft, true);
+            p->group = i;
         }
     }
     return 0;
@@ -1222,6 +1281,9 @@ static int parse_primary(cparse *p) {
     return res;
 }
 
+/* Evaluation recurses along and/or chains: a condition is capped in size. */
+#define MAX_CONDS 1024
+
 static int parse_and(cparse *p) {
     int a = parse_primary(p);
     while (a >= 0 && p->tok == T_AND) {
@@ -1229,6 +1291,7 @@ static int parse_and(cparse *p) {
         int b = parse_primary(p);
         if (b < 0) return -1;
         a = new_cond(p->cx->r, C_AND, a, b);
+        if (p->cx->r->nconds > MAX_CONDS) CFAIL(p, "condition too long (more than %d terms)", MAX_CONDS);
     }
     return a;
 }
@@ -1241,6 +1304,7 @@ static int parse_or(cparse *p) {
         int b = parse_and(p);
         if (b < 0) return -1;
         a = new_cond(p->cx->r, C_OR, a, b);
+        if (p->cx->r->nconds > MAX_CONDS) CFAIL(p, "condition too long (more than %d terms)", MAX_CONDS);
     }
     p->depth--;
     return a;
@@ -1286,12 +1350,13 @@ static void map_cands(const mm_map *mp, cands *out) {
     out->n = 0;
     for (int j = 0; j < mp->n; j++) {
         const mm_match *m = &mp->m[j];
-        if (m->kind != M_STR || m->neq || m->kw || m->nalt || (m->all && m->npats > 1) || m->npats > ANCH_VALS)
+        if (m->kind != M_STR || m->neq || m->kw || m->nalt || m->or_null || (m->all && m->npats > 1) ||
+            m->npats > ANCH_VALS)
             continue;
         if (m->f.id != MM_F_NONE && mm_field_type((mm_field)m->f.id) != MM_T_STR) continue;
         bool ok = true;
-        for (int i = 0; i < m->npats; i++)
-            if (m->pats[i].op != P_EQ) ok = false;
+        for (int i = 0; i < m->npats; i++)   /* anchor values are C strings: no NUL (utf16 values) */
+            if (m->pats[i].op != P_EQ || memchr(m->pats[i].s, 0, m->pats[i].len)) ok = false;
         if (!ok) continue;
         cand c = {.f = &m->f, .n = m->npats};
         for (int i = 0; i < m->npats; i++) c.v[i] = &m->pats[i];
@@ -1440,6 +1505,7 @@ static void lit_add(litset *ls, const mm_fref *f, const char *s, uint32_t len) {
 
 /* The longest run without wildcards of a pattern (the whole value when it has none). */
 static bool pat_literal(const pat *p, const char **s, uint32_t *len) {
+    if (p->is_ip) return false;   /* compared as addresses: 2001:db8::1 is 2001:db8:0:0:0:0:0:1 */
     if (p->op == P_RE) {
         *s = p->relit;
         *len = p->relitlen;
@@ -1474,25 +1540,34 @@ static void match_lits(const mm_match *m, litset *out) {
         LIT_NONE(out);
         return;
     }
-    /* all: every pattern must occur, so any one of them is a requirement: the longest */
+    /* all: every value must occur, so any one value's variants are a requirement:
+     * the group whose shortest literal is longest */
     int from = 0, to = m->npats;
-    if (m->all && m->npats > 1) {
+    if (m->all && m->pats[m->npats - 1].group != m->pats[0].group) {
         int best = -1;
-        uint32_t bl = 0;
-        for (int i = 0; i < m->npats; i++) {
-            const char *s;
-            uint32_t l;
-            if (pat_literal(&m->pats[i], &s, &l) && l > bl) {
-                bl = l;
+        uint32_t bq = 0;
+        for (int i = 0; i < m->npats;) {
+            int g = m->pats[i].group, j = i;
+            uint32_t q = UINT32_MAX;
+            for (; j < m->npats && m->pats[j].group == g; j++) {
+                const char *ls;
+                uint32_t l;
+                if (!pat_literal(&m->pats[j], &ls, &l)) l = 0;
+                if (l < q) q = l;
+            }
+            if (q > bq && q != UINT32_MAX) {
+                bq = q;
                 best = i;
             }
+            i = j;
         }
         if (best < 0) {
             LIT_NONE(out);
             return;
         }
         from = best;
-        to = best + 1;
+        to = best;
+        while (to < m->npats && m->pats[to].group == m->pats[best].group) to++;
     }
     for (int i = from; i < to && out->n >= 0; i++) {
         const char *s;

@@ -782,7 +782,10 @@ static void burst_windows_survive_a_reload(void) {
     mm_detect_state *s = mm_detect_state_new();
     CHECK(burst_ev(d, s, "10.0.0.7", 0) == NULL);
     CHECK(burst_ev(d, s, "10.0.0.7", 10) == NULL);
-    mm_detect *d2 = mk(BURST, NULL);   /* SIGHUP: the same rules loaded again */
+    /* SIGHUP: the rules loaded again, with a new rule in front (indexes shift) */
+    char buf[4096];
+    snprintf(buf, sizeof buf, "title: new first\nid: first\ndetection:\n  s:\n    a.b: 1\n  condition: s\n---\n%s", BURST);
+    mm_detect *d2 = mk(buf, NULL);
     CHECK(d2);
     mm_detect_keep_windows(d2, d);
     mm_detect_free(d);

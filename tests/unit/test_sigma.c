@@ -359,6 +359,11 @@ static void regex_literals_never_hide_a_match(void) {
         {"caf\xc3\xa9?latte", "caflatte"},
         {"^a|bcd", "a"},
         {"x{2}yyy", "xxyyy"},
+        {"[[:digit:]]abcdef", "x1abcdef"},
+        {"(?x) mimi katz", "mimikatz"},
+        {"abcdef(?#(x)|zzz", "zzz"},
+        {"ab(*ACCEPT)cdefgh", "xxab"},
+        {"(?i)mimikatz", "mimi\xe2\x84\xaa" "atz"},   /* KELVIN SIGN folds to k */
     };
     mm_buf y = {0};
     int n = (int)(sizeof cases / sizeof cases[0]);
@@ -384,6 +389,66 @@ static void regex_literals_never_hide_a_match(void) {
     mm_detect_free(d);
 }
 
+/* Findings of a review, each a way a match could be hidden or a rule could hurt. */
+static void review_regressions(void) {
+    /* null in a list: a missing field matches, whatever the anchor index says */
+    mm_detect *d = load("title: t\nid: r1\nlogsource: {product: windows, service: security}\n"
+                        "detection:\n  s:\n    EventID: 4624\n    TargetUserName: [null, admin]\n  condition: s\n");
+    CHECK(d);
+    CHECK_INT(fires(d, winev("Security", "4624", "LogonType=3", NULL), "r1"), 1);
+    CHECK_INT(fires(d, winev("Security", "4624", "TargetUserName=bob", NULL), "r1"), 0);
+    mm_detect_free(d);
+    /* utf16 values hold NUL bytes: not usable as anchor strings */
+    d = load("title: t\nid: r1\nlogsource: {product: windows, service: security}\n"
+             "detection:\n  s:\n    Description|wide: abc\n  condition: s\n");
+    CHECK(d);
+    mm_event *ev = winev("Security", "4624", NULL);
+    mm_event_vendor(ev, mm_str_c("Description"), (mm_str){"a\0b\0c\0", 6});
+    CHECK_INT(fires(d, ev, "r1"), 1);
+    mm_detect_free(d);
+    /* all with windash: each value, in any of its spellings */
+    d = load(proc_rule("  s:\n    CommandLine|contains|windash|all: ['-exec', '-nop']\n  condition: s"));
+    CHECK(d);
+    CHECK_INT(fires(d, winev(SYSMON, "1", "CommandLine=powershell -nop -exec bypass", NULL), "r1"), 1);
+    CHECK_INT(fires(d, winev(SYSMON, "1", "CommandLine=powershell /nop /exec bypass", NULL), "r1"), 1);
+    CHECK_INT(fires(d, winev(SYSMON, "1", "CommandLine=powershell -nop", NULL), "r1"), 0);
+    mm_detect_free(d);
+    /* IP equality compares addresses, so no literal may stand for it */
+    d = load("title: t\nid: r1\nlogsource: {category: firewall}\n"
+             "detection:\n  s:\n    dst_ip: '2001:db8::1'\n  condition: s\n");
+    CHECK(d);
+    ev = winev("Security", "1", NULL);
+    ev->vendor_prefix = NULL;
+    mm_event_add(ev, MM_F_EVENT_CATEGORY, mm_str_c("network"));
+    mm_event_set(ev, MM_F_SOURCE_IP, mm_str_c("10.0.0.1"));
+    mm_event_set(ev, MM_F_DESTINATION_IP, mm_str_c("2001:db8:0:0:0:0:0:1"));
+    CHECK_INT(fires(d, ev, "r1"), 1);
+    mm_detect_free(d);
+    /* a hex number too long for 64 bits is not a number */
+    d = load("title: t\nid: r1\nlogsource: {product: windows, service: security}\n"
+             "detection:\n  s:\n    Size|lt: 0\n  condition: s\n");
+    CHECK(d);
+    CHECK_INT(fires(d, winev("Security", "1", "Size=0xFFFFFFFFFFFFFFFFF", NULL), "r1"), 0);
+    CHECK_INT(fires(d, winev("Security", "1", "Size=-5", NULL), "r1"), 1);
+    mm_detect_free(d);
+    /* a condition chain long enough to exhaust the stack is refused at load */
+    mm_buf y = {0};
+    mm_buf_puts(&y, proc_rule("  s:\n    Image: x\n  condition: s"));
+    y.len = strlen(y.p);
+    char *c = strstr(y.p, "condition: s");
+    CHECK(c);
+    mm_buf t = {0};
+    mm_buf_put(&t, y.p, (size_t)(c - y.p) + strlen("condition: s"));
+    for (int i = 0; i < 3000; i++) mm_buf_puts(&t, " and s");
+    mm_buf_puts(&t, "\nlevel: high\n");
+    mm_err e = {{0}};
+    d = mm_detect_from_text("t.yml", mm_buf_cstr(&t), t.len, NULL, &e);
+    CHECK(d == NULL);
+    CHECK(strstr(e.msg, "condition too long") != NULL);
+    mm_buf_free(&y);
+    mm_buf_free(&t);
+}
+
 int main(void) {
     mm_arena_init(&arena, 1 << 16);
     TEST(process_creation_from_sysmon_and_4688);
@@ -398,6 +463,7 @@ int main(void) {
     TEST(bad_rules_are_skipped_and_counted);
     TEST(prefilter_finds_the_candidates);
     TEST(regex_literals_never_hide_a_match);
+    TEST(review_regressions);
     mm_arena_free(&arena);
     TEST_MAIN_END();
 }
