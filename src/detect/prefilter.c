@@ -196,8 +196,7 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
     free(low);
     free(sl);
     /* two databases: the fields' literals, scanned over the event's values laid end
-     * to end, and the keywords', scanned over the whole record (one segment, so
-     * each keyword needs reporting once) */
+     * to end, and the keywords', scanned over the record and every vendor value */
     int rc = 0, rawf = -1;
     for (int i = 0; i < pf->nfs; i++)
         if (!strcmp(pf->fs[i].name, MM_RAW_FIELD)) rawf = i;
@@ -215,7 +214,7 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
             if (pass == 0 ? !in_fields : !in_raw) continue;
             ex[m] = bl[i].s;
             lens[m] = bl[i].len;
-            flags[m] = HS_FLAG_CASELESS | (pass == 1 ? HS_FLAG_SINGLEMATCH : 0);
+            flags[m] = HS_FLAG_CASELESS;
             ids[m++] = (unsigned)i;
         }
         hs_compile_error_t *ce = NULL;
@@ -380,6 +379,7 @@ void mm_prefilter_scan(const mm_prefilter *pf, void **scratch, uint64_t *scratch
         const mm_value *mv = text.len ? NULL : mm_event_get(ev, MM_F_MESSAGE);
         if (mv) text = mv->s;
         put_value(s, pf->raw - 1, text);
+        for (uint16_t i = 0; i < ev->nvendor; i++) put_value(s, pf->raw - 1, ev->vendor[i].val);   /* as rules.c */
         if (s->len) hs_scan(pf->rawdb, s->buf, s->len, 0, s->hs, on_match, &sc);
         s->len = 0;
         s->nseg = 0;

@@ -469,19 +469,28 @@ static mm_str record_text(const mm_event *ev) {
     return text;
 }
 
+/* Keywords search the record as received and every vendor value as decoded: the
+ * record's encoding can hide a value (JSON doubles backslashes, XML writes &quot;). */
+static int text_count(const mm_event *ev) { return 1 + ev->nvendor; }
+static mm_str text_at(const mm_event *ev, int i) { return i == 0 ? record_text(ev) : ev->vendor[i - 1].val; }
+
+static bool kw_in_texts(const mm_match *m, const pat *p, const mm_event *ev, mm_eval *cx) {
+    for (int t = 0; t < text_count(ev); t++)
+        if (pat_match(m, p, text_at(ev, t), NULL, &m->f, ev, cx)) return true;
+    return false;
+}
+
 static bool match_eval(const mm_match *m, const mm_event *ev, mm_eval *cx) {
     if (m->kw) {
-        mm_str text = record_text(ev);
         if (!m->all) {
             for (int i = 0; i < m->npats; i++)
-                if (pat_match(m, &m->pats[i], text, NULL, &m->f, ev, cx)) return true;
+                if (kw_in_texts(m, &m->pats[i], ev, cx)) return true;
             return false;
         }
         for (int i = 0; i < m->npats;) {   /* all: each value (group of variants) somewhere */
             int g = m->pats[i].group, j = i;
             bool any = false;
-            for (; j < m->npats && m->pats[j].group == g; j++)
-                any = any || pat_match(m, &m->pats[j], text, NULL, &m->f, ev, cx);
+            for (; j < m->npats && m->pats[j].group == g; j++) any = any || kw_in_texts(m, &m->pats[j], ev, cx);
             if (!any) return false;
             i = j;
         }
@@ -528,11 +537,13 @@ static bool match_eval(const mm_match *m, const mm_event *ev, mm_eval *cx) {
 
 static bool sel_eval(const mm_sel *sel, const mm_event *ev, mm_eval *cx) {
     if (sel->keywords) {
-        mm_str text = record_text(ev);
-        for (int i = 0; i < sel->nkw; i++) {
-            const pat *p = &sel->kw[i];
-            if (p->op == P_GLOB ? glob_match(text, p, false) : icontains(text, p->s, p->len, false))
-                return true;
+        for (int t = 0; t < text_count(ev); t++) {
+            mm_str text = text_at(ev, t);
+            for (int i = 0; i < sel->nkw; i++) {
+                const pat *p = &sel->kw[i];
+                if (p->op == P_GLOB ? glob_match(text, p, false) : icontains(text, p->s, p->len, false))
+                    return true;
+            }
         }
         return false;
     }

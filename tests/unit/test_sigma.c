@@ -424,6 +424,14 @@ static void review_regressions(void) {
     mm_event_set(ev, MM_F_DESTINATION_IP, mm_str_c("2001:db8:0:0:0:0:0:1"));
     CHECK_INT(fires(d, ev, "r1"), 1);
     mm_detect_free(d);
+    /* keywords see decoded values, not only the record's encoding (JSON escapes) */
+    d = load("title: t\nid: r1\nlogsource: {product: windows, service: system}\n"
+             "detection:\n  kw:\n    - 'c:\\windows\\temp\\evil.exe'\n  condition: kw\n");
+    CHECK(d);
+    ev = winev("System", "7045", "ImagePath=C:\\Windows\\Temp\\evil.exe", NULL);
+    ev->raw = mm_str_c("{\"ImagePath\":\"C:\\\\Windows\\\\Temp\\\\evil.exe\"}");   /* as JSON has it */
+    CHECK_INT(fires(d, ev, "r1"), 1);
+    mm_detect_free(d);
     /* a hex number too long for 64 bits is not a number */
     d = load("title: t\nid: r1\nlogsource: {product: windows, service: security}\n"
              "detection:\n  s:\n    Size|lt: 0\n  condition: s\n");
