@@ -442,8 +442,7 @@ static void review_regressions(void) {
     /* a condition chain long enough to exhaust the stack is refused at load */
     mm_buf y = {0};
     mm_buf_puts(&y, proc_rule("  s:\n    Image: x\n  condition: s"));
-    y.len = strlen(y.p);
-    char *c = strstr(y.p, "condition: s");
+    const char *c = strstr(mm_buf_cstr(&y), "condition: s");
     CHECK(c);
     mm_buf t = {0};
     mm_buf_put(&t, y.p, (size_t)(c - y.p) + strlen("condition: s"));
