@@ -388,8 +388,15 @@ static bool time_part(mm_str s, const mm_value *v, int part, int64_t *out) {
 static bool sub_at(mm_str s, mm_str o, bool cased, int64_t at) {
     if (o.len > s.len) return false;
     uint32_t from = at < 0 ? 0 : (uint32_t)at, to = at < 0 ? s.len - o.len : (uint32_t)at;
-    for (uint32_t i = from; i <= to; i++)
-        if (cased ? !memcmp(s.p + i, o.p, o.len) : !strncasecmp(s.p + i, o.p, o.len)) return true;
+    for (uint32_t i = from; i <= to; i++) {
+        if (cased) {
+            if (!memcmp(s.p + i, o.p, o.len)) return true;
+            continue;
+        }
+        uint32_t k = 0;   /* byte by byte: strncasecmp would stop at a NUL */
+        while (k < o.len && lc(s.p[i + k]) == lc(o.p[k])) k++;
+        if (k == o.len) return true;
+    }
     return false;
 }
 
