@@ -214,7 +214,9 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
             if (pass == 0 ? !in_fields : !in_raw) continue;
             ex[m] = bl[i].s;
             lens[m] = bl[i].len;
-            flags[m] = HS_FLAG_CASELESS;
+            /* keywords: one field, and a literal spanning two texts is only a false
+             * candidate, so the first occurrence is enough */
+            flags[m] = HS_FLAG_CASELESS | (pass == 1 ? HS_FLAG_SINGLEMATCH : 0);
             ids[m++] = (unsigned)i;
         }
         hs_compile_error_t *ce = NULL;
@@ -357,6 +359,16 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
     return 0;
 }
 
+static int on_match_raw(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void *c) {
+    (void)from, (void)to, (void)flags;
+    scan_ctx *sc = c;
+    const pf_lit *l = &sc->pf->lits[id];
+    for (int k = 0; k < l->n; k++)
+        if (l->field[k] == sc->pf->raw - 1)
+            for (const int *r = l->rules[k]; *r >= 0; r++) sc->hit(sc->ctx, *r);
+    return 0;
+}
+
 void mm_prefilter_scan(const mm_prefilter *pf, void **scratch, uint64_t *scratch_gen, const mm_event *ev,
                        void (*hit)(void *ctx, int rule), void *ctx) {
     if (!pf || (!pf->db && !pf->rawdb)) return;
@@ -380,7 +392,7 @@ void mm_prefilter_scan(const mm_prefilter *pf, void **scratch, uint64_t *scratch
         if (mv) text = mv->s;
         put_value(s, pf->raw - 1, text);
         for (uint16_t i = 0; i < ev->nvendor; i++) put_value(s, pf->raw - 1, ev->vendor[i].val);   /* as rules.c */
-        if (s->len) hs_scan(pf->rawdb, s->buf, s->len, 0, s->hs, on_match, &sc);
+        if (s->len) hs_scan(pf->rawdb, s->buf, s->len, 0, s->hs, on_match_raw, &sc);
         s->len = 0;
         s->nseg = 0;
     }
