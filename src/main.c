@@ -514,8 +514,9 @@ static int cmd_replay(cli *c) {
             }
             workers = (int)w;
         } else if (strcmp(a, "--lateness") == 0 && i + 1 < c->argc) {
-            if (!mm_duration_parse(c->argv[++i], &lateness) || lateness < 0) {
-                fprintf(stderr, "mamori replay: --lateness wants a duration (30s, 10m, 1h)\n");
+            /* at most a year: the heap's arithmetic on event times stays far from overflow */
+            if (!mm_duration_parse(c->argv[++i], &lateness) || lateness < 0 || lateness > 366LL * 86400 * 1000000000LL) {
+                fprintf(stderr, "mamori replay: --lateness wants a duration up to a year (30s, 10m, 1h)\n");
                 free_files(&fl);
                 return 2;
             }

@@ -791,6 +791,9 @@ static void regex_literal(const char *v, uint32_t flags, pat *p) {
     size_t n = strlen(v);
     int depth = 0;
     if (regex_unmodelled(v, n)) return;
+    /* caseless Unicode matching folds k with KELVIN SIGN and s with LONG S: the
+     * bytes of a match need not hold them, so under i they end a literal run */
+    bool caseless = (flags & PCRE2_CASELESS) || strstr(v, "(?i") != NULL;
     for (size_t i = 0; i < n; i++) {   /* a top-level | makes nothing required */
         if (v[i] == '\\') i++;
         else if (v[i] == '[') i = class_end(v, n, i);
@@ -837,7 +840,9 @@ static void regex_literal(const char *v, uint32_t flags, pat *p) {
             continue;
         }
         char q = next < n ? v[next] : 0;
-        if (q == '?' || q == '*' || (q == '{' && next + 1 < n && (v[next + 1] == '0' || v[next + 1] == ','))) {
+        if (caseless && (lc((char)lit) == 'k' || lc((char)lit) == 's')) {
+            END_RUN();   /* a following quantifier is then read as any non-literal */
+        } else if (q == '?' || q == '*' || (q == '{' && next + 1 < n && (v[next + 1] == '0' || v[next + 1] == ','))) {
             END_RUN();   /* optional: not required */
         } else {
             run[rl++] = lc((char)lit);
@@ -848,10 +853,6 @@ static void regex_literal(const char *v, uint32_t flags, pat *p) {
     END_RUN();
 #undef END_RUN
     free(run);
-    /* caseless Unicode matching folds k with KELVIN SIGN and s with LONG S: a
-     * literal holding them may not be in the bytes of a match */
-    bool caseless = (flags & PCRE2_CASELESS) || strstr(v, "(?i") != NULL;
-    if (caseless && (memchr(best, 'k', bl) || memchr(best, 's', bl))) bl = 0;
     if (bl >= 3) {
         p->relit = best;
         p->relitlen = (uint32_t)bl;
