@@ -86,3 +86,29 @@ void mm_arena_free(mm_arena *a) {
     a->head = NULL;
     a->used_total = 0;
 }
+
+void *mm_xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) abort();
+    return p;
+}
+
+void *mm_xcalloc(size_t n, size_t sz) {
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) abort();
+    return p;
+}
+
+void *mm_xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) abort();
+    return q;
+}
+
+char *mm_xstrdup(const char *s) {
+    if (!s) return NULL;
+    size_t n = strlen(s);
+    char *d = mm_xmalloc(n + 1);
+    memcpy(d, s, n + 1);
+    return d;
+}

@@ -343,26 +343,19 @@ const char *mm_home(void) {
 #endif
 }
 
-static char *xstrdup(const char *s) {
-    if (!s) return NULL;
-    char *d = strdup(s);
-    if (!d) abort();
-    return d;
-}
-
 void mm_config_defaults(mm_config *c) {
     memset(c, 0, sizeof *c);
-    c->tenant = xstrdup("default");
-    c->segment = xstrdup("");
+    c->tenant = mm_xstrdup("default");
+    c->segment = mm_xstrdup("");
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c->workers = n > 0 ? (int)n : 1;
-    c->store_path = xstrdup("./mamori.db");
+    c->store_path = mm_xstrdup("./mamori.db");
     c->retention_days = 30;
     c->batch_rows = 1000;
     c->batch_ms = 200;
     char rd[4096];
     snprintf(rd, sizeof rd, "%s/rules", mm_home());
-    c->rules_dir = xstrdup(rd);
+    c->rules_dir = mm_xstrdup(rd);
     c->log_level = MM_LOG_INFO;
 }
 
@@ -371,7 +364,7 @@ void mm_config_defaults(mm_config *c) {
 static void set_path(char **dst, const mm_cnode *n, const char *cfg_dir) {
     if (!n) return;
     free(*dst);
-    if (n->value[0] == '/' || !*cfg_dir) *dst = xstrdup(n->value);
+    if (n->value[0] == '/' || !*cfg_dir) *dst = mm_xstrdup(n->value);
     else {
         size_t l = strlen(cfg_dir) + strlen(n->value) + 2;
         *dst = malloc(l);
@@ -383,7 +376,7 @@ static void set_path(char **dst, const mm_cnode *n, const char *cfg_dir) {
 static void set_str(char **dst, const mm_cnode *n) {
     if (!n) return;
     free(*dst);
-    *dst = xstrdup(n->value);
+    *dst = mm_xstrdup(n->value);
 }
 
 static int get_int(const mm_cnode *n, int dflt) {
@@ -442,7 +435,7 @@ static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *
         return MM_EINVAL;
     }
     free(c->path);
-    c->path = xstrdup(path);
+    c->path = mm_xstrdup(path);
     set_str(&c->tenant, mm_cnode_get(root, "tenant"));
     set_str(&c->segment, mm_cnode_get(root, "segment"));
     set_str(&c->user, mm_cnode_get(root, "user"));
@@ -500,7 +493,7 @@ static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *
                 mm_err_set(err, "%s: line %d: an input needs 'name' and 'type'", path, it->line);
                 goto bad;
             }
-            in->name = xstrdup(nm->value);
+            in->name = mm_xstrdup(nm->value);
             for (int j = 0; j < c->ninputs - 1; j++)
                 if (strcmp(c->inputs[j].name, in->name) == 0) {
                     mm_err_set(err, "%s: line %d: input name '%s' is used twice", path, nm->line,
@@ -514,19 +507,19 @@ static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *
                            ty->value);
                 goto bad;
             }
-            in->format = xstrdup("fortigate");
+            in->format = mm_xstrdup("fortigate");
             set_str(&in->format, mm_cnode_get(it, "format"));
-            in->tenant = xstrdup(c->tenant);
+            in->tenant = mm_xstrdup(c->tenant);
             set_str(&in->tenant, mm_cnode_get(it, "tenant"));
-            in->segment = xstrdup(c->segment);
+            in->segment = mm_xstrdup(c->segment);
             set_str(&in->segment, mm_cnode_get(it, "segment"));
             in->paths = get_paths(mm_cnode_get(it, "paths"), &in->npaths, dir);
             in->follow = get_bool(mm_cnode_get(it, "follow"), true);
             in->poll_ms = get_int(mm_cnode_get(it, "poll_ms"), 250);
             if (in->poll_ms < 10) in->poll_ms = 10;
-            in->protocol = xstrdup("udp");
+            in->protocol = mm_xstrdup("udp");
             set_str(&in->protocol, mm_cnode_get(it, "protocol"));
-            in->listen = xstrdup("0.0.0.0:514");
+            in->listen = mm_xstrdup("0.0.0.0:514");
             set_str(&in->listen, mm_cnode_get(it, "listen"));
             in->rcvbuf = get_int(mm_cnode_get(it, "rcvbuf"), 16 * 1024 * 1024);
             in->max_connections = get_int(mm_cnode_get(it, "max_connections"), 256);
@@ -570,8 +563,8 @@ static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *
                     const mm_cnode *t = mm_cnode_get(s, "tenant"), *g = mm_cnode_get(s, "segment");
                     r->src.input = in->name;
                     r->src.format = in->format;
-                    r->src.tenant = xstrdup(t ? t->value : in->tenant);
-                    r->src.segment = xstrdup(g ? g->value : in->segment);
+                    r->src.tenant = mm_xstrdup(t ? t->value : in->tenant);
+                    r->src.segment = mm_xstrdup(g ? g->value : in->segment);
                 }
             }
         }

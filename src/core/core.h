@@ -414,4 +414,12 @@ static inline mm_str mm_str_c(const char *s) {
 
 #define MM_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Allocation that does not fail: out of memory aborts, rather than leave a half
+ * built rule set or configuration behind.  Zero sizes allocate one byte;
+ * mm_xstrdup(NULL) is NULL. */
+void *mm_xmalloc(size_t n);
+void *mm_xcalloc(size_t n, size_t sz);
+void *mm_xrealloc(void *p, size_t n);
+char *mm_xstrdup(const char *s);
+
 #endif

@@ -23,31 +23,6 @@
 /* Thresholds stay where doubles are exact integers. */
 #define MAX_THRESHOLD 1e15
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) abort();
-    return p;
-}
-
-static void *xcalloc(size_t n, size_t sz) {
-    void *p = calloc(n ? n : 1, sz ? sz : 1);
-    if (!p) abort();
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n) {
-    void *q = realloc(p, n ? n : 1);
-    if (!q) abort();
-    return q;
-}
-
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s);
-    char *d = xmalloc(n + 1);
-    memcpy(d, s, n + 1);
-    return d;
-}
-
 static int64_t sub_sat(int64_t a, int64_t b) {
     int64_t r;
     return __builtin_sub_overflow(a, b, &r) ? (b > 0 ? INT64_MIN : INT64_MAX) : r;
@@ -129,8 +104,8 @@ static int str_list(cctx *cx, const mm_cnode *n, const char *what, int max, char
         if (++cnt > max) return fail(cx, k->line, "%s: at most %d entries", what, max);
         for (int i = 0; i < *nout; i++)
             if (!strcmp((*out)[i], v)) return fail(cx, k->line, "%s: '%s' listed twice", what, v);
-        *out = xrealloc(*out, (size_t)(*nout + 1) * sizeof(char *));
-        (*out)[(*nout)++] = xstrdup(v);
+        *out = mm_xrealloc(*out, (size_t)(*nout + 1) * sizeof(char *));
+        (*out)[(*nout)++] = mm_xstrdup(v);
     }
     return 0;
 }
@@ -153,21 +128,21 @@ static int parse_aliases(cctx *cx, mm_corr *c, const mm_cnode *al) {
         if (c->naliases >= MAX_ALIASES) return fail(cx, a->line, "at most %d aliases", MAX_ALIASES);
         if (a->type != MM_CN_MAP || !a->child)
             return fail(cx, a->line, "alias '%s' must map rule names to field names", a->key);
-        c->aliases = xrealloc(c->aliases, (size_t)(c->naliases + 1) * sizeof *c->aliases);
+        c->aliases = mm_xrealloc(c->aliases, (size_t)(c->naliases + 1) * sizeof *c->aliases);
         mm_corr_alias *x = &c->aliases[c->naliases++];
         memset(x, 0, sizeof *x);
-        x->name = xstrdup(a->key);
+        x->name = mm_xstrdup(a->key);
         x->line = a->line;
         for (const mm_cnode *e = a->child; e; e = e->next) {
             const char *f = scalar(e);
             if (!f || !*f) return fail(cx, e->line, "alias '%s': the field for rule '%s' must be a name", a->key, e->key);
             if (!*e->key) return fail(cx, e->line, "alias '%s': empty rule name", a->key);
             if (x->n >= MAX_ALIAS_ENTRIES) return fail(cx, e->line, "alias '%s': too many rules", a->key);
-            x->rule = xrealloc(x->rule, (size_t)(x->n + 1) * sizeof(char *));
-            x->field = xrealloc(x->field, (size_t)(x->n + 1) * sizeof(char *));
-            x->lines = xrealloc(x->lines, (size_t)(x->n + 1) * sizeof(int));
-            x->rule[x->n] = xstrdup(e->key);
-            x->field[x->n] = xstrdup(f);
+            x->rule = mm_xrealloc(x->rule, (size_t)(x->n + 1) * sizeof(char *));
+            x->field = mm_xrealloc(x->field, (size_t)(x->n + 1) * sizeof(char *));
+            x->lines = mm_xrealloc(x->lines, (size_t)(x->n + 1) * sizeof(int));
+            x->rule[x->n] = mm_xstrdup(e->key);
+            x->field[x->n] = mm_xstrdup(f);
             x->lines[x->n] = e->line;
             x->n++;
         }
@@ -295,7 +270,7 @@ static int compile(cctx *cx, const mm_cnode *n, mm_corr *c) {
         c->timespan_ns > MAX_SPAN_NS)
         return fail(cx, span->line, "timespan '%.40s' (use e.g. 30s, 5m, 1h, 1d; at most 366d)",
                     scalar(span) ? scalar(span) : "");
-    c->timespan_text = xstrdup(scalar(span));
+    c->timespan_text = mm_xstrdup(scalar(span));
     if (cond) {
         if (parse_condition(cx, c, cond) < 0) return MM_EINVAL;
     } else if (!temporal_type(c->type)) {
@@ -345,8 +320,8 @@ static int compile(cctx *cx, const mm_cnode *n, mm_corr *c) {
                     return fail(cx, cline, "value_count counts at most %d distinct values: %s %.0f is too high",
                                 MM_CORR_MAX_DISTINCT - 1, op_names[c->cmp[i].op], c->cmp[i].value);
     }
-    c->ref_group = xcalloc((size_t)(c->nrefs * c->ngroup), sizeof(char *));
-    c->ref_field = xcalloc((size_t)(c->nrefs * c->nfields), sizeof(char *));
+    c->ref_group = mm_xcalloc((size_t)(c->nrefs * c->ngroup), sizeof(char *));
+    c->ref_field = mm_xcalloc((size_t)(c->nrefs * c->nfields), sizeof(char *));
     resolve_refs(cx, c, NULL, NULL, false);
     compute_sig(c);
     return 0;
@@ -354,7 +329,7 @@ static int compile(cctx *cx, const mm_cnode *n, mm_corr *c) {
 
 int mm_corr_compile_file(const mm_cnode *correlation, const char *file, mm_corr **out, mm_err *err) {
     *out = NULL;
-    mm_corr *c = xcalloc(1, sizeof *c);
+    mm_corr *c = mm_xcalloc(1, sizeof *c);
     cctx cx = {.file = file, .err = err};
     if (compile(&cx, correlation, c) < 0) {
         mm_corr_free(c);
@@ -513,7 +488,7 @@ static void t_add(grp *g, int64_t ts, double x, int64_t need) {
         if (g->nt == g->capt) {
             g->capt = g->capt ? g->capt * 2 : 8;
             if (g->capt > MM_CORR_MAX_TIMES + 1) g->capt = MM_CORR_MAX_TIMES + 1;
-            g->t = xrealloc(g->t, (size_t)g->capt * sizeof(tent));
+            g->t = mm_xrealloc(g->t, (size_t)g->capt * sizeof(tent));
         }
         memmove(g->t + i + 1, g->t + i, (size_t)(g->nt - i) * sizeof(tent));
         g->t[i] = (tent){ts, 1, x};
@@ -611,14 +586,14 @@ static void vs_remove(vset *v, uint32_t x) {
 static void vs_grow(vset *v) {
     uint32_t ncap = v->cap ? v->cap * 2 : 8;
     if (ncap > MM_CORR_MAX_DISTINCT) ncap = MM_CORR_MAX_DISTINCT;
-    v->e = xrealloc(v->e, (size_t)ncap * sizeof(vent));
+    v->e = mm_xrealloc(v->e, (size_t)ncap * sizeof(vent));
     for (uint32_t i = ncap; i > v->cap; i--) {   /* new entries onto the free list */
         v->e[i - 1].next = v->freel;
         v->freel = (uint16_t)i;
     }
     v->cap = ncap;
     free(v->slot);
-    v->slot = xcalloc((size_t)ncap * 2, sizeof(uint16_t));
+    v->slot = mm_xcalloc((size_t)ncap * 2, sizeof(uint16_t));
     v->mask = ncap * 2 - 1;
     for (uint32_t x = v->head; x; x = v->e[x - 1].next) vs_slot_put(v, x);
 }
@@ -664,7 +639,7 @@ static void o_add(grp *g, int64_t ts, uint32_t ref) {
     if (g->no == g->capo) {
         g->capo = g->capo ? g->capo * 2 : 8;
         if (g->capo > MM_CORR_MAX_ORDERED + 1) g->capo = MM_CORR_MAX_ORDERED + 1;
-        g->o = xrealloc(g->o, (size_t)g->capo * sizeof(oent));
+        g->o = mm_xrealloc(g->o, (size_t)g->capo * sizeof(oent));
     }
     memmove(g->o + i + 1, g->o + i, (size_t)(g->no - i) * sizeof(oent));
     g->o[i] = (oent){ts, ref};
@@ -732,7 +707,7 @@ static void grp_init(grp *g, const mm_corr *c) {
     g->has_newest = g->quiet = false;
     g->open = g->has_closed = false;
     g->nrefs = c->nrefs;
-    if (c->type == MM_CORR_T_TEMPORAL) g->last = xcalloc((size_t)c->nrefs, sizeof(int64_t));
+    if (c->type == MM_CORR_T_TEMPORAL) g->last = mm_xcalloc((size_t)c->nrefs, sizeof(int64_t));
 }
 
 /* Returns true when the hit could not be fully kept (value_count overflow). */
@@ -743,7 +718,7 @@ static bool grp_add(grp *g, const mm_corr *c, int ref, uint64_t vh, double num, 
     case MM_CORR_T_VALUE_SUM:
     case MM_CORR_T_VALUE_AVG: t_add(g, ts, num, 0); return false;
     case MM_CORR_T_VALUE_COUNT: {
-        if (!g->vs) g->vs = xcalloc(1, sizeof(vset));
+        if (!g->vs) g->vs = mm_xcalloc(1, sizeof(vset));
         /* rising: the `need` most recently seen values decide "at least need" */
         uint32_t cap = c->closing ? MM_CORR_MAX_DISTINCT : (uint32_t)c->need;
         bool over = vs_add(g->vs, vh, ts, cap);
@@ -958,7 +933,7 @@ static void shard_drop(shard *sh, grp *g) {
 
 static void shard_grow(shard *sh) {
     uint32_t nb = sh->nb ? sh->nb * 2 : 16;
-    grp **b = xcalloc(nb, sizeof *b);
+    grp **b = mm_xcalloc(nb, sizeof *b);
     for (uint32_t i = 0; i < sh->nb; i++)
         for (grp *g = sh->b[i], *nx; g; g = nx) {
             nx = g->hnext;
@@ -1000,7 +975,7 @@ static grp *shard_get(mm_corr_state *s, shard *sh, uint64_t h, uint32_t corr, co
         if (atomic_compare_exchange_weak(&s->total, &cur, cur + 1)) break;
     }
     if (!sh->b || sh->n + 1 > sh->nb * 2) shard_grow(sh);
-    grp *g = xcalloc(1, sizeof *g + klen);
+    grp *g = mm_xcalloc(1, sizeof *g + klen);
     g->h = h;
     g->corr = corr;
     g->klen = klen;

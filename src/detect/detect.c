@@ -60,12 +60,6 @@ struct mm_detect {
     int npf;                  /* rules routed to the prefilter */
 };
 
-static void *xrealloc(void *p, size_t n) {
-    void *q = realloc(p, n ? n : 1);
-    if (!q) abort();
-    return q;
-}
-
 static inline char lc(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
 
 /* ---------------------------------------------------------------- index */
@@ -104,7 +98,7 @@ static void dim_add(dim *d, const char *v, int rule) {
         if (!d->slot || (d->n + 1) * 2 > d->mask + 1) dim_rehash(d);
         if (d->n == d->cap) {
             d->cap = d->cap ? d->cap * 2 : 16;
-            d->e = xrealloc(d->e, d->cap * sizeof *d->e);
+            d->e = mm_xrealloc(d->e, d->cap * sizeof *d->e);
         }
         e = &d->e[d->n];
         memset(e, 0, sizeof *e);
@@ -117,7 +111,7 @@ static void dim_add(dim *d, const char *v, int rule) {
     }
     for (int i = 0; i < e->n; i++)
         if (e->rules[i] == rule) return;
-    e->rules = xrealloc(e->rules, (size_t)(e->n + 1) * sizeof(int));
+    e->rules = mm_xrealloc(e->rules, (size_t)(e->n + 1) * sizeof(int));
     e->rules[e->n++] = rule;
 }
 
@@ -146,7 +140,7 @@ static int build_index(mm_detect *d, mm_err *err) {
         for (int k = 0; k < d->ndims; k++)
             if (!strcmp(d->dims[k].f.name, r->anchor.f.name)) dm = &d->dims[k];
         if (!dm) {
-            d->dims = xrealloc(d->dims, (size_t)(d->ndims + 1) * sizeof(dim));
+            d->dims = mm_xrealloc(d->dims, (size_t)(d->ndims + 1) * sizeof(dim));
             dm = &d->dims[d->ndims++];
             memset(dm, 0, sizeof *dm);
             dm->f = r->anchor.f;
@@ -184,7 +178,7 @@ static int build_index(mm_detect *d, mm_err *err) {
     for (int i = 0; i < d->nrules; i++) {
         if (route[i] == 2) pfr[d->npf++] = i;
         if (route[i] == 3) {
-            d->always = xrealloc(d->always, (size_t)(d->nalways + 1) * sizeof(int));
+            d->always = mm_xrealloc(d->always, (size_t)(d->nalways + 1) * sizeof(int));
             d->always[d->nalways++] = i;
         }
     }
@@ -221,7 +215,7 @@ static char *read_file(const char *path, size_t max, size_t *len, mm_err *err) {
                 return NULL;
             }
             cap *= 2;
-            buf = xrealloc(buf, cap + 1);
+            buf = mm_xrealloc(buf, cap + 1);
         }
         size_t r = fread(buf + n, 1, cap - n, f);
         n += r;
@@ -247,7 +241,7 @@ typedef struct paths {
 static void paths_add(paths *ps, const char *p) {
     if (ps->n == ps->cap) {
         ps->cap = ps->cap ? ps->cap * 2 : 32;
-        ps->p = xrealloc(ps->p, (size_t)ps->cap * sizeof(char *));
+        ps->p = mm_xrealloc(ps->p, (size_t)ps->cap * sizeof(char *));
     }
     ps->p[ps->n] = strdup(p);
     if (!ps->p[ps->n]) abort();
@@ -301,7 +295,7 @@ static bool blank_doc(const char *p, size_t n) {
 }
 
 static void add_rule(mm_detect *d, mm_rule *r) {
-    d->rules = xrealloc(d->rules, (size_t)(d->nrules + 1) * sizeof *d->rules);
+    d->rules = mm_xrealloc(d->rules, (size_t)(d->nrules + 1) * sizeof *d->rules);
     d->rules[d->nrules++] = r;
 }
 
@@ -319,7 +313,7 @@ static int skip_rule(mm_detect *d, const char *file, int line, const char *title
         return 0;
     }
     rp->skipped++;
-    rp->skips = xrealloc(rp->skips, (size_t)(rp->nskips + 1) * sizeof *rp->skips);
+    rp->skips = mm_xrealloc(rp->skips, (size_t)(rp->nskips + 1) * sizeof *rp->skips);
     mm_rule_problem *x = &rp->skips[rp->nskips++];
     x->file = strdup(file ? file : "");
     x->line = line;
@@ -429,7 +423,7 @@ static const char *link_correlation(mm_detect *d, int i, mm_err *why) {
     /* windows are keyed by the correlation's id, not its position: a reload that
      * adds rules keeps them (a changed correlation restarts through its digest) */
     c->corr_key = (uint32_t)mm_hash(c->id, strlen(c->id), 0xc022e1a7);
-    c->ref_rule = xrealloc(NULL, (size_t)co->nrefs * sizeof(int));
+    c->ref_rule = mm_xrealloc(NULL, (size_t)co->nrefs * sizeof(int));
     const char **ids = calloc((size_t)co->nrefs, sizeof(char *)), **names = calloc((size_t)co->nrefs, sizeof(char *));
     if (!ids || !names) abort();
     const char *bad = NULL;
@@ -452,7 +446,7 @@ static const char *link_correlation(mm_detect *d, int i, mm_err *why) {
         bool dup = false;
         for (int x = 0; x < c->nbases; x++) dup |= c->bases[x] == b;
         if (!dup) {
-            c->bases = xrealloc(c->bases, (size_t)(c->nbases + 1) * sizeof(int));
+            c->bases = mm_xrealloc(c->bases, (size_t)(c->nbases + 1) * sizeof(int));
             c->bases[c->nbases++] = b;
         }
     }
@@ -510,7 +504,7 @@ static int link_rules(mm_detect *d, mm_err *err) {
             int b = find_rule(d, f->filter_refs[k]);
             if (b < 0 || d->rules[b]->is_filter) continue;
             mm_rule *r = d->rules[b];
-            r->filters = xrealloc(r->filters, (size_t)(r->nfilters + 1) * sizeof(mm_rule *));
+            r->filters = mm_xrealloc(r->filters, (size_t)(r->nfilters + 1) * sizeof(mm_rule *));
             r->filters[r->nfilters++] = f;
         }
     }
@@ -545,7 +539,7 @@ static int link_rules(mm_detect *d, mm_err *err) {
         if (!c || !c->corr_type) continue;
         for (int x = 0; x < c->nbases; x++) {
             mm_rule *base = d->rules[c->bases[x]];
-            base->corrs = xrealloc(base->corrs, (size_t)(base->ncorrs + 1) * sizeof(int));
+            base->corrs = mm_xrealloc(base->corrs, (size_t)(base->ncorrs + 1) * sizeof(int));
             base->corrs[base->ncorrs++] = i;
         }
         mm_rule *b0 = d->rules[c->bases[0]];
@@ -820,8 +814,8 @@ static mm_alert *new_alert(mm_arena *a, const mm_rule *r, const char *level, con
 
 static void ensure_scratch(mm_detect_state *s, int nrules) {
     if (s->capcand < nrules) {
-        s->cand = xrealloc(s->cand, (size_t)nrules * sizeof(int));
-        s->matched = xrealloc(s->matched, (size_t)nrules * sizeof(int));
+        s->cand = mm_xrealloc(s->cand, (size_t)nrules * sizeof(int));
+        s->matched = mm_xrealloc(s->matched, (size_t)nrules * sizeof(int));
         s->capcand = nrules;
     }
     if (s->nseen < (uint32_t)nrules) {

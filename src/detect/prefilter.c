@@ -56,18 +56,6 @@ struct mm_prefilter {
 
 static _Atomic uint64_t pf_gens;
 
-static void *xcalloc(size_t n, size_t sz) {
-    void *p = calloc(n ? n : 1, sz);
-    if (!p) abort();
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n) {
-    void *q = realloc(p, n ? n : 1);
-    if (!q) abort();
-    return q;
-}
-
 static uint64_t khash(const char *p, size_t n) { return mm_hash(p, n, 0x9e3779b9); }
 
 /* Every field of vendor key `key` in an event whose vendor prefix is `prefix` (NULL:
@@ -87,7 +75,7 @@ static void fields_of_key(const mm_prefilter *pf, const char *prefix, size_t pl,
 static int field_get(mm_prefilter *pf, const mm_fref *f) {
     for (int i = 0; i < pf->nfs; i++)
         if (!strcmp(pf->fs[i].name, f->name)) return i;
-    pf->fs = xrealloc(pf->fs, (size_t)(pf->nfs + 1) * sizeof *pf->fs);
+    pf->fs = mm_xrealloc(pf->fs, (size_t)(pf->nfs + 1) * sizeof *pf->fs);
     pf_field *x = &pf->fs[pf->nfs];
     memset(x, 0, sizeof *x);
     x->name = strdup(f->name);
@@ -127,11 +115,11 @@ static int blit_find(const blit *b, const char *s, uint32_t len, uint64_t h, con
 }
 
 mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n, mm_err *err) {
-    mm_prefilter *pf = xcalloc(1, sizeof *pf);
-    mm_lit *lits = xcalloc(MM_LIT_MAX, sizeof(mm_lit));
+    mm_prefilter *pf = mm_xcalloc(1, sizeof *pf);
+    mm_lit *lits = mm_xcalloc(MM_LIT_MAX, sizeof(mm_lit));
     blit *bl = NULL;
     int nbl = 0, capbl = 0;
-    uint32_t smask = (1u << 16) - 1, *sl = xcalloc(smask + 1, sizeof(uint32_t));
+    uint32_t smask = (1u << 16) - 1, *sl = mm_xcalloc(smask + 1, sizeof(uint32_t));
     char *low = NULL;
     size_t lowcap = 0;
     for (int i = 0; i < n; i++) {
@@ -140,7 +128,7 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
         for (int k = 0; k < nl; k++) {
             if (lits[k].len + 1 > lowcap) {
                 lowcap = lits[k].len + 1;
-                low = xrealloc(low, lowcap);
+                low = mm_xrealloc(low, lowcap);
             }
             for (uint32_t c = 0; c < lits[k].len; c++) {
                 char ch = lits[k].s[c];
@@ -152,7 +140,7 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
                 if ((uint32_t)nbl * 2 >= smask) {   /* grow the set: rebuild its slots */
                     smask = smask * 2 + 1;
                     free(sl);
-                    sl = xcalloc(smask + 1, sizeof(uint32_t));
+                    sl = mm_xcalloc(smask + 1, sizeof(uint32_t));
                     for (int j = 0; j < nbl; j++) {
                         int p = blit_find(bl, bl[j].s, bl[j].len, khash(bl[j].s, bl[j].len), sl, smask);
                         sl[-p - 1] = (uint32_t)j + 1;
@@ -161,12 +149,12 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
                 }
                 if (nbl == capbl) {
                     capbl = capbl ? capbl * 2 : 1024;
-                    bl = xrealloc(bl, (size_t)capbl * sizeof *bl);
+                    bl = mm_xrealloc(bl, (size_t)capbl * sizeof *bl);
                 }
                 sl[-at - 1] = (uint32_t)nbl + 1;
                 blit *x = &bl[nbl];
                 memset(x, 0, sizeof *x);
-                x->s = xcalloc(lits[k].len + 1, 1);
+                x->s = mm_xcalloc(lits[k].len + 1, 1);
                 memcpy(x->s, low, lits[k].len);
                 x->len = lits[k].len;
                 at = nbl++;
@@ -176,9 +164,9 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
             for (int j = 0; j < x->n; j++)
                 if (x->field[j] == field) fi = j;
             if (fi < 0) {
-                x->field = xrealloc(x->field, (size_t)(x->n + 1) * sizeof(int));
-                x->rules = xrealloc(x->rules, (size_t)(x->n + 1) * sizeof(int *));
-                x->nrules = xrealloc(x->nrules, (size_t)(x->n + 1) * sizeof(int));
+                x->field = mm_xrealloc(x->field, (size_t)(x->n + 1) * sizeof(int));
+                x->rules = mm_xrealloc(x->rules, (size_t)(x->n + 1) * sizeof(int *));
+                x->nrules = mm_xrealloc(x->nrules, (size_t)(x->n + 1) * sizeof(int));
                 x->field[x->n] = field;
                 x->rules[x->n] = NULL;
                 x->nrules[x->n] = 0;
@@ -187,7 +175,7 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
             }
             int *nr = &x->nrules[fi];
             if (*nr && x->rules[fi][*nr - 1] == which[i]) continue;
-            x->rules[fi] = xrealloc(x->rules[fi], (size_t)(*nr + 2) * sizeof(int));
+            x->rules[fi] = mm_xrealloc(x->rules[fi], (size_t)(*nr + 2) * sizeof(int));
             x->rules[fi][(*nr)++] = which[i];
             x->rules[fi][*nr] = -1;
         }
@@ -201,9 +189,9 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
     for (int i = 0; i < pf->nfs; i++)
         if (!strcmp(pf->fs[i].name, MM_RAW_FIELD)) rawf = i;
     for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        const char **ex = xcalloc((size_t)nbl, sizeof(char *));
-        unsigned *flags = xcalloc((size_t)nbl, sizeof(unsigned)), *ids = xcalloc((size_t)nbl, sizeof(unsigned));
-        size_t *lens = xcalloc((size_t)nbl, sizeof(size_t));
+        const char **ex = mm_xcalloc((size_t)nbl, sizeof(char *));
+        unsigned *flags = mm_xcalloc((size_t)nbl, sizeof(unsigned)), *ids = mm_xcalloc((size_t)nbl, sizeof(unsigned));
+        size_t *lens = mm_xcalloc((size_t)nbl, sizeof(size_t));
         unsigned m = 0;
         for (int i = 0; i < nbl; i++) {
             bool in_raw = false, in_fields = false;
@@ -231,7 +219,7 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
         free(ids);
         free(lens);
     }
-    pf->lits = xcalloc((size_t)nbl, sizeof(pf_lit));
+    pf->lits = mm_xcalloc((size_t)nbl, sizeof(pf_lit));
     pf->nlits = nbl;
     for (int i = 0; i < nbl; i++) {
         pf->lits[i] = (pf_lit){bl[i].len, bl[i].n, bl[i].field, bl[i].rules};
@@ -247,7 +235,7 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
     /* lookup: ECS fields by id, the record, vendor/bare keys by key */
     uint32_t cap = 16;
     while (cap < (uint32_t)pf->nfs * 2 + 2) cap *= 2;
-    pf->slot = xcalloc(cap, sizeof(uint32_t));
+    pf->slot = mm_xcalloc(cap, sizeof(uint32_t));
     pf->mask = cap - 1;
     for (int i = 0; i < pf->nfs; i++) {
         pf_field *f = &pf->fs[i];
@@ -309,11 +297,11 @@ static void put_value(pf_scratch *s, int field, mm_str v) {
     if ((uint64_t)s->len + v.len + 1 > UINT32_MAX) return;
     if (s->len + v.len + 1 > s->cap) {
         s->cap = (s->len + v.len + 1) * 2;
-        s->buf = xrealloc(s->buf, s->cap);
+        s->buf = mm_xrealloc(s->buf, s->cap);
     }
     if (s->nseg == s->capseg) {
         s->capseg = s->capseg ? s->capseg * 2 : 64;
-        s->segs = xrealloc(s->segs, (size_t)s->capseg * sizeof(seg));
+        s->segs = mm_xrealloc(s->segs, (size_t)s->capseg * sizeof(seg));
     }
     s->segs[s->nseg++] = (seg){s->len, s->len + v.len, field};
     memcpy(s->buf + s->len, v.p, v.len);
@@ -374,7 +362,7 @@ void mm_prefilter_scan(const mm_prefilter *pf, void **scratch, uint64_t *scratch
     if (!pf || (!pf->db && !pf->rawdb)) return;
     pf_scratch *s = *scratch;
     if (!s) {
-        s = xcalloc(1, sizeof *s);
+        s = mm_xcalloc(1, sizeof *s);
         *scratch = s;
     }
     if (*scratch_gen != pf->gen) {   /* sized for this prefilter (a reload brings a new one) */

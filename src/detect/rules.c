@@ -89,27 +89,6 @@ static const char *const levels[] = {"informational", "low", "medium", "high", "
 
 static inline char lc(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
 
-static char *xstrdup(const char *s) {
-    if (!s) return NULL;
-    size_t n = strlen(s);
-    char *d = malloc(n + 1);
-    if (!d) abort();
-    memcpy(d, s, n + 1);
-    return d;
-}
-
-static void *xcalloc(size_t n, size_t sz) {
-    void *p = calloc(n ? n : 1, sz);
-    if (!p) abort();
-    return p;
-}
-
-static void *xrealloc(void *p, size_t n) {
-    void *q = realloc(p, n ? n : 1);
-    if (!q) abort();
-    return q;
-}
-
 /* ---------------------------------------------------------------- fields */
 
 bool mm_fref_resolve(const char *name, mm_fref *out, mm_err *err) {
@@ -647,8 +626,8 @@ static const char *scalar(const mm_cnode *n) {
 /* Resolve Sigma escapes; mark wildcards.  Returns true when any wildcard was seen. */
 static bool unescape(const char *v, size_t n, bool cased, bool wildcards, char **out, uint8_t **wild,
                      uint32_t *len) {
-    char *s = xcalloc(n + 1, 1);
-    uint8_t *w = xcalloc(n + 1, 1);
+    char *s = mm_xcalloc(n + 1, 1);
+    uint8_t *w = mm_xcalloc(n + 1, 1);
     uint32_t k = 0;
     bool any = false;
     for (size_t i = 0; i < n; i++) {
@@ -691,8 +670,8 @@ static void make_str_pat(pat *p, const char *v, size_t vlen, int op, bool cased,
     bool pre = op == P_CONTAINS || op == P_ENDS;
     bool post = op == P_CONTAINS || op == P_STARTS;
     uint32_t nl = len + (pre ? 1 : 0) + (post ? 1 : 0);
-    p->s = xcalloc(nl + 1, 1);
-    p->wild = xcalloc(nl + 1, 1);
+    p->s = mm_xcalloc(nl + 1, 1);
+    p->wild = mm_xcalloc(nl + 1, 1);
     uint32_t k = 0;
     if (pre) { p->s[k] = '*'; p->wild[k++] = 1; }
     memcpy(p->s + k, s, len);
@@ -727,7 +706,7 @@ static int resolve_fields(cctx *cx, const char *name, int line, mm_fref *first, 
     for (int i = 0; i < n; i++) {
         mm_err ferr;
         mm_fref fr;
-        char *nm = xstrdup(names[i]);
+        char *nm = mm_xstrdup(names[i]);
         if (!mm_fref_resolve(nm, &fr, &ferr)) {
             free(nm);
             FAILR(cx, "unknown field", line, "%s", ferr.msg);
@@ -735,7 +714,7 @@ static int resolve_fields(cctx *cx, const char *name, int line, mm_fref *first, 
         if (i == 0) {
             *first = fr;
         } else {
-            *alt = xrealloc(*alt, (size_t)(*nalt + 1) * sizeof(mm_fref));
+            *alt = mm_xrealloc(*alt, (size_t)(*nalt + 1) * sizeof(mm_fref));
             (*alt)[(*nalt)++] = fr;
         }
     }
@@ -801,7 +780,7 @@ static void regex_literal(const char *v, uint32_t flags, pat *p) {
         else if (v[i] == ')') depth--;
         else if (v[i] == '|' && depth == 0) return;
     }
-    char *run = xcalloc(n + 1, 1), *best = xcalloc(n + 1, 1);
+    char *run = mm_xcalloc(n + 1, 1), *best = mm_xcalloc(n + 1, 1);
     size_t rl = 0, bl = 0;
     depth = 0;
 #define END_RUN() do { if (rl > bl) { memcpy(best, run, rl); bl = rl; } rl = 0; } while (0)
@@ -876,7 +855,7 @@ static int compile_regex(cctx *cx, pat *p, const char *v, uint32_t flags, int li
     }
     pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if unavailable */
     regex_literal(v, flags, p);
-    p->s = xstrdup(v);
+    p->s = mm_xstrdup(v);
     p->len = (uint32_t)strlen(v);
     return 0;
 }
@@ -893,7 +872,7 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
         /* '|all': [...] — keywords with modifiers: searched in the whole record */
         if (!mods) FAIL(cx, line, "a key needs a field name");
         m->kw = true;
-        m->f.name = xstrdup("");
+        m->f.name = mm_xstrdup("");
         op = P_CONTAINS;
     } else if (resolve_fields(cx, buf, line, &m->f, &m->alt, &m->nalt) < 0) {
         return -1;
@@ -967,7 +946,7 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
         int n = 0;
         for (const mm_cnode *c = val->child; c; c = c->next) n++;
         if (n > MAX_VALUES) FAIL(cx, line, "more than %d values", MAX_VALUES);
-        items = cx->items = xrealloc(cx->items, (size_t)(n ? n : 1) * sizeof *items);
+        items = cx->items = mm_xrealloc(cx->items, (size_t)(n ? n : 1) * sizeof *items);
     }
     if (val && val->type == MM_CN_MAP) FAIL(cx, line, "value of '%s' must be a value or a list", key);
     if (val && val->type == MM_CN_SEQ) {
@@ -1035,7 +1014,7 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
                 mm_svals_free(&sv);
                 FAILR(cx, "too many values", line, "the modifiers turn the values into more than %d values", MM_SV_MAX);
             }
-            m->pats = xrealloc(m->pats, (size_t)(m->npats + sv.n) * sizeof(pat));
+            m->pats = mm_xrealloc(m->pats, (size_t)(m->npats + sv.n) * sizeof(pat));
             for (int i = 0; i < sv.n; i++) {
                 make_str_pat(&m->pats[m->npats], sv.s[i], sv.len[i], op, m->cased, ft, !literal);
                 m->pats[m->npats++].group = g;
@@ -1044,7 +1023,7 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
         }
         return 0;
     }
-    m->pats = xcalloc((size_t)nitems, sizeof(pat));
+    m->pats = mm_xcalloc((size_t)nitems, sizeof(pat));
     m->npats = nitems;
     for (int i = 0; i < nitems; i++) {
         const char *v = scalar(items[i]);
@@ -1068,7 +1047,7 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
         } else if (fieldref) {
             m->kind = M_FIELDREF;
             p->op = (uint8_t)op;
-            p->ref = xcalloc(1, sizeof(mm_fref));
+            p->ref = mm_xcalloc(1, sizeof(mm_fref));
             mm_fref *alt = NULL;
             int nalt = 0;
             if (resolve_fields(cx, v, items[i]->line, &p->ref[0], &alt, &nalt) < 0) {
@@ -1077,7 +1056,7 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
             }
             p->nref = 1;
             if (nalt) {
-                p->ref = xrealloc(p->ref, (size_t)(1 + nalt) * sizeof(mm_fref));
+                p->ref = mm_xrealloc(p->ref, (size_t)(1 + nalt) * sizeof(mm_fref));
                 memcpy(p->ref + 1, alt, (size_t)nalt * sizeof(mm_fref));
                 p->nref += nalt;
             }
@@ -1103,7 +1082,7 @@ static int compile_map(cctx *cx, const mm_cnode *map, mm_map *out) {
     int n = 0;
     for (const mm_cnode *c = map->child; c; c = c->next) n++;
     if (n == 0) FAIL(cx, map->line, "empty selection");
-    out->m = xcalloc((size_t)n, sizeof(mm_match));
+    out->m = mm_xcalloc((size_t)n, sizeof(mm_match));
     out->n = 0;
     for (const mm_cnode *c = map->child; c; c = c->next) {
         if (!c->key) FAIL(cx, c->line, "selection entry without a key");
@@ -1117,9 +1096,9 @@ static int compile_map(cctx *cx, const mm_cnode *map, mm_map *out) {
 }
 
 static int compile_sel(cctx *cx, const mm_cnode *n, mm_sel *sel) {
-    sel->name = xstrdup(n->key);
+    sel->name = mm_xstrdup(n->key);
     if (n->type == MM_CN_MAP) {
-        sel->maps = xcalloc(1, sizeof(mm_map));
+        sel->maps = mm_xcalloc(1, sizeof(mm_map));
         sel->nmaps = 1;
         return compile_map(cx, n, &sel->maps[0]);
     }
@@ -1131,7 +1110,7 @@ static int compile_sel(cctx *cx, const mm_cnode *n, mm_sel *sel) {
             if (c->type != MM_CN_MAP) FAIL(cx, c->line, "selection '%s' mixes maps and values", n->key);
             cnt++;
         }
-        sel->maps = xcalloc((size_t)cnt, sizeof(mm_map));
+        sel->maps = mm_xcalloc((size_t)cnt, sizeof(mm_map));
         for (const mm_cnode *c = items; c; c = c->next) {
             if (compile_map(cx, c, &sel->maps[sel->nmaps++]) < 0) return -1;
         }
@@ -1145,7 +1124,7 @@ static int compile_sel(cctx *cx, const mm_cnode *n, mm_sel *sel) {
             FAIL(cx, c->line, "keyword selection '%s' must hold plain values", n->key);
         if (++cnt > MAX_VALUES) FAIL(cx, c->line, "too many keywords");
     }
-    sel->kw = xcalloc((size_t)cnt, sizeof(pat));
+    sel->kw = mm_xcalloc((size_t)cnt, sizeof(pat));
     for (const mm_cnode *c = items; c; c = n->type == MM_CN_SEQ ? c->next : NULL)
         make_str_pat(&sel->kw[sel->nkw++], scalar(c), strlen(scalar(c)), P_CONTAINS, false, MM_T_STR, true);
     return 0;
@@ -1203,7 +1182,7 @@ static void next_tok(cparse *p) {
 }
 
 static int new_cond(mm_rule *r, int op, int a, int b) {
-    r->conds = xrealloc(r->conds, (size_t)(r->nconds + 1) * sizeof(mm_cond));
+    r->conds = mm_xrealloc(r->conds, (size_t)(r->nconds + 1) * sizeof(mm_cond));
     mm_cond *c = &r->conds[r->nconds];
     memset(c, 0, sizeof *c);
     c->op = (uint8_t)op;
@@ -1257,7 +1236,7 @@ static int parse_primary(cparse *p) {
         next_tok(p);
         if (p->tok != T_OF) CFAIL(p, "condition: expected 'of' after a count");
         next_tok(p);
-        int *sels = xcalloc((size_t)(r->nsels ? r->nsels : 1), sizeof(int));
+        int *sels = mm_xcalloc((size_t)(r->nsels ? r->nsels : 1), sizeof(int));
         int n = 0;
         if (p->tok == T_THEM) {
             for (int i = 0; i < r->nsels; i++)
@@ -1476,10 +1455,10 @@ static void pick_anchor(mm_rule *r) {
     }
     if (best < 0) return;
     const cand *c = &cs.c[best];
-    char **vals = xcalloc((size_t)c->n, sizeof(char *));
+    char **vals = mm_xcalloc((size_t)c->n, sizeof(char *));
     int nv = 0;
     for (int i = 0; i < c->n; i++) {
-        char *v = xcalloc(c->v[i]->len + 1, 1);
+        char *v = mm_xcalloc(c->v[i]->len + 1, 1);
         for (uint32_t k = 0; k < c->v[i]->len; k++) v[k] = lc(c->v[i]->s[k]);
         bool dup = false;
         for (int j = 0; j < nv; j++)
@@ -1489,7 +1468,7 @@ static void pick_anchor(mm_rule *r) {
     }
     r->has_anchor = true;
     r->anchor.f = *c->f;
-    r->anchor.f.name = xstrdup(c->f->name);
+    r->anchor.f.name = mm_xstrdup(c->f->name);
     r->anchor.nvals = nv;
     r->anchor.vals = (const char *const *)vals;
 }
@@ -1632,7 +1611,7 @@ static void sel_lits(const mm_sel *s, litset *out, mm_lit *tmp) {
         }
         return;
     }
-    mm_lit *mine = xrealloc(NULL, MM_LIT_MAX * sizeof(mm_lit));
+    mm_lit *mine = mm_xrealloc(NULL, MM_LIT_MAX * sizeof(mm_lit));
     for (int i = 0; i < s->nmaps && out->n >= 0; i++) {
         litset best = {.n = -1, .q = -1, .l = tmp};
         for (int j = 0; j < s->maps[i].n; j++) {
@@ -1657,7 +1636,7 @@ static void cond_lits(const mm_rule *r, int n, litset *out, int depth) {
         return;
     }
     const mm_cond *c = &r->conds[n];
-    mm_lit *buf = xrealloc(NULL, MM_LIT_MAX * 3 * sizeof(mm_lit));
+    mm_lit *buf = mm_xrealloc(NULL, MM_LIT_MAX * 3 * sizeof(mm_lit));
     mm_lit *scratch = buf + 2 * MM_LIT_MAX;
     litset a = {.l = buf}, b = {.l = buf + MM_LIT_MAX};
     switch (c->op) {
@@ -1766,7 +1745,7 @@ static int compile_detection(cctx *cx, const mm_cnode *det) {
     if (!cond) FAIL(cx, det->line, "detection has no condition");
     if (n == 0) FAIL(cx, det->line, "detection has no selection");
     if (n > MAX_SELS) FAIL(cx, det->line, "more than %d selections", MAX_SELS);
-    r->sels = xcalloc((size_t)n, sizeof(mm_sel));
+    r->sels = mm_xcalloc((size_t)n, sizeof(mm_sel));
     for (const mm_cnode *c = det->child; c; c = c->next) {
         if (c == cond || (r->is_filter && !strcmp(c->key, "rules"))) continue;
         for (int i = 0; i < r->nsels; i++)
@@ -1796,14 +1775,14 @@ static int compile_detection(cctx *cx, const mm_cnode *det) {
         cctx lcx = *cx;
         lcx.ls = NULL;   /* mapping conditions name event fields directly */
         lcx.items = NULL;
-        r->sels = xrealloc(r->sels, (size_t)(r->nsels + 1) * sizeof(mm_sel));
+        r->sels = mm_xrealloc(r->sels, (size_t)(r->nsels + 1) * sizeof(mm_sel));
         mm_sel *sel = &r->sels[r->nsels];
         memset(sel, 0, sizeof *sel);
         r->nsels++;
         int rc = compile_sel(&lcx, cx->ls->when, sel);
         free(lcx.items);
         free(sel->name);
-        sel->name = xstrdup("__logsource");
+        sel->name = mm_xstrdup("__logsource");
         if (rc < 0) return -1;
         int ls = new_cond(r, C_SEL, r->nsels - 1, -1);
         r->root = new_cond(r, C_AND, ls, root);
@@ -1841,10 +1820,10 @@ int mm_fset_resolve(const mm_lsentry *ls, const char *name, mm_fset *out, mm_err
         names[0] = name;
         n = 1;
     }
-    out->f = xcalloc((size_t)n, sizeof(mm_fref));
+    out->f = mm_xcalloc((size_t)n, sizeof(mm_fref));
     out->n = 0;
     for (int i = 0; i < n; i++) {
-        char *nm = xstrdup(names[i]);
+        char *nm = mm_xstrdup(names[i]);
         if (!mm_fref_resolve(nm, &out->f[out->n], err)) {
             free(nm);
             mm_fset_free(out);
@@ -1875,9 +1854,9 @@ bool mm_fset_value(const mm_fset *s, const mm_event *ev, mm_str *out, const mm_v
 int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule_env *env, mm_rule **out,
                     mm_err *err) {
     *out = NULL;
-    mm_rule *r = xcalloc(1, sizeof *r);
+    mm_rule *r = mm_xcalloc(1, sizeof *r);
     r->root = -1;
-    r->file = xstrdup(file ? file : "(rule)");
+    r->file = mm_xstrdup(file ? file : "(rule)");
     r->line = doc ? doc->line : 0;
     if (env) env->skip_reason = NULL;
     cctx cx = {.file = r->file, .err = err, .r = r, .env = env};
@@ -1897,17 +1876,17 @@ int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule_en
                    *reason = mm_cnode_get(doc, "reason"), *gen = mm_cnode_get(doc, "generate"),
                    *filt = mm_cnode_get(doc, "filter");
     if (!scalar(title) || !*scalar(title)) BAIL(doc->line, "rule has no title");
-    r->title = xstrdup(scalar(title));
+    r->title = mm_xstrdup(scalar(title));
     if (id && !scalar(id)) BAIL(id->line, "id must be a string");
     if (name && !scalar(name)) BAIL(name->line, "name must be a string");
-    if (name && *scalar(name)) r->name = xstrdup(scalar(name));
-    if (id && *scalar(id)) r->id = xstrdup(scalar(id));
-    else if (r->name) r->id = xstrdup(r->name);
+    if (name && *scalar(name)) r->name = mm_xstrdup(scalar(name));
+    if (id && *scalar(id)) r->id = mm_xstrdup(scalar(id));
+    else if (r->name) r->id = mm_xstrdup(r->name);
     else {
         char b[600];
         const char *base = strrchr(r->file, '/');
         snprintf(b, sizeof b, "%s#%d", base ? base + 1 : r->file, docno);
-        r->id = xstrdup(b);
+        r->id = mm_xstrdup(b);
     }
     r->level = "medium";
     if (level) {
@@ -1922,7 +1901,7 @@ int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule_en
     technique_from_tags(tags, r->technique);
     if (reason) {
         if (!scalar(reason)) BAIL(reason->line, "reason must be a string");
-        r->reason = xstrdup(scalar(reason));
+        r->reason = mm_xstrdup(scalar(reason));
     }
     if (ls) {
         if (ls->type != MM_CN_MAP) BAIL(ls->line, "logsource must be a map");
@@ -1933,7 +1912,7 @@ int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule_en
         const char *p = pr ? scalar(pr) : NULL, *c = ca ? scalar(ca) : NULL, *sv = se ? scalar(se) : NULL;
         char b[512];
         snprintf(b, sizeof b, "%s/%s/%s", p ? p : "-", c ? c : "-", sv ? sv : "-");
-        r->logsource = xstrdup(b);
+        r->logsource = mm_xstrdup(b);
         const mm_lsentry *e = env ? mm_lsmaps_find(env->maps, p, c, sv) : NULL;
         if (e) {
             cx.ls = e;
@@ -1941,13 +1920,13 @@ int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule_en
             r->mapped = true;
         }
         if (p) {
-            r->product = xstrdup(p);
+            r->product = mm_xstrdup(p);
             if (!e) r->vendor_prefix = product_prefix(r->product);
         }
         if (!e && !r->vendor_prefix && (p || c || sv)) {
             snprintf(b, sizeof b, "no log source mapping for %s%s%s%s%s%s", p ? "product " : "", p ? p : "",
                      c ? " category " : "", c ? c : "", sv ? " service " : "", sv ? sv : "");
-            r->inactive = xstrdup(b);
+            r->inactive = mm_xstrdup(b);
         }
     }
     if (filt) {
@@ -1957,13 +1936,13 @@ int mm_rule_compile(const mm_cnode *doc, const char *file, int docno, mm_rule_en
         const mm_cnode *fr = mm_cnode_get(filt, "rules");
         r->is_filter = true;
         if (fr && scalar(fr)) {
-            r->filter_refs = xcalloc(1, sizeof(char *));
-            r->filter_refs[r->nfilter_refs++] = xstrdup(scalar(fr));
+            r->filter_refs = mm_xcalloc(1, sizeof(char *));
+            r->filter_refs[r->nfilter_refs++] = mm_xstrdup(scalar(fr));
         } else if (fr && fr->type == MM_CN_SEQ) {
             for (const mm_cnode *k = fr->child; k; k = k->next) {
                 if (!scalar(k)) BAIL(k->line, "filter rules must be rule ids or names");
-                r->filter_refs = xrealloc(r->filter_refs, (size_t)(r->nfilter_refs + 1) * sizeof(char *));
-                r->filter_refs[r->nfilter_refs++] = xstrdup(scalar(k));
+                r->filter_refs = mm_xrealloc(r->filter_refs, (size_t)(r->nfilter_refs + 1) * sizeof(char *));
+                r->filter_refs[r->nfilter_refs++] = mm_xstrdup(scalar(k));
             }
         }
         if (!r->nfilter_refs) BAIL(filt->line, "a filter names the rules it applies to (filter.rules)");

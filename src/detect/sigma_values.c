@@ -21,12 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) abort();
-    return p;
-}
-
 void mm_svals_free(mm_svals *v) {
     for (int i = 0; i < v->n; i++) free(v->s[i]);
     free(v->s);
@@ -44,7 +38,7 @@ bool mm_svals_add(mm_svals *v, const char *s, size_t len) {
         v->len = realloc(v->len, (size_t)v->cap * sizeof *v->len);
         if (!v->s || !v->len) abort();
     }
-    char *c = xmalloc(len + 1);
+    char *c = mm_xmalloc(len + 1);
     memcpy(c, s, len);
     c[len] = 0;
     v->s[v->n] = c;
@@ -83,7 +77,7 @@ static size_t put16(char *o, uint16_t u, bool be) {
 }
 
 static bool to_utf16(const char *s, size_t n, int kind, mm_svals *out) {
-    char *o = xmalloc(n * 4 + 2);
+    char *o = mm_xmalloc(n * 4 + 2);
     size_t k = 0;
     bool be = kind == MM_UTF16BE;
     if (kind == MM_UTF16BOM) {
@@ -135,7 +129,7 @@ size_t mm_base64_encode(const unsigned char *in, size_t n, char *out) {
 }
 
 static bool base64_plain(const char *s, size_t n, mm_svals *out) {
-    char *o = xmalloc(n / 3 * 4 + 8);
+    char *o = mm_xmalloc(n / 3 * 4 + 8);
     size_t k = mm_base64_encode((const unsigned char *)s, n, o);
     bool ok = mm_svals_add(out, o, k);
     free(o);
@@ -150,10 +144,10 @@ static bool base64_offsets(const char *s, size_t n, mm_svals *out) {
     static const int start[3] = {0, 2, 3};
     static const int cut_end[3] = {0, 3, 2};
     for (int i = 0; i < 3; i++) {
-        unsigned char *b = xmalloc(n + 3);
+        unsigned char *b = mm_xmalloc(n + 3);
         memset(b, ' ', (size_t)i);
         memcpy(b + i, s, n);
-        char *o = xmalloc((n + 3) / 3 * 4 + 8);
+        char *o = mm_xmalloc((n + 3) / 3 * 4 + 8);
         size_t k = mm_base64_encode(b, n + (size_t)i, o);
         int e = cut_end[(n + (size_t)i) % 3];
         bool ok = true;
@@ -195,7 +189,7 @@ static bool windash_one(const char *s, size_t n, mm_svals *out) {
         total *= (long)MM_ARRAY_LEN(dashes);
         if (total > 3125) return false;   /* five flags in one value: more is not a command line */
     }
-    char *o = xmalloc(n * 3 + 1);
+    char *o = mm_xmalloc(n * 3 + 1);
     for (long combo = 0; combo < total; combo++) {
         size_t k = 0;
         long c = combo;
@@ -243,7 +237,7 @@ static int expand_one(const char *s, size_t n, const mm_cnode *ph, mm_svals *out
     for (const mm_cnode *v = first; v; v = vals->type == MM_CN_SEQ ? v->next : NULL) {
         if (v->type != MM_CN_SCALAR || !v->value) continue;
         size_t pre = (size_t)(a - s), vl = strlen(v->value), post = n - (size_t)(b + 1 - s);
-        char *t = xmalloc(pre + vl + post + 1);
+        char *t = mm_xmalloc(pre + vl + post + 1);
         memcpy(t, s, pre);
         memcpy(t + pre, v->value, vl);
         memcpy(t + pre + vl, b + 1, post);
