@@ -1065,18 +1065,7 @@ static int print_alert(void *ctx, const mm_stored_alert *a) {
     mm_buf *b = &ap->b;
     mm_buf_reset(b);
     if (ap->json) {
-        mm_buf_puts(b, "{\"@timestamp\":\"");
-        mm_time_fmt(b, a->ts_ns);
-        mm_buf_puts(b, "\",\"rule\":{\"id\":");
-        mm_json_str(b, a->rule_id, strlen(a->rule_id));
-        mm_buf_puts(b, ",\"name\":");
-        mm_json_str(b, a->rule_name, strlen(a->rule_name));
-        if (a->technique && *a->technique) {
-            mm_buf_puts(b, ",\"technique\":");
-            mm_json_str(b, a->technique, strlen(a->technique));
-        }
-        mm_buf_puts(b, "},\"level\":");
-        mm_json_str(b, a->level, strlen(a->level));
+        mm_alert_json_head(b, a->ts_ns, a->rule_id, a->rule_name, a->technique, a->level);
         mm_buf_puts(b, ",\"tenant\":");
         mm_json_str(b, a->tenant, strlen(a->tenant));
         mm_buf_printf(b, ",\"alert\":{\"id\":%lld,\"count\":%lld,\"event_id\":%lld,\"created\":\"",

@@ -208,18 +208,7 @@ static void print_alert(mm_pipeline *p, const mm_alert *a, mm_buf *o) {
     mm_buf_reset(o);
     if (p->o.print_alerts == 2) {
         /* the shape of `mamori alerts --json`, without what only the store assigns */
-        mm_buf_puts(o, "{\"@timestamp\":\"");
-        mm_time_fmt(o, a->ts_ns);
-        mm_buf_puts(o, "\",\"rule\":{\"id\":");
-        mm_json_str(o, a->rule_id, strlen(a->rule_id));
-        mm_buf_puts(o, ",\"name\":");
-        mm_json_str(o, a->rule_name, strlen(a->rule_name));
-        if (a->technique) {
-            mm_buf_puts(o, ",\"technique\":");
-            mm_json_str(o, a->technique, strlen(a->technique));
-        }
-        mm_buf_puts(o, "},\"level\":");
-        mm_json_str(o, a->level, strlen(a->level));
+        mm_alert_json_head(o, a->ts_ns, a->rule_id, a->rule_name, a->technique, a->level);
         if (ev && ev->tenant.len) {
             mm_buf_puts(o, ",\"tenant\":");
             mm_json_str(o, ev->tenant.p, ev->tenant.len);

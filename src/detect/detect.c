@@ -1076,3 +1076,19 @@ void mm_detect_each_rule(const mm_detect *d, void (*fn)(void *ctx, const mm_rule
 }
 
 int mm_detect_prefiltered(const mm_detect *d) { return d ? d->npf : 0; }
+
+void mm_alert_json_head(mm_buf *b, int64_t ts_ns, const char *rule_id, const char *rule_name,
+                        const char *technique, const char *level) {
+    mm_buf_puts(b, "{\"@timestamp\":\"");
+    mm_time_fmt(b, ts_ns);
+    mm_buf_puts(b, "\",\"rule\":{\"id\":");
+    mm_json_str(b, rule_id, strlen(rule_id));
+    mm_buf_puts(b, ",\"name\":");
+    mm_json_str(b, rule_name, strlen(rule_name));
+    if (technique && *technique) {
+        mm_buf_puts(b, ",\"technique\":");
+        mm_json_str(b, technique, strlen(technique));
+    }
+    mm_buf_puts(b, "},\"level\":");
+    mm_json_str(b, level, strlen(level));
+}

@@ -27,6 +27,12 @@ typedef struct mm_alert {
     struct mm_alert *next;
 } mm_alert;
 
+/* The start of an alert's JSON object, shared by `mamori alerts --json` and the
+ * streamed alerts: {"@timestamp":..,"rule":{"id","name"[,"technique"]},"level":..
+ * (the object is left open for the caller's members). */
+void mm_alert_json_head(mm_buf *b, int64_t ts_ns, const char *rule_id, const char *rule_name,
+                        const char *technique, const char *level);
+
 typedef struct mm_detect mm_detect;
 typedef struct mm_detect_state mm_detect_state;
 
