@@ -247,8 +247,6 @@ int mm_rule_literals(const mm_rule *r, mm_lit *out, int *quality);
 typedef struct mm_prefilter mm_prefilter;
 mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n, mm_err *err);
 void mm_prefilter_free(mm_prefilter *pf);
-int mm_prefilter_patterns(const mm_prefilter *pf);
-int mm_prefilter_fields(const mm_prefilter *pf);
 /* Calls hit(ctx, rule index) for every rule one of whose literals occurs in its
  * field (a rule may be named more than once).  *scratch is the caller's (per
  * thread) Hyperscan scratch, grown as needed; free it with mm_prefilter_scratch_free. */

@@ -50,7 +50,6 @@ struct mm_prefilter {
     uint32_t *slot;           /* vendor and bare keys by key, open addressing */
     uint32_t mask;
     int raw;                  /* index+1 of the "@raw" field: keywords over the record */
-    int patterns;             /* (field, literal) pairs */
     uint64_t gen;             /* unique per build: scratch sized for it is reused */
 };
 
@@ -171,7 +170,6 @@ mm_prefilter *mm_prefilter_build(mm_rule *const *rules, const int *which, int n,
                 x->rules[x->n] = NULL;
                 x->nrules[x->n] = 0;
                 fi = x->n++;
-                pf->patterns++;
             }
             int *nr = &x->nrules[fi];
             if (*nr && x->rules[fi][*nr - 1] == which[i]) continue;
@@ -266,8 +264,6 @@ void mm_prefilter_free(mm_prefilter *pf) {
     free(pf);
 }
 
-int mm_prefilter_patterns(const mm_prefilter *pf) { return pf ? pf->patterns : 0; }
-int mm_prefilter_fields(const mm_prefilter *pf) { return pf ? pf->nfs : 0; }
 
 /* A worker's scan state: Hyperscan scratch, and the buffer of one event's values. */
 typedef struct seg {
