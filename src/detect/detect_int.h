@@ -119,7 +119,6 @@ typedef struct mm_lsmaps {
 
 /* Load every .yml/.yaml under dir (absent dir: nothing loaded, not an error). */
 int mm_lsmaps_load_dir(mm_lsmaps *m, const char *dir, mm_err *err);
-int mm_lsmaps_load_text(mm_lsmaps *m, const char *name, const char *text, size_t len, mm_err *err);
 void mm_lsmaps_free(mm_lsmaps *m);
 /* The entry whose product/category/service are exactly the rule's, or NULL. */
 const mm_lsentry *mm_lsmaps_find(const mm_lsmaps *m, const char *product, const char *category,

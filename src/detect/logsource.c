@@ -59,9 +59,8 @@ static int check_fields(const mm_cnode *f, const char *name, mm_err *err) {
     return 0;
 }
 
-int mm_lsmaps_load_text(mm_lsmaps *m, const char *name, const char *text, size_t len, mm_err *err) {
-    mm_cnode *root = mm_cnode_parse(text, len, name, err);
-    if (!root) return MM_EINVAL;
+/* Take a parsed mapping file (owned from here on, freed on error). */
+static int add_tree(mm_lsmaps *m, const char *name, mm_cnode *root, mm_err *err) {
     static const char *const top[] = {"product", "prefix", "fields", "logsources", "description"};
     static const char *const ent[] = {"product", "category", "service", "when", "fields", "description"};
     const mm_cnode *ls = mm_cnode_get(root, "logsources");
@@ -145,29 +144,14 @@ int mm_lsmaps_load_dir(mm_lsmaps *m, const char *dir, mm_err *err) {
     for (int i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        struct stat st;
+        if (rc == 0 && stat(path, &st) == 0 && st.st_size >= (1 << 24)) {
+            mm_err_set(err, "%s: larger than 16 MB", path);
+            rc = MM_EIO;
+        }
         if (rc == 0) {
-            FILE *fp = fopen(path, "rb");
-            char *buf = NULL;
-            size_t len = 0;
-            if (fp) {
-                fseek(fp, 0, SEEK_END);
-                long sz = ftell(fp);
-                fseek(fp, 0, SEEK_SET);
-                if (sz >= 0 && sz < (1 << 24)) {
-                    buf = malloc((size_t)sz + 1);
-                    if (!buf) abort();
-                    len = fread(buf, 1, (size_t)sz, fp);
-                    buf[len] = 0;
-                }
-                fclose(fp);
-            }
-            if (!buf) {
-                mm_err_set(err, "%s: cannot read", path);
-                rc = MM_EIO;
-            } else {
-                rc = mm_lsmaps_load_text(m, path, buf, len, err);
-                free(buf);
-            }
+            mm_cnode *root = mm_cnode_parse_file(path, err);
+            rc = root ? add_tree(m, path, root, err) : MM_EINVAL;
         }
         free(names[i]);
     }
