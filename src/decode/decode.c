@@ -108,3 +108,12 @@ int mm_decode(const mm_decoder *d, mm_event *ev, mm_str rec, const mm_decode_opt
     if (!o->peek) mm_count(MM_C_EVENTS_DECODED, 1);
     return 0;
 }
+
+void mm_names_build(mm_nameslot *slots, uint32_t nslots, const char *const *names, int n) {
+    for (int k = 0; k < n; k++) {
+        uint32_t len = (uint32_t)strlen(names[k]);
+        uint32_t i = mm_name_hash(names[k], len) & (nslots - 1);
+        while (slots[i].id) i = (i + 1) & (nslots - 1);
+        slots[i] = (mm_nameslot){names[k], (uint16_t)len, (uint16_t)(k + 1)};
+    }
+}

@@ -52,4 +52,39 @@ typedef struct mm_syslog_hdr {
  * zone; `now_ns` supplies their missing year. */
 int mm_syslog_hdr_parse(mm_str rec, mm_syslog_hdr *hdr, int32_t tz_offset, int64_t now_ns);
 
+/* ---- a decoder's vocabulary: its known key names, looked up by bytes ----
+ *
+ * An open-addressing table built once from a name list; FNV-1a hashes that a
+ * scanner can compute while it walks the key (step/end), so a lookup costs one
+ * probe and one short compare.  slots: a power of two, more than twice the names. */
+typedef struct mm_nameslot {
+    const char *name;
+    uint16_t len;
+    uint16_t id;     /* index + 1, 0 = empty */
+} mm_nameslot;
+
+#define MM_NAME_SEED 2166136261u
+static inline uint32_t mm_name_step(uint32_t h, uint8_t c) { return (h ^ c) * 16777619u; }
+static inline uint32_t mm_name_end(uint32_t h) { return h ^ (h >> 15); }
+static inline uint32_t mm_name_hash(const char *p, uint32_t n) {
+    uint32_t h = MM_NAME_SEED;
+    for (uint32_t i = 0; i < n; i++) h = mm_name_step(h, (uint8_t)p[i]);
+    return mm_name_end(h);
+}
+
+void mm_names_build(mm_nameslot *slots, uint32_t nslots, const char *const *names, int n);
+
+/* The index of the name p[0..n) whose hash is h, or -1. */
+static inline int mm_names_find(const mm_nameslot *slots, uint32_t nslots, const char *p, uint32_t n, uint32_t h) {
+    for (uint32_t i = h & (nslots - 1);; i = (i + 1) & (nslots - 1)) {
+        const mm_nameslot *s = &slots[i];
+        if (!s->id) return -1;
+        if (s->len == n) {
+            uint32_t k = 0;
+            while (k < n && s->name[k] == p[k]) k++;
+            if (k == n) return s->id - 1;
+        }
+    }
+}
+
 #endif

@@ -93,49 +93,13 @@ static const char *const key_names[K__COUNT] = {
 };
 
 #define KT_SIZE 512 /* power of two, > 2x the keys */
-typedef struct kslot {
-    const char *name;
-    uint16_t len;
-    uint16_t id; /* K_* + 1, 0 = empty */
-} kslot;
-static kslot ktab[KT_SIZE];
+static mm_nameslot ktab[KT_SIZE];
 static pthread_once_t ktab_once = PTHREAD_ONCE_INIT;
 
-/* FNV-1a, computed by the scanner while it walks the key (khash_step), so the
- * lookup costs one probe and one short compare. */
-#define KH_SEED 2166136261u
-static inline uint32_t khash_step(uint32_t h, uint8_t c) { return (h ^ c) * 16777619u; }
-static inline uint32_t khash_end(uint32_t h) { return h ^ (h >> 15); }
-static inline uint32_t khash(const char *p, uint32_t n) {
-    uint32_t h = KH_SEED;
-    for (uint32_t i = 0; i < n; i++) h = khash_step(h, (uint8_t)p[i]);
-    return khash_end(h);
-}
+static void ktab_build(void) { mm_names_build(ktab, KT_SIZE, key_names, K__COUNT); }
 
-static void ktab_build(void) {
-    for (int k = 0; k < K__COUNT; k++) {
-        uint32_t n = (uint32_t)strlen(key_names[k]);
-        uint32_t i = khash(key_names[k], n) & (KT_SIZE - 1);
-        while (ktab[i].id) i = (i + 1) & (KT_SIZE - 1);
-        ktab[i] = (kslot){key_names[k], (uint16_t)n, (uint16_t)(k + 1)};
-    }
-}
-
-static inline bool same(const char *a, const char *b, uint32_t n) {
-    for (uint32_t i = 0; i < n; i++)
-        if (a[i] != b[i]) return false;
-    return true;
-}
-
-static inline int key_lookup(const char *p, uint32_t n, uint32_t h) {
-    uint32_t i = h & (KT_SIZE - 1);
-    for (;;) {
-        const kslot *s = &ktab[i];
-        if (!s->id) return -1;
-        if (s->len == n && same(s->name, p, n)) return s->id - 1;
-        i = (i + 1) & (KT_SIZE - 1);
-    }
-}
+/* The hash is computed by the scanner while it walks the key (mm_name_step). */
+static inline int key_lookup(const char *p, uint32_t n, uint32_t h) { return mm_names_find(ktab, KT_SIZE, p, n, h); }
 
 /* ------------------------------------------------------------------ scanning */
 
@@ -211,8 +175,8 @@ static int scan(fgt *f, mm_str msg) {
         while (p < end && is_sep((unsigned char)*p)) p++;
         if (p >= end) break;
         const char *ks = p;
-        uint32_t h = KH_SEED;
-        while (p < end && (cls[(unsigned char)*p] & C_KEY)) h = khash_step(h, (unsigned char)*p++);
+        uint32_t h = MM_NAME_SEED;
+        while (p < end && (cls[(unsigned char)*p] & C_KEY)) h = mm_name_step(h, (unsigned char)*p++);
         bool good = p < end && *p == '=';
         if (!good) { /* odd bytes in the key, or a token without '=' */
             while (p < end && *p != '=' && !is_sep((unsigned char)*p)) p++;
@@ -250,7 +214,7 @@ static int scan(fgt *f, mm_str msg) {
         }
         if (!good || key.len == 0 || key.len > 64) continue;
         if (esc) val = unescape(f->ev->arena, val);
-        pair(f, key, khash_end(h), val);
+        pair(f, key, mm_name_end(h), val);
         npairs++;
     }
     return npairs;

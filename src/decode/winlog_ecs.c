@@ -40,38 +40,14 @@ static const char *const data_names[WD__COUNT] = {
 };
 
 #define DT_SIZE 256 /* power of two, > 2x the names */
-typedef struct dslot {
-    const char *name;
-    uint8_t len;
-    uint8_t id; /* WD_* + 1, 0 = empty */
-} dslot;
-static dslot dtab[DT_SIZE];
+static mm_nameslot dtab[DT_SIZE];
 static pthread_once_t dtab_once = PTHREAD_ONCE_INIT;
 
-static uint32_t name_hash(const char *p, uint32_t n) {
-    uint32_t h = 2166136261u;
-    for (uint32_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 16777619u;
-    return h ^ (h >> 15);
-}
-
-static void dtab_build(void) {
-    for (int k = 0; k < WD__COUNT; k++) {
-        uint32_t n = (uint32_t)strlen(data_names[k]);
-        uint32_t i = name_hash(data_names[k], n) & (DT_SIZE - 1);
-        while (dtab[i].id) i = (i + 1) & (DT_SIZE - 1);
-        dtab[i] = (dslot){data_names[k], (uint8_t)n, (uint8_t)(k + 1)};
-    }
-}
+static void dtab_build(void) { mm_names_build(dtab, DT_SIZE, data_names, WD__COUNT); }
 
 static int data_lookup(mm_str k) {
     if (k.len == 0 || k.len > 64) return -1;
-    uint32_t i = name_hash(k.p, k.len) & (DT_SIZE - 1);
-    for (;;) {
-        const dslot *s = &dtab[i];
-        if (!s->id) return -1;
-        if (s->len == k.len && memcmp(s->name, k.p, k.len) == 0) return s->id - 1;
-        i = (i + 1) & (DT_SIZE - 1);
-    }
+    return mm_names_find(dtab, DT_SIZE, k.p, k.len, mm_name_hash(k.p, k.len));
 }
 
 /* ------------------------------------------------------------------ collecting */
