@@ -8,7 +8,7 @@
 #   make fuzz     run every libFuzzer target for FUZZ_SECONDS each
 
 CC      ?= cc
-PKGS    := yaml-0.1 sqlite3 libevtx libhs libpcre2-8 jansson
+PKGS    := yaml-0.1 sqlite3 libevtx libhs libpcre2-8 jansson libpcap libmagic zlib nettle
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter

@@ -17,6 +17,12 @@ libhyperscan-dev
 libpcre2-dev
 libjansson-dev
 python3
+libpcap-dev
+libmagic-dev
+zlib1g-dev
+nettle-dev
+libndpi-bin
+tshark
 "
 
 missing=""

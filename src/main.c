@@ -16,6 +16,7 @@
 #include "detect/detect.h"
 #include "input/input.h"
 #include "pipeline.h"
+#include "sensor/sensor.h"
 #include "store/store.h"
 
 #include <dirent.h>
@@ -46,9 +47,10 @@ static void usage(FILE *f) {
           "\n"
           "commands:\n"
           "  run                         run the daemon with the configured inputs\n"
-          "  ingest [--format NAME] [--json] [--events] [--alerts] [--no-store]\n"
-          "         [--tenant T] [--segment S] [--workers N] [--recovered] FILE...\n"
-          "                              decode, detect and store files ('-' = stdin)\n"
+          "  ingest [--format NAME] [--pcap] [--json] [--events] [--alerts] [--no-store]\n"
+          "         [--tenant T] [--segment S] [--workers N] [--recovered] [--quarantine DIR] FILE...\n"
+          "                              decode, detect and store files ('-' = stdin); --pcap: capture\n"
+          "                              files or folders through the packet sensor\n"
           "  replay [--format NAME] [--lateness DUR] [--workers N] [--json] [--no-store] DIR|FILE...\n"
           "                              files in time order (.evtx, .jsonl, .log), print alerts\n"
           "  rules check [DIR...] [--json]  load rules, count loaded / skipped with reasons\n"
@@ -170,8 +172,8 @@ static int list_option(cli *c, const char *cmd, int *i, bool *json, int64_t *sin
 
 static int cmd_ingest(cli *c) {
     const char *format = "fortigate";
-    bool json = false, events = false, no_store = false, print_alerts = false, recovered = false;
-    const char *tenant = NULL, *segment = NULL;
+    bool json = false, events = false, no_store = false, print_alerts = false, recovered = false, pcap = false;
+    const char *tenant = NULL, *segment = NULL, *quarantine = NULL;
     int workers = 0;
     char **files = calloc((size_t)c->argc + 1, sizeof *files);
     int nfiles = 0;
@@ -182,6 +184,8 @@ static int cmd_ingest(cli *c) {
         else if (strcmp(a, "--events") == 0) events = true;
         else if (strcmp(a, "--alerts") == 0) print_alerts = true;
         else if (strcmp(a, "--recovered") == 0) recovered = true;
+        else if (strcmp(a, "--pcap") == 0) pcap = true;
+        else if (strcmp(a, "--quarantine") == 0 && i + 1 < c->argc) quarantine = c->argv[++i];
         else if (strcmp(a, "--no-store") == 0) no_store = true;
         else if (strcmp(a, "--tenant") == 0 && i + 1 < c->argc) tenant = c->argv[++i];
         else if (strcmp(a, "--segment") == 0 && i + 1 < c->argc) segment = c->argv[++i];
@@ -206,9 +210,10 @@ static int cmd_ingest(cli *c) {
         free(files);
         return 2;
     }
+    if (pcap || strcmp(format, "pcap") == 0) pcap = true, format = "ecs";
     const mm_decoder *dec = mm_decoder_find(format);
     if (!dec) {
-        fprintf(stderr, "mamori ingest: unknown format '%s' (known:", format);
+        fprintf(stderr, "mamori ingest: unknown format '%s' (known: pcap", format);
         for (const char *const *n = mm_decoder_names(); *n; n++) fprintf(stderr, " %s", *n);
         fprintf(stderr, ")\n");
         free(files);
@@ -247,10 +252,19 @@ static int cmd_ingest(cli *c) {
     }
     int64_t t0 = mm_mono_ns();
     uint64_t lost0 = mm_counter_get(MM_C_STORE_LOST);
-    /* .evtx files are binary: their records reach the evtx decoder as XML */
-    int64_t lines = strcmp(format, "evtx") == 0
-                        ? mm_input_read_evtx(p, &src, dec, files, nfiles, recovered ? MM_EVTX_RECOVERED : 0, &err)
-                        : mm_input_read_files(p, &src, dec, files, nfiles, &err);
+    /* .evtx files are binary: their records reach the evtx decoder as XML; captures
+     * go through the packet sensor */
+    mm_sensor_stats sst = {0};
+    int64_t lines;
+    if (pcap) {
+        mm_sensor_opts so;
+        mm_sensor_opts_from_conf(&so, &c->cfg.sensor);
+        if (quarantine) so.quarantine_dir = quarantine;
+        lines = mm_input_read_pcap(p, &src, &so, files, nfiles, &sst, &err);
+    } else if (strcmp(format, "evtx") == 0)
+        lines = mm_input_read_evtx(p, &src, dec, files, nfiles, recovered ? MM_EVTX_RECOVERED : 0, &err);
+    else
+        lines = mm_input_read_files(p, &src, dec, files, nfiles, &err);
     mm_pipeline_finish(p);
     double secs = (double)(mm_mono_ns() - t0) / 1e9;
     int rc = 0;
@@ -270,8 +284,17 @@ static int cmd_ingest(cli *c) {
     uint64_t al = mm_counter_get(MM_C_ALERTS), st = mm_counter_get(MM_C_EVENTS_STORED);
     if (json) {
         mm_buf b = {0};
+        mm_buf_puts(&b, "{\"summary\":{");
+        if (pcap)
+            mm_buf_printf(&b,
+                          "\"packets\":%llu,\"bytes\":%llu,\"flows\":%llu,\"sensor_events\":%llu,\"files\":%llu,"
+                          "\"packet_errors\":%llu,\"tcp_gaps\":%llu,\"app_errors\":%llu,",
+                          (unsigned long long)sst.packets, (unsigned long long)sst.bytes,
+                          (unsigned long long)sst.flows, (unsigned long long)sst.events,
+                          (unsigned long long)sst.files, (unsigned long long)sst.decode_errors,
+                          (unsigned long long)sst.tcp_gaps, (unsigned long long)sst.app_errors);
         mm_buf_printf(&b,
-                      "{\"summary\":{\"records\":%lld,\"events\":%llu,\"decode_errors\":%llu,"
+                      "\"records\":%lld,\"events\":%llu,\"decode_errors\":%llu,"
                       "\"alerts\":%llu,\"stored\":%llu,\"truncated\":%llu,\"seconds\":%.3f,"
                       "\"by_rule\":[",
                       (long long)(lines < 0 ? 0 : lines), (unsigned long long)ev,
@@ -291,6 +314,13 @@ static int cmd_ingest(cli *c) {
         mm_buf_free(&b);
     } else {
         FILE *out = (events || print_alerts) ? stderr : stdout;
+        if (pcap)
+            fprintf(out, "sensor: %llu packets (%.1f MB), %llu flows, %llu events, %llu files, %llu bad packets, "
+                         "%llu TCP gaps, %llu malformed application data\n",
+                    (unsigned long long)sst.packets, (double)sst.bytes / 1e6, (unsigned long long)sst.flows,
+                    (unsigned long long)sst.events, (unsigned long long)sst.files,
+                    (unsigned long long)sst.decode_errors, (unsigned long long)sst.tcp_gaps,
+                    (unsigned long long)sst.app_errors);
         fprintf(out, "ingested %lld records from %d file(s) in %.2fs: %llu events, %llu decode errors, "
                      "%llu alerts%s\n",
                 (long long)(lines < 0 ? 0 : lines), nfiles, secs, (unsigned long long)ev,

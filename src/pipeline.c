@@ -256,7 +256,10 @@ static void print_batch(mm_pipeline *p, batch *b) {
     if (p->o.print_events) {
         for (uint32_t i = 0; i < b->n; i++) {
             mm_buf_reset(o);
-            mm_event_json(&b->evs[i], o, true);
+            /* an ECS record (the packet sensor's) is the event itself: no need to repeat it */
+            const mm_event *ev = &b->evs[i];
+            bool raw = !(ev->kind == MM_KIND_EVENT && ev->src && ev->src->format && !strcmp(ev->src->format, "ecs"));
+            mm_event_json(ev, o, raw);
             mm_buf_putc(o, '\n');
             fwrite(o->p, 1, o->len, stdout);
         }

@@ -237,7 +237,7 @@ static const ckey schema[] = {
     {"rules.placeholders", K_FREE, "Sigma |expand placeholders: name -> list of values, e.g. Admins_Workstations: [ws-01, ws-02]"},
     {"inputs", K_SEQ_MAP, "inputs: one item per listener or file set"},
     {"inputs[].name", K_STR, "input name (required, unique)"},
-    {"inputs[].type", K_STR, "file | syslog (required)"},
+    {"inputs[].type", K_STR, "file | syslog | pcap (required)"},
     {"inputs[].format", K_STR, "decoder: fortigate (default: fortigate)"},
     {"inputs[].tenant", K_STR, "tenant of this input's events (default: the global tenant)"},
     {"inputs[].segment", K_STR, "segment of this input's events"},
@@ -254,6 +254,20 @@ static const ckey schema[] = {
     {"inputs[].sources[].match", K_STR, "sender address or CIDR (required)"},
     {"inputs[].sources[].tenant", K_STR, "tenant for this sender"},
     {"inputs[].sources[].segment", K_STR, "segment for this sender"},
+    {"inputs[].interface", K_STR, "pcap: capture interface, e.g. eth1 on the mirror port (required)"},
+    {"inputs[].filter", K_STR, "pcap: BPF filter expression (default: everything)"},
+    {"inputs[].snaplen", K_INT, "pcap: bytes captured per packet (default: 65535)"},
+    {"inputs[].promisc", K_BOOL, "pcap: promiscuous mode (default: true)"},
+    {"inputs[].buffer_mb", K_INT, "pcap: kernel capture buffer in MiB (default: 64)"},
+    {"sensor", K_MAP, "the packet sensor (pcap inputs and ingest --pcap)"},
+    {"sensor.home_net", K_SEQ_STR, "internal address ranges, for network.direction (default: RFC 1918, ULA, loopback, link-local)"},
+    {"sensor.quarantine_dir", K_STR, "where extracted files are stored by sha256 (default: none, files are hashed only)"},
+    {"sensor.quarantine_max_mb", K_INT, "size cap of the quarantine; the oldest files are removed first (default: 1024)"},
+    {"sensor.file_max_mb", K_INT, "bytes of one file hashed and stored (default: 64)"},
+    {"sensor.max_flows", K_INT, "concurrent flows tracked; the least recently seen is ended at the cap (default: 1048576)"},
+    {"sensor.stream_mb", K_INT, "out-of-order TCP data held for reassembly, all flows together (default: 256)"},
+    {"sensor.flow_events", K_BOOL, "emit a flow record per flow (default: true)"},
+    {"sensor.learn", K_STR, "novelty learning period per host, e.g. 10m (default: 10m)"},
 };
 
 static const ckey *schema_find(const char *path) {
@@ -357,6 +371,12 @@ void mm_config_defaults(mm_config *c) {
     snprintf(rd, sizeof rd, "%s/rules", mm_home());
     c->rules_dir = mm_xstrdup(rd);
     c->log_level = MM_LOG_INFO;
+    c->sensor.quarantine_max_mb = 1024;
+    c->sensor.file_max_mb = 64;
+    c->sensor.max_flows = 1 << 20;
+    c->sensor.stream_mb = 256;
+    c->sensor.flow_events = true;
+    c->sensor.learn_ns = 600LL * 1000000000LL;
 }
 
 /* Relative paths in a configuration file are relative to the file's directory, so a
@@ -479,6 +499,39 @@ static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *
         free(c->indicator_files);
         c->indicator_files = get_paths(ind, &c->nindicator_files, dir);
     }
+    const mm_cnode *se = mm_cnode_get(root, "sensor");
+    if (se) {
+        const mm_cnode *hn = mm_cnode_get(se, "home_net");
+        if (hn) {
+            int n = 0;
+            for (const mm_cnode *a = hn->child; a; a = a->next) n++;
+            free(c->sensor.home_net);
+            c->sensor.home_net = mm_xcalloc((size_t)n + 1, sizeof *c->sensor.home_net);
+            c->sensor.nhome_net = 0;
+            for (const mm_cnode *a = hn->child; a; a = a->next)
+                if (!mm_cidr_parse(mm_str_c(a->value), &c->sensor.home_net[c->sensor.nhome_net++])) {
+                    mm_err_set(err, "%s: line %d: sensor.home_net: '%s' is not an address or CIDR", path,
+                               a->line, a->value);
+                    goto bad;
+                }
+        }
+        set_path(&c->sensor.quarantine_dir, mm_cnode_get(se, "quarantine_dir"), dir);
+        c->sensor.quarantine_max_mb = get_int(mm_cnode_get(se, "quarantine_max_mb"), c->sensor.quarantine_max_mb);
+        c->sensor.file_max_mb = get_int(mm_cnode_get(se, "file_max_mb"), c->sensor.file_max_mb);
+        c->sensor.max_flows = get_int(mm_cnode_get(se, "max_flows"), c->sensor.max_flows);
+        c->sensor.stream_mb = get_int(mm_cnode_get(se, "stream_mb"), c->sensor.stream_mb);
+        c->sensor.flow_events = get_bool(mm_cnode_get(se, "flow_events"), c->sensor.flow_events);
+        const mm_cnode *ln = mm_cnode_get(se, "learn");
+        if (ln && !mm_duration_parse(ln->value, &c->sensor.learn_ns)) {
+            mm_err_set(err, "%s: line %d: sensor.learn '%s' is not a duration like 10m", path, ln->line, ln->value);
+            goto bad;
+        }
+        if (c->sensor.quarantine_max_mb < 1 || c->sensor.file_max_mb < 1 || c->sensor.max_flows < 1024 ||
+            c->sensor.stream_mb < 1) {
+            mm_err_set(err, "%s: line %d: sensor: sizes must be positive (max_flows at least 1024)", path, se->line);
+            goto bad;
+        }
+    }
     const mm_cnode *ins = mm_cnode_get(root, "inputs");
     if (ins) {
         int n = 0;
@@ -502,12 +555,13 @@ static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *
                 }
             if (strcmp(ty->value, "file") == 0) in->type = MM_IN_FILE;
             else if (strcmp(ty->value, "syslog") == 0) in->type = MM_IN_SYSLOG;
+            else if (strcmp(ty->value, "pcap") == 0) in->type = MM_IN_PCAP;
             else {
-                mm_err_set(err, "%s: line %d: input type '%s' is not file or syslog", path, ty->line,
+                mm_err_set(err, "%s: line %d: input type '%s' is not file, syslog or pcap", path, ty->line,
                            ty->value);
                 goto bad;
             }
-            in->format = mm_xstrdup("fortigate");
+            in->format = mm_xstrdup(in->type == MM_IN_PCAP ? "ecs" : "fortigate");
             set_str(&in->format, mm_cnode_get(it, "format"));
             in->tenant = mm_xstrdup(c->tenant);
             set_str(&in->tenant, mm_cnode_get(it, "tenant"));
@@ -536,6 +590,21 @@ static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *
                                    a->line, a->value);
                         goto bad;
                     }
+            }
+            set_str(&in->interface, mm_cnode_get(it, "interface"));
+            set_str(&in->filter, mm_cnode_get(it, "filter"));
+            in->snaplen = get_int(mm_cnode_get(it, "snaplen"), 65535);
+            in->promisc = get_bool(mm_cnode_get(it, "promisc"), true);
+            in->buffer_mb = get_int(mm_cnode_get(it, "buffer_mb"), 64);
+            in->sensor = &c->sensor;
+            if (in->type == MM_IN_PCAP && !in->interface) {
+                mm_err_set(err, "%s: line %d: pcap input '%s' needs 'interface'", path, it->line, in->name);
+                goto bad;
+            }
+            if (in->type == MM_IN_PCAP && (in->snaplen < 64 || in->snaplen > 262144 || in->buffer_mb < 1)) {
+                mm_err_set(err, "%s: line %d: pcap input '%s': snaplen must be 64..262144 and buffer_mb positive",
+                           path, it->line, in->name);
+                goto bad;
             }
             if (in->type == MM_IN_FILE && in->npaths == 0) {
                 mm_err_set(err, "%s: line %d: file input '%s' needs 'paths'", path, it->line, in->name);
@@ -589,6 +658,8 @@ void mm_config_free(mm_config *c) {
     free(c->mappings_dir);
     for (int i = 0; i < c->nindicator_files; i++) free(c->indicator_files[i]);
     free(c->indicator_files);
+    free(c->sensor.home_net);
+    free(c->sensor.quarantine_dir);
     for (int i = 0; i < c->ninputs; i++) {
         mm_input_conf *in = &c->inputs[i];
         free(in->name);
@@ -598,6 +669,8 @@ void mm_config_free(mm_config *c) {
         for (int j = 0; j < in->npaths; j++) free(in->paths[j]);
         free(in->paths);
         free(in->protocol);
+        free(in->interface);
+        free(in->filter);
         free(in->listen);
         for (int j = 0; j < in->nsources; j++) {
             free((char *)in->sources[j].src.tenant);

@@ -318,13 +318,25 @@ mm_cnode *mm_cnode_parse_file(const char *path, mm_err *err);
 void mm_cnode_free(mm_cnode *n);
 const mm_cnode *mm_cnode_get(const mm_cnode *map, const char *key);
 
-typedef enum mm_input_type { MM_IN_FILE, MM_IN_SYSLOG } mm_input_type;
+typedef enum mm_input_type { MM_IN_FILE, MM_IN_SYSLOG, MM_IN_PCAP } mm_input_type;
 
 /* Per-sender tags for a syslog listener: the first matching CIDR wins. */
 typedef struct mm_source_rule {
     mm_cidr match;
     mm_source src;           /* tenant/segment overrides; input/format from the input */
 } mm_source_rule;
+
+/* The packet sensor's settings (section `sensor`). */
+typedef struct mm_sensor_conf {
+    mm_cidr *home_net; int nhome_net;   /* internal ranges; none: private ranges */
+    char *quarantine_dir;    /* extracted files, NULL: not stored */
+    int quarantine_max_mb;
+    int file_max_mb;         /* bytes of one file hashed/stored */
+    int max_flows;
+    int stream_mb;           /* out-of-order TCP data held, all flows */
+    bool flow_events;
+    int64_t learn_ns;        /* novelty learning period */
+} mm_sensor_conf;
 
 typedef struct mm_input_conf {
     char *name;
@@ -344,8 +356,16 @@ typedef struct mm_input_conf {
     int idle_timeout;        /* TCP: seconds without data before a connection is closed; 0: never */
     mm_cidr *allow; int nallow;   /* senders accepted (TCP and UDP); none listed: everyone */
     mm_source_rule *sources; int nsources;
+    /* pcap */
+    char *interface;         /* capture device */
+    char *filter;            /* BPF expression, NULL: everything */
+    int snaplen;             /* bytes captured per packet */
+    bool promisc;
+    int buffer_mb;           /* kernel capture buffer */
+    const mm_sensor_conf *sensor;   /* the configuration's sensor section */
     int line;                /* where it was declared */
 } mm_input_conf;
+
 
 typedef struct mm_config {
     char *path;              /* file it came from, NULL for built-in defaults */
@@ -365,6 +385,7 @@ typedef struct mm_config {
     char **indicator_files; int nindicator_files;
     mm_loglevel log_level;
     mm_input_conf *inputs; int ninputs;
+    mm_sensor_conf sensor;
     mm_cnode *tree;          /* kept for later stages' sections */
 } mm_config;
 

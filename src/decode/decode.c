@@ -11,17 +11,20 @@
 extern const mm_decoder mm_decoder_fortigate;
 extern const mm_decoder mm_decoder_winlog;
 extern const mm_decoder mm_decoder_evtx;
+extern const mm_decoder mm_decoder_ecs;
 
 static const mm_decoder *const decoders[] = {
     &mm_decoder_fortigate,
     &mm_decoder_winlog,
     &mm_decoder_evtx,
+    &mm_decoder_ecs,
 };
 
 static const char *const decoder_names[] = {
     "fortigate",
     "winlog",
     "evtx",
+    "ecs",
     NULL,
 };
 

@@ -23,6 +23,7 @@ typedef struct mm_input_kind {
 static const mm_input_kind kinds[] = {
     {"file", MM_IN_FILE, mm_input_file_start, mm_input_file_stop, NULL},
     {"syslog", MM_IN_SYSLOG, mm_input_syslog_start, mm_input_syslog_stop, mm_input_syslog_port},
+    {"pcap", MM_IN_PCAP, mm_input_pcap_start, mm_input_pcap_stop, NULL},
 };
 
 /* The source lives here, not in the kind's state: records already handed to the

@@ -64,6 +64,15 @@ int mm_evtx_each_mem(const void *data, size_t n, unsigned flags,
                      int (*fn)(void *ctx, const char *xml, size_t len), void *ctx,
                      mm_evtx_stats *st, mm_err *err);
 
+/* Capture files (mamori ingest --pcap): pcap/pcapng files or directories of them
+ * through the packet sensor; its events reach the pipeline as records of the "ecs"
+ * decoder.  tot receives the sensor's counts.  Returns packets read; a file that
+ * cannot be read (or is cut short) is named in err->msg while the others are read. */
+struct mm_sensor_opts;
+struct mm_sensor_stats;
+int64_t mm_input_read_pcap(mm_pipeline *p, const mm_source *src, const struct mm_sensor_opts *so,
+                           char *const *paths, int npaths, struct mm_sensor_stats *tot, mm_err *err);
+
 /* ---- syslog framing (exposed for the fuzz target and tests) ---- */
 
 /* Incremental TCP framer: RFC 6587 octet counting ("123 <msg>") or newline
@@ -99,6 +108,9 @@ int mm_input_syslog_start(void **st, const mm_input_conf *c, const mm_source *sr
                           mm_pipeline *p, mm_err *err);
 void mm_input_syslog_stop(void *st);
 int mm_input_syslog_port(const void *st);
+int mm_input_pcap_start(void **st, const mm_input_conf *c, const mm_source *src, mm_pipeline *p,
+                        mm_err *err);
+void mm_input_pcap_stop(void *st);
 /* Whole-file read with the file input's line rules (for mm_input_read_files). */
 int64_t mm_input_file_read_fd(mm_feeder *f, const mm_source *src, const mm_decoder *dec,
                               int fd, const char *name, mm_err *err);

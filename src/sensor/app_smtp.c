@@ -1,0 +1,9 @@
+/* app_smtp: placeholder until the analyzer lands (recognises nothing). */
+#include "sensor_int.h"
+
+static const uint16_t ports[] = {25, 587, 2525, 0};
+static int probe(const mm_flow *f, const uint8_t *c2s, size_t nc, const uint8_t *s2c, size_t ns) { return MM_PROBE_NO; }
+static void *open_(mm_flow *f) { return f; }
+static void data(void *st, mm_flow *f, int dir, const uint8_t *p, size_t n) {}
+static void close_(void *st, mm_flow *f) {}
+const mm_analyzer mm_app_smtp = {"smtp", 1, 0, ports, probe, open_, data, NULL, close_};
