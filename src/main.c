@@ -340,12 +340,29 @@ static int cmd_ingest(cli *c) {
 /* ---------------------------------------------------------------- record files */
 
 /* The decoder a file needs when no --format is given, by its extension. */
+/* JSON lines are Windows events (Winlogbeat, NXLog, EVTX renderings) or ECS events
+ * (the packet sensor's output, Elastic producers): told by the first line. */
+static const char *json_format(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return "winlog";
+    char line[8192];
+    const char *fmt = "winlog";
+    if (fgets(line, sizeof line, f)) {
+        bool win = strstr(line, "\"winlog") || strstr(line, "\"Event\"") || strstr(line, "EventID") ||
+                   strstr(line, "\"Channel\"");
+        bool ecs = strstr(line, "\"@timestamp\"") || strstr(line, "\"event.") || strstr(line, "\"observer.type\"");
+        if (ecs && !win) fmt = "ecs";
+    }
+    fclose(f);
+    return fmt;
+}
+
 static const char *format_of(const char *path, const char *fallback) {
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
     if (!dot || (slash && dot < slash)) return fallback;
     if (!strcasecmp(dot, ".evtx") || !strcasecmp(dot, ".xml")) return "evtx";
-    if (!strcasecmp(dot, ".jsonl") || !strcasecmp(dot, ".json") || !strcasecmp(dot, ".ndjson")) return "winlog";
+    if (!strcasecmp(dot, ".jsonl") || !strcasecmp(dot, ".json") || !strcasecmp(dot, ".ndjson")) return json_format(path);
     return fallback;
 }
 

@@ -53,8 +53,27 @@ static void put_civil(mm_buf *b, int64_t sec, char sep) {
     int64_t y;
     int m, d;
     civil_from_days(days, &y, &m, &d);
-    mm_buf_printf(b, "%04lld-%02d-%02d%c%02d:%02d:%02d", (long long)y, m, d, sep, (int)(rem / 3600),
-                  (int)(rem / 60 % 60), (int)(rem % 60));
+    if (y < 0 || y > 9999) {
+        mm_buf_printf(b, "%04lld-%02d-%02d%c%02d:%02d:%02d", (long long)y, m, d, sep, (int)(rem / 3600),
+                      (int)(rem / 60 % 60), (int)(rem % 60));
+        return;
+    }
+    /* by hand: events are written by the million and printf is the cost */
+    int h = (int)(rem / 3600), mi = (int)(rem / 60 % 60), se = (int)(rem % 60), yy = (int)y;
+    char t[19] = {(char)('0' + yy / 1000), (char)('0' + yy / 100 % 10), (char)('0' + yy / 10 % 10),
+                  (char)('0' + yy % 10), '-', (char)('0' + m / 10), (char)('0' + m % 10), '-',
+                  (char)('0' + d / 10), (char)('0' + d % 10), sep, (char)('0' + h / 10), (char)('0' + h % 10),
+                  ':', (char)('0' + mi / 10), (char)('0' + mi % 10), ':', (char)('0' + se / 10),
+                  (char)('0' + se % 10)};
+    mm_buf_put(b, t, sizeof t);
+}
+
+/* '.' and `digits` digits of v (zero-padded). */
+static void put_frac(mm_buf *b, int64_t v, int digits) {
+    char t[10];
+    t[0] = '.';
+    for (int i = digits; i >= 1; i--, v /= 10) t[i] = (char)('0' + v % 10);
+    mm_buf_put(b, t, (size_t)digits + 1);
 }
 
 void mm_time_fmt(mm_buf *b, int64_t ts_ns) {
@@ -66,9 +85,9 @@ void mm_time_fmt(mm_buf *b, int64_t ts_ns) {
     }
     put_civil(b, sec, 'T');
     if (ns) {
-        if (ns % 1000000 == 0) mm_buf_printf(b, ".%03lld", (long long)(ns / 1000000));
-        else if (ns % 1000 == 0) mm_buf_printf(b, ".%06lld", (long long)(ns / 1000));
-        else mm_buf_printf(b, ".%09lld", (long long)ns);
+        if (ns % 1000000 == 0) put_frac(b, ns / 1000000, 3);
+        else if (ns % 1000 == 0) put_frac(b, ns / 1000, 6);
+        else put_frac(b, ns, 9);
     }
     mm_buf_putc(b, 'Z');
 }

@@ -157,12 +157,34 @@ int mm_sensor_new(mm_sensor **out, const mm_sensor_opts *o, mm_sensor_emit_fn em
 
 /* ---------------------------------------------------------------- events */
 
+/* Keys are the analyzers' own constants (plain ASCII): written without escaping. */
 static void sev_key(mm_sev *e, const char *key) {
     if (e->in_list) return;
-    if (!e->first) mm_buf_putc(e->b, ',');
+    size_t n = strlen(key);
+    char t[96];
+    size_t k = 0;
+    if (!e->first) t[k++] = ',';
     e->first = false;
-    mm_json_str(e->b, key, strlen(key));
-    mm_buf_putc(e->b, ':');
+    if (n > sizeof t - 4) {
+        mm_buf_put(e->b, t, k);
+        mm_json_str(e->b, key, n);
+        mm_buf_putc(e->b, ':');
+        return;
+    }
+    t[k++] = '"';
+    memcpy(t + k, key, n);
+    k += n;
+    t[k++] = '"', t[k++] = ':';
+    mm_buf_put(e->b, t, k);
+}
+
+static void put_i64(mm_buf *b, int64_t v) {
+    char t[24], *p = t + sizeof t;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) *--p = '-';
+    mm_buf_put(b, p, (size_t)(t + sizeof t - p));
 }
 
 void mm_sev_str(mm_sev *e, const char *key, const void *p, size_t n) {
@@ -175,7 +197,7 @@ void mm_sev_cstr(mm_sev *e, const char *key, const char *s) {
 }
 void mm_sev_int(mm_sev *e, const char *key, int64_t v) {
     sev_key(e, key);
-    mm_buf_printf(e->b, "%lld", (long long)v);
+    put_i64(e->b, v);
 }
 void mm_sev_time(mm_sev *e, const char *key, int64_t ns) {
     sev_key(e, key);
@@ -207,7 +229,7 @@ void mm_sev_item_int(mm_sev *e, int64_t v) {
     if (!e->in_list) return;
     if (!e->list_first) mm_buf_putc(e->b, ',');
     e->list_first = false;
-    mm_buf_printf(e->b, "%lld", (long long)v);
+    put_i64(e->b, v);
 }
 void mm_sev_list_end(mm_sev *e) {
     if (!e->in_list) return;
@@ -290,8 +312,10 @@ mm_sev *mm_sev_begin(mm_flow *f, const char *category, const char *type, const c
     if (fe->cid[0]) mm_sev_cstr(e, "network.community_id", fe->cid);
     mm_sev_cstr(e, "network.direction", direction(s, f));
     if (f->vlan) mm_sev_int(e, "network.vlan.id", f->vlan);
-    char id[24];
-    snprintf(id, sizeof id, "%016llx", (unsigned long long)(f->id ^ s->id_salt));
+    char id[17];
+    uint64_t v = f->id ^ s->id_salt;
+    for (int i = 15; i >= 0; i--, v >>= 4) id[i] = "0123456789abcdef"[v & 15];
+    id[16] = 0;
     mm_sev_cstr(e, "flow.id", id);
     return e;
 }

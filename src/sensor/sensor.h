@@ -30,6 +30,7 @@ typedef struct mm_sensor_opts {
     int nhome_net;
     int64_t learn_ns;             /* novelty: a host is learnt this long before its new values count */
     bool flow_events;             /* emit a flow record per flow (default on) */
+    bool no_type_cache;           /* type every file with libmagic, even content seen before */
     const char *interface;        /* observer.ingress.interface.name, may be NULL */
 } mm_sensor_opts;
 
@@ -66,6 +67,7 @@ typedef struct mm_sensor_stats {
     uint64_t stream_dropped_bytes;  /* out-of-order data over a memory cap */
     uint64_t events;
     uint64_t files, files_truncated, files_stored;
+    uint64_t files_typed;         /* files typed by libmagic (the others: by the content cache) */
     uint64_t app_errors;          /* malformed application data, all analyzers */
 } mm_sensor_stats;
 void mm_sensor_stats_get(const mm_sensor *s, mm_sensor_stats *out);
