@@ -14,7 +14,14 @@
 # (../shared/corpora/sigma/).  Parts whose corpus is missing are skipped.
 # BENCH_LINES, UDP_RATE, UDP_SECONDS override; BENCH_SIGMA_EVENTS (1000000),
 # BENCH_EVTX_SECONDS (2), EVTXEXPORT (/usr/bin/evtxexport) for bench_sigma.
-# BENCH_ONLY=sigma runs parts 4-6 only, BENCH_ONLY=fortigate parts 1-3 only.
+#   7-9. the packet sensor (issue #4, bench_sensor): the corpus pcaps replicated to
+#      BENCH_PCAP_BYTES (default 1 GB) of packets; the sensor alone on one thread
+#      (every analyzer on) in Gbit/s and packets/s, with the file-type cache and
+#      without it; `mamori ingest --pcap` end to end; side by side on the same
+#      file ndpiReader (libndpi-bin) and `tshark -T fields`; peak RSS with
+#      BENCH_FLOWS (default 1,000,000) concurrent flows
+# BENCH_ONLY=sigma runs parts 4-6 only, BENCH_ONLY=fortigate parts 1-3 only,
+# BENCH_ONLY=sensor parts 7-9 only.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -97,6 +104,46 @@ print("udp_daemon_peak_rss %.1f MiB" % (rss / 1024.0))
 EOP
 }
 
+sensor_benches() {
+PB=${BENCH_PCAP_BYTES:-1000000000}
+echo "# 7. the packet sensor on the corpus pcaps replicated to $PB bytes"
+python3 bench/gen_pcap_mix.py "$W/mix.pcap" "$PB" "$CORPORA"/pcap/zeek/*.pcap "$CORPORA"/pcap/ndpi/pcap/*.pcap \
+    "$CORPORA"/pcap/suricata-verify/*/input.pcap
+"$BUILD"/bench/bench_sensor "$W/mix.pcap"
+"$BUILD"/bench/bench_sensor --no-type-cache "$W/mix.pcap"
+echo "# 8. side by side on the same file (wall clock, one process each)"
+secs() {  # label, command...: prints "<label>_seconds" and Gbit/s from the mix size
+    label=$1; shift
+    t0=$(date +%s.%N)
+    "$@" > /dev/null 2> "$W/err.txt" || { echo "# $label failed: $(tail -1 "$W/err.txt")"; return; }
+    t1=$(date +%s.%N)
+    python3 -c 'import sys
+b=int(sys.argv[2]); s=float(sys.argv[4])-float(sys.argv[3])
+print("%s_seconds %.2f s" % (sys.argv[1], s)); print("%s_throughput %.2f Gbit/s" % (sys.argv[1], b*8/s/1e9))' \
+        "$label" "$(stat -c %s "$W/mix.pcap")" "$t0" "$t1"
+}
+secs mamori_ingest_pcap "$BUILD"/mamori --db "$W/p.db" ingest --pcap --no-store --workers 1 "$W/mix.pcap"
+if command -v ndpiReader > /dev/null; then
+    secs ndpireader ndpiReader -q -i "$W/mix.pcap"
+else
+    echo "# ndpiReader not installed (libndpi-bin): skipped"
+fi
+if command -v tshark > /dev/null; then
+    secs tshark_fields tshark -r "$W/mix.pcap" -T fields -e frame.number -e ip.src -e ip.dst -e tcp.stream \
+        -e dns.qry.name -e http.host -e http.request.uri -e http.user_agent \
+        -e tls.handshake.extensions_server_name -e smtp.req.command -e ftp.request.command -e irc.request
+else
+    echo "# tshark not installed: skipped"
+fi
+rm -f "$W/mix.pcap"
+echo "# 9. memory with ${BENCH_FLOWS:-1000000} concurrent flows"
+"$BUILD"/bench/bench_sensor --flows "${BENCH_FLOWS:-1000000}"
+}
+
+if [ "$ONLY" = sensor ]; then
+    if [ -d "$CORPORA/pcap" ]; then sensor_benches; else echo "# no pcap corpus at $CORPORA/pcap"; fi
+    exit 0
+fi
 if [ "$ONLY" != sigma ]; then
     if ls "$CORPORA"/logs/fortigate/*.log > /dev/null 2>&1; then
         fortigate_benches
@@ -109,5 +156,12 @@ if [ "$ONLY" != fortigate ]; then
         "$BUILD"/bench/bench_sigma "$CORPORA"
     else
         echo "# no SigmaHQ corpus at $CORPORA/sigma: parts 4-6 skipped"
+    fi
+fi
+if [ "$ONLY" != fortigate ] && [ "$ONLY" != sigma ]; then
+    if [ -d "$CORPORA/pcap" ]; then
+        sensor_benches
+    else
+        echo "# no pcap corpus at $CORPORA/pcap: parts 7-9 skipped"
     fi
 fi

@@ -33,7 +33,16 @@ bool mm_ip_parse(mm_str s, mm_ip *out) {
 }
 
 void mm_ip_fmt(const mm_ip *ip, char out[48]) {
-    if (ip->af == 4) inet_ntop(AF_INET, ip->b, out, 48);
+    if (ip->af == 4) {   /* by hand: inet_ntop goes through printf */
+        char *o = out;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = ip->b[i];
+            if (v >= 100) *o++ = (char)('0' + v / 100);
+            if (v >= 10) *o++ = (char)('0' + v / 10 % 10);
+            *o++ = (char)('0' + v % 10);
+            *o++ = i < 3 ? '.' : 0;
+        }
+    } else if (ip->af == 6) inet_ntop(AF_INET6, ip->b, out, 48);
     else if (ip->af == 6) inet_ntop(AF_INET6, ip->b, out, 48);
     else out[0] = 0;
 }

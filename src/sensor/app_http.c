@@ -1017,9 +1017,11 @@ static void header(mm_flow *f, int dir, htx *tx, hinfo *hi, const char *name, si
         if (dir == MM_C2S) {
             mime_set(tx->req_mime, &tx->req_mime_n, sizeof tx->req_mime, v, vn);
             if (ieqn(tx->req_mime, tx->req_mime_n, "multipart/form-data") &&
-                (!param_get(v, vn, "boundary", hi->boundary, sizeof hi->boundary, &hi->boundary_n) ||
-                 memchr(hi->boundary, '\r', hi->boundary_n) || memchr(hi->boundary, '\n', hi->boundary_n)))
-                hi->boundary_n = 0;
+                (!param_get(v, vn, "boundary", hi->boundary, sizeof hi->boundary, &hi->boundary_n) || !hi->boundary_n ||
+                 memchr(hi->boundary, '\r', hi->boundary_n) || memchr(hi->boundary, '\n', hi->boundary_n))) {
+                hi->boundary_n = 0;   /* carried as one plain upload */
+                mm_sensor_app_error(f, "http", "multipart without a usable boundary");
+            }
         } else
             mime_set(tx->resp_mime, &tx->resp_mime_n, sizeof tx->resp_mime, v, vn);
     } else if (ieqn(name, nn, "content-disposition")) {
@@ -1123,8 +1125,8 @@ static void request_head(hstate *st, mm_flow *f, char *b, size_t n, bool over) {
         tend = lsp;
         while (tend > t && tend[-1] == ' ') tend--;
     }
-    if (tend == t) {
-        dead(st, f, MM_C2S, "request without a target");
+    if (tend == t || (ver[0] == '0' && (*t != '/' || (size_t)(sp - b) != 3 || memcmp(b, "GET", 3) != 0))) {
+        dead(st, f, MM_C2S, "bad request target");
         return;
     }
     htx *tx = tx_new(st);

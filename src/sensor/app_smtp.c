@@ -15,6 +15,7 @@
  * captures that hold one direction still give the envelope and the message (the
  * outcome is then "unknown").  The message body goes through the MIME parser
  * (mime.c) as it arrives: nothing but the current line is buffered. */
+#define _GNU_SOURCE
 #include "sensor_int.h"
 #include "mime.h"
 
@@ -589,6 +590,7 @@ static void auth_start(smtp *s, const char *a, size_t an) {
     while (i < an && a[i] == ' ') i++;
     const char *ir = a + i;
     size_t irn = an - i;
+    if (irn == 1 && ir[0] == '=') irn = 0;   /* an empty initial response */
     static const struct { const char *name; int mech; int lines, lines_ir; } mechs[] = {
         {"PLAIN", AU_PLAIN, 1, 0}, {"LOGIN", AU_LOGIN, 2, 1}, {"CRAM-MD5", AU_CRAM, 1, 1},
         {"XOAUTH2", AU_XOAUTH2, 1, 0}, {"OAUTHBEARER", AU_OAUTHBEARER, 1, 0},
@@ -954,8 +956,7 @@ static int probe(const mm_flow *f, const uint8_t *c2s, size_t nc, const uint8_t 
         static const char *const verbs[] = {"MAIL", "RCPT", "STARTTLS", "AUTH", "QUIT", "RSET", "NOOP", "DATA", "BDAT", NULL};
         for (int i = 0; verbs[i]; i++) {
             int r = starts_word(c2s, nc, verbs[i]);
-            if (r == 1 || (r == 0 && i < 2 && iprefix(c2s, nc, verbs[i]) && nc > 4 && c2s[4] == ' '))
-                return MM_PROBE_YES;
+            if (r == 1) return MM_PROBE_YES;
             if (r == -1) return MM_PROBE_MAYBE;
         }
     }
@@ -1032,20 +1033,13 @@ static void close_(void *st, mm_flow *f) {
     smtp *s = st;
     if (!s) return;
     s->f = f;
-    /* a message cut by the end of the flow still reports what arrived */
-    if ((s->cmode == CM_DATA || s->cmode == CM_BDAT) && s->cur && s->cur->data) {
-        tx *t = s->cur;
-        s->cur = NULL;
-        s->cmode = CM_OFF;
-        emit_mail(s, t, "unknown", NULL);
-        tx_free(s, t);
-    }
-    while (s->qn > 0) {
+    while (s->qn > 0) {   /* commands the server never answered (in our capture) */
         pend e = s->q[s->qh];
         s->qh = (s->qh + 1) % PEND_MAX;
         s->qn--;
         pend_resolve(s, &e, 0, NULL);
     }
+    /* a message cut by the end of the flow still reports what arrived */
     if (s->cur) tx_abandon(s, s->cur);
     if (s->au.active) emit_auth(s, 0, NULL);
     if (s->tls) mm_app_tls.close(s->tls, f);

@@ -1,0 +1,1091 @@
+#!/usr/bin/env python3
+"""The packet sensor against the pcap corpora, through the CLI
+(`mamori ingest --pcap --no-store --events --alerts --json FILE`).
+
+1. suricata-verify ($MM_CORPORA/pcap/suricata-verify/*/test.yaml).  Every
+   checks[].filter (an exact `count` of EVE records carrying the `match` values) is
+   translated into a predicate over mamori's ECS events (SV_* tables below) and the
+   events satisfying it are counted.  A check is "not applicable" when it is about
+   something mamori does not do (Suricata signature alerts, anomaly records, SMB) or
+   names a key with no ECS counterpart; keys that are Suricata bookkeeping (pcap_cnt,
+   tx_id, EVE version...) are left out of the predicate and listed once at the end.
+   Suricata writes src/dest in the direction of the packet that made the record
+   (a DNS response comes from the server); mamori's source is the client, so the
+   endpoints match in either orientation.  Suricata attaches the transaction's
+   metadata (http.*, email.*, smtp.*) to fileinfo records; mamori's file event
+   carries linking fields and its transaction event the rest, so for a fileinfo
+   check those keys are looked up in the file event or in a transaction event of
+   the same flow.  Flow bytes: Suricata counts the link-layer header, mamori IP
+   bytes; the link header length of the capture's DLT is added back.
+   PASS when matched/applicable >= 90 %.  Signatures of the alert-only tests that
+   test file properties (fileext, filemagic, filemd5, file_data of an upload,
+   dns.response.rrname) are re-stated as file/DNS checks in SV_DERIVED and reported
+   on their own line.
+2. Zeek traces: IRC commands/nicks/channels against the client's lines (tshark's TCP
+   payload), ssh_sshguess.pcap and ftp_bruteforce.pcap login failures from
+   192.168.56.1, and the brute-force alerts of rules/network/.
+3. nDPI: a disguised executable (exe_download_as_png), emotet's User-Agent and dll,
+   DNS tunnel query names byte-exact against the question names in the packets
+   (parsed from tshark's payload), per-flow protocol against ndpiReader's .out
+   (flows nDPI classified by payload, protocols mamori has analyzers for), and the
+   flow-risk agreement (informational).
+4. Bad input: cut and corrupted captures never kill mamori with a signal, exit 0
+   or 1 naming the file, and still print the summary.
+
+Prints one line per test and per failed check, then PASS/FAIL lines.
+Environment: MM_CORPORA, MAMORI/MAMORI_BIN, TSHARK (see sensor_lib.py),
+MM_VERBOSE=1 for every mismatch in full.
+"""
+import datetime
+import glob
+import json
+import os
+import random
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sensor_lib as L  # noqa: E402
+from sensor_lib import first, values, action, protocol, is_flow, is_file  # noqa: E402
+
+THRESHOLD = 0.90
+failures = 0
+
+
+def result(name, ok, why=""):
+    global failures
+    if ok:
+        print("PASS %s" % name)
+    else:
+        failures += 1
+        print("FAIL %s%s" % (name, (": " + why) if why else ""))
+
+
+def short(v, n=90):
+    s = v if isinstance(v, str) else repr(v)
+    return s if len(s) <= n or L.VERBOSE else s[:n - 3] + "..."
+
+
+# ---------------------------------------------------------------- YAML (subset)
+
+def _scalar(s):
+    s = s.strip()
+    if not s:
+        return None
+    if s[0] == "'" and s.endswith("'") and len(s) >= 2:
+        return s[1:-1].replace("''", "'")
+    if s[0] == '"' and s.endswith('"') and len(s) >= 2:
+        return bytes(s[1:-1], "utf-8").decode("unicode_escape")
+    if s[0] == "[" and s.endswith("]"):
+        return [_scalar(x) for x in s[1:-1].split(",") if x.strip()]
+    if re.fullmatch(r"-?\d+", s):
+        return int(s)
+    if s in ("true", "True"):
+        return True
+    if s in ("false", "False"):
+        return False
+    if s in ("null", "~"):
+        return None
+    return s
+
+
+def _strip_comment(line):
+    q = None
+    for i, c in enumerate(line):
+        if q:
+            if c == q:
+                q = None
+        elif c in "'\"":
+            q = c
+        elif c == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[:i]
+    return line
+
+
+def yaml_load(text):
+    """The block-style YAML of suricata-verify's test.yaml (mappings, lists, quoted and
+    plain scalars, flow lists); PyYAML is used when it is installed."""
+    try:
+        import yaml
+        return yaml.safe_load(text)
+    except ImportError:
+        pass
+    lines = []
+    for raw in text.splitlines():
+        ln = _strip_comment(raw).rstrip()
+        if ln.strip() and not ln.lstrip().startswith("%") and ln.strip() != "---":
+            lines.append((len(ln) - len(ln.lstrip(" ")), ln.strip()))
+    pos = [0]
+
+    def block(ind):
+        if pos[0] >= len(lines):
+            return None
+        if lines[pos[0]][1].startswith("- ") or lines[pos[0]][1] == "-":
+            out = []
+            while pos[0] < len(lines) and lines[pos[0]][0] == ind and lines[pos[0]][1][:1] == "-":
+                body = lines[pos[0]][1][1:].lstrip()
+                if not body:
+                    pos[0] += 1
+                    out.append(block(lines[pos[0]][0]) if pos[0] < len(lines) and lines[pos[0]][0] > ind else None)
+                elif re.match(r"^[^'\"\[][^:]*:( |$)", body):
+                    # "- key: v" opens a mapping whose keys sit at the body's column
+                    col = ind + (len(lines[pos[0]][1]) - len(body))
+                    lines[pos[0]] = (col, body)
+                    out.append(block(col))
+                else:
+                    pos[0] += 1
+                    out.append(_scalar(body))
+            return out
+        out = {}
+        while pos[0] < len(lines) and lines[pos[0]][0] == ind and lines[pos[0]][1][:1] != "-":
+            key, _, rest = lines[pos[0]][1].partition(":")
+            pos[0] += 1
+            if rest.strip():
+                out[key.strip()] = _scalar(rest)
+            elif pos[0] < len(lines) and (lines[pos[0]][0] > ind or
+                                          (lines[pos[0]][0] == ind and lines[pos[0]][1][:1] == "-")):
+                out[key.strip()] = block(lines[pos[0]][0])
+            else:
+                out[key.strip()] = None
+        return out
+
+    return block(lines[0][0]) if lines else None
+
+
+# ---------------------------------------------------------------- suricata-verify
+
+def norm(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def norm_addr(v):
+    """An address as written in a header or an SMTP command -> the bare address."""
+    s = str(v).strip()
+    m = re.search(r"<([^<>]*)>", s)
+    return (m.group(1) if m else s).strip().lower()
+
+
+def norm_mime(v):
+    return str(v).split(";")[0].strip().lower()
+
+
+def norm_ci(v):
+    return str(v).lower()
+
+
+def parse_time_us(s):
+    """EVE "2017-06-08T15:45:58.525601+0000" or ECS "...Z" -> microseconds."""
+    s = str(s).strip().replace("Z", "+0000")
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?([+-]\d\d:?\d\d)", s)
+    if not m:
+        return None
+    t = datetime.datetime.strptime(m.group(1) + m.group(3).replace(":", ""), "%Y-%m-%dT%H:%M:%S%z")
+    frac = (m.group(2) or "0")[:6].ljust(6, "0")
+    return int(t.timestamp()) * 1000000 + int(frac)
+
+
+class Pred:
+    """One translated key: desc says what is required, show(ev) what mamori has."""
+
+    def __init__(self, desc, fn, fields):
+        self.desc, self.fn, self.fields = desc, fn, fields
+
+    def __call__(self, ev):
+        try:
+            return bool(self.fn(ev))
+        except (TypeError, ValueError, IndexError):
+            return False
+
+    def show(self, ev):
+        return ", ".join("%s=%s" % (f, short(ev.get(f), 60)) for f in self.fields)
+
+
+def p_eq(field, want, nf=norm, desc=None):
+    w = nf(want)
+    return Pred(desc or "%s == %s" % (field, short(w)), lambda ev: any(nf(a) == w for a in values(ev, field)), [field])
+
+
+def p_at(field, i, want, nf=norm):
+    w = nf(want)
+
+    def fn(ev):
+        v = values(ev, field)
+        return len(v) > i and nf(v[i]) == w
+    return Pred("%s[%d] == %s" % (field, i, short(w)), fn, [field])
+
+
+def p_contains(field, want):
+    w = str(want).lower()
+    return Pred("%s contains %s (case-insensitive)" % (field, short(w)),
+                lambda ev: any(w in str(a).lower() for a in values(ev, field)), [field])
+
+
+def p_grouped(rtype, i, want):
+    w = norm(want)
+
+    def fn(ev):
+        data = [d for d, t in zip(values(ev, "dns.answers.data"), values(ev, "dns.answers.type")) if t == rtype]
+        return len(data) > i and norm(data[i]) == w
+    return Pred("%s answer #%d data == %s" % (rtype, i, short(w)), fn, ["dns.answers.type", "dns.answers.data"])
+
+
+DNS_FLAG_BITS = [(0x0400, "AA"), (0x0200, "TC"), (0x0100, "RD"), (0x0080, "RA"), (0x0020, "AD"), (0x0010, "CD")]
+
+
+def p_dns_flags(hexval):
+    bits = int(str(hexval), 16)
+    want = {n for b, n in DNS_FLAG_BITS if bits & b}
+    typ = "answer" if bits & 0x8000 else "query"
+    return Pred("dns.header_flags == %s and dns.type == %s (flags %s)" % (sorted(want), typ, hexval),
+                lambda ev: set(values(ev, "dns.header_flags")) == want and first(ev, "dns.type") == typ,
+                ["dns.header_flags", "dns.type"])
+
+
+def p_flag(name, on):
+    return Pred("%s %s dns.header_flags" % (name, "in" if on else "not in"),
+                lambda ev: (name in values(ev, "dns.header_flags")) == bool(on), ["dns.header_flags"])
+
+
+def p_truncated(want_trunc):
+    return Pred("file.truncated %s" % ("== true" if want_trunc else "absent/false"),
+                lambda ev: (norm(first(ev, "file.truncated", "false")) == "true") == want_trunc, ["file.truncated"])
+
+
+def p_time(field, want):
+    w = parse_time_us(want)
+    return Pred("%s == %s" % (field, want), lambda ev: parse_time_us(first(ev, field)) == w, [field])
+
+
+def p_age(want):
+    def fn(ev):
+        s, e = parse_time_us(first(ev, "event.start")), parse_time_us(first(ev, "event.end"))
+        return e // 1000000 - s // 1000000 == int(want)
+    return Pred("whole seconds from event.start to event.end == %s" % want, fn, ["event.start", "event.end"])
+
+
+def p_bytes(field, pkts_field, want, link):
+    w = int(want)
+    return Pred("%s + %d * %s (link headers) == %d" % (field, link, pkts_field, w),
+                lambda ev: int(first(ev, field)) + link * int(first(ev, pkts_field)) == w, [field, pkts_field])
+
+
+# Suricata bookkeeping left out of the predicates: (pattern, why)
+SV_IGNORED = [
+    (r"pcap_cnt|tx_id|flow_id|timestamp|in_iface|.*\.tx_id", "Suricata's packet/transaction numbering"),
+    (r"dns\.version", "EVE DNS format version"),
+    (r"fileinfo\.(stored|file_id|sid)", "Suricata file-store bookkeeping"),
+    (r"email\.status", "Suricata MIME parser state"),
+    (r"flow\.alerted", "set by Suricata signatures"),
+    (r"flow\.(reason|state)|tcp\..*", "Suricata TCP state-machine names (mamori: flow.history, flow.end_reason)"),
+]
+
+# keys that make a check not applicable: (pattern, why)
+SV_NA = [
+    (r"alert\..*|files\[.*", "Suricata signature alert (mamori does not run Suricata rules)"),
+    (r"anomaly\..*", "Suricata anomaly records"),
+    (r"dns\.(authorities|additionals)\[.*|dns\.queries\[[1-9]\d*\]\..*", "DNS records mamori does not log"),
+]
+SV_NA_EVENT_TYPES = {"alert": "Suricata signature alert (mamori does not run Suricata rules)",
+                     "anomaly": "Suricata anomaly records", "drop": "IPS drops", "stats": "engine stats",
+                     "netflow": "netflow records", "smb": "no SMB analyzer", "files": "alert file list"}
+
+# event_type -> the events that stand for its records
+SV_SELECT = {
+    "dns": lambda ev: action(ev).startswith("dns-"),
+    "http": lambda ev: protocol(ev) == "http" and not is_flow(ev) and not is_file(ev),
+    "fileinfo": is_file,
+    "smtp": lambda ev: action(ev) == "smtp-mail",
+    "ftp": lambda ev: protocol(ev) == "ftp" and not is_flow(ev) and not is_file(ev),
+    "ftp_data": lambda ev: is_file(ev) and (protocol(ev) == "ftp-data" or bool(first(ev, "ftp.command"))),
+    "flow": is_flow,
+    "irc": lambda ev: action(ev).startswith("irc-"),
+    "tls": lambda ev: protocol(ev) == "tls" and not is_flow(ev) and not is_file(ev),
+    "ssh": lambda ev: protocol(ev) == "ssh" and not is_flow(ev),
+}
+
+SV_SIMPLE = {   # EVE key -> (ECS field, normaliser)
+    "dns.id": ("dns.id", norm), "dns.rrname": ("dns.question.name", norm),
+    "dns.rrtype": ("dns.question.type", norm), "dns.rcode": ("dns.response_code", norm),
+    "http.hostname": ("url.domain", norm_ci), "http.url": ("url.original", norm),
+    "http.http_user_agent": ("user_agent.original", norm), "http.http_content_type": ("http.response.mime_type", norm_mime),
+    "http.http_method": ("http.request.method", norm), "http.status": ("http.response.status_code", norm),
+    "http.length": ("http.response.body.bytes", norm), "http.http_refer": ("http.request.referrer", norm),
+    "http.http_port": ("url.port", norm),
+    "fileinfo.filename": ("file.name", norm), "fileinfo.size": ("file.size", norm),
+    "fileinfo.md5": ("file.hash.md5", norm_ci), "fileinfo.sha1": ("file.hash.sha1", norm_ci),
+    "fileinfo.sha256": ("file.hash.sha256", norm_ci), "fileinfo.mimetype": ("file.mime_type", norm_mime),
+    "email.from": ("email.from.address", norm_addr), "email.subject": ("email.subject", norm),
+    "email.message_id": ("email.message_id", norm_addr), "email.x_mailer": ("email.x_mailer", norm),
+    "smtp.helo": ("smtp.helo", norm_ci), "smtp.mail_from": ("smtp.mail_from", norm_addr),
+    "ftp.command": ("ftp.command", norm_ci), "ftp.command_data": ("ftp.arg", norm),
+    "ftp.reply_code": ("ftp.reply.code", norm),
+    "ftp_data.command": ("ftp.command", norm_ci), "ftp_data.filename": ("file.name", norm),
+    "app_proto": ("network.protocol", norm_ci), "proto": ("network.transport", norm_ci),
+    "community_id": ("network.community_id", norm),
+    "flow.pkts_toserver": ("source.packets", norm), "flow.pkts_toclient": ("destination.packets", norm),
+    "irc.command": ("irc.command", norm_ci), "tls.sni": ("tls.client.server_name", norm_ci),
+    "tls.version": ("tls.version", norm), "tls.ja3.hash": ("tls.client.ja3", norm_ci),
+    "ssh.client.software_version": ("ssh.client.software", norm), "ssh.server.software_version": ("ssh.server.software", norm),
+}
+SV_INDEXED = {  # EVE list key -> (ECS list field, normaliser)
+    "email.to": ("email.to.address", norm_addr), "email.cc": ("email.cc.address", norm_addr),
+    "email.attachment": ("email.attachments.file.name", norm), "email.url": ("email.urls", norm),
+    "smtp.rcpt_to": ("smtp.rcpt_to", norm_addr),
+}
+DNS_ANSWER_FIELDS = {"rdata": "dns.answers.data", "rrname": "dns.answers.name", "rrtype": "dns.answers.type",
+                     "ttl": "dns.answers.ttl"}
+
+
+def sv_translate(key, val, link):
+    """-> ("pred", Pred) | ("ignore", why) | ("na", why)"""
+    for pat, why in SV_IGNORED:
+        if re.fullmatch(pat, key):
+            return "ignore", why
+    for pat, why in SV_NA:
+        if re.fullmatch(pat, key):
+            return "na", why
+    if key in SV_SIMPLE:
+        field, nf = SV_SIMPLE[key]
+        return "pred", p_eq(field, val, nf)
+    m = re.fullmatch(r"([a-z_]+\.[a-z_]+)\[(\d+)\]", key)
+    if m and m.group(1) in SV_INDEXED:
+        field, nf = SV_INDEXED[m.group(1)]
+        return "pred", p_at(field, int(m.group(2)), val, nf)
+    if key == "dns.type":
+        v = {"request": "query", "query": "query", "response": "answer", "answer": "answer"}.get(str(val))
+        return ("pred", p_eq("dns.type", v)) if v else ("na", "dns.type %s" % val)
+    m = re.fullmatch(r"dns\.queries\[0\]\.(rrname|rrtype)", key)
+    if m:
+        return "pred", p_eq("dns.question.name" if m.group(1) == "rrname" else "dns.question.type", val)
+    m = re.fullmatch(r"dns\.answers\[(\d+)\]\.(rdata|rrname|rrtype|ttl)", key)
+    if m:
+        return "pred", p_at(DNS_ANSWER_FIELDS[m.group(2)], int(m.group(1)), val)
+    m = re.fullmatch(r"dns\.grouped\.([A-Z0-9]+)\[(\d+)\]", key)
+    if m:
+        return "pred", p_grouped(m.group(1), int(m.group(2)), val)
+    if key == "dns.flags":
+        return "pred", p_dns_flags(val)
+    if key == "dns.qr":
+        return "pred", p_eq("dns.type", "answer" if val else "query")
+    m = re.fullmatch(r"dns\.(aa|tc|rd|ra|ad|cd|z)", key)
+    if m:
+        if m.group(1) == "z":
+            return "na", "DNS Z bit"
+        return "pred", p_flag(m.group(1).upper(), val)
+    if key == "http.protocol":
+        return "pred", p_eq("http.version", str(val).replace("HTTP/", ""))
+    if key == "fileinfo.magic":
+        return "pred", p_contains("file.magic", val)
+    if key == "fileinfo.state":
+        if val in ("CLOSED", "TRUNCATED"):
+            return "pred", p_truncated(val == "TRUNCATED")
+        return "na", "fileinfo.state %s" % val
+    if key == "fileinfo.gaps":
+        return "pred", p_truncated(bool(val))
+    if key in ("flow.start", "flow.end"):
+        return "pred", p_time("event." + key[5:], val)
+    if key == "flow.age":
+        return "pred", p_age(val)
+    if key in ("flow.bytes_toserver", "flow.bytes_toclient"):
+        side = "source" if key.endswith("server") else "destination"
+        if link is None:
+            return "na", "%s (link header length unknown)" % key
+        return "pred", p_bytes(side + ".bytes", side + ".packets", val, link)
+    return "na", "unmapped key %s" % key
+
+
+def sv_endpoints(match):
+    want = [match.get(k) for k in ("src_ip", "src_port", "dest_ip", "dest_port")]
+    if all(w is None for w in want):
+        return None
+    w = [None if x is None else str(x) for x in want]
+
+    def fn(ev):
+        s = [None if x is None else str(x) for x in L.endpoints(ev)]
+        fwd = all(a is None or a == b for a, b in zip(w, s))
+        rev = all(a is None or a == b for a, b in zip(w, [s[2], s[3], s[0], s[1]]))
+        return fwd or rev
+    return Pred("endpoints %s:%s <-> %s:%s (either orientation)" % tuple(x or "*" for x in w), fn,
+                ["source.ip", "source.port", "destination.ip", "destination.port"])
+
+
+def same_flow_lookup(pred, by_flow):
+    """For fileinfo checks: the key may sit on the file event or on a transaction event
+    of the same flow."""
+    def fn(ev):
+        if pred(ev):
+            return True
+        return any(pred(o) for o in by_flow.get(first(ev, "flow.id"), ()))
+    return Pred(pred.desc + " (file event or its flow's transaction)", fn, pred.fields)
+
+
+def sv_check(match, events, link, ignored_seen):
+    """-> (None, na_why) or (preds, None).  preds[0] selects the event type."""
+    etype = match.get("event_type")
+    if etype is None:
+        for k in match:
+            head = re.split(r"[.\[]", k)[0]
+            if head in SV_SELECT or head in SV_NA_EVENT_TYPES or head in ("email", "alert"):
+                etype = {"email": "smtp"}.get(head, head)
+                break
+    if etype in SV_NA_EVENT_TYPES:
+        return None, SV_NA_EVENT_TYPES[etype]
+    if etype not in SV_SELECT:
+        return None, "event_type %s" % etype
+    preds = [Pred("event_type %s" % etype, SV_SELECT[etype], ["event.action", "network.protocol"])]
+    by_flow = {}
+    if etype == "fileinfo":
+        for e in events:
+            if not is_file(e) and not is_flow(e):
+                by_flow.setdefault(first(e, "flow.id"), []).append(e)
+    ep = sv_endpoints(match)
+    if ep:
+        preds.append(ep)
+    for k, v in match.items():
+        if k in ("event_type", "src_ip", "src_port", "dest_ip", "dest_port"):
+            continue
+        kind, x = sv_translate(k, v, link)
+        if kind == "ignore":
+            ignored_seen.setdefault(k, x)
+        elif kind == "na":
+            return None, x
+        else:
+            if etype == "fileinfo" and not k.startswith("fileinfo.") and k not in ("proto", "app_proto"):
+                x = same_flow_lookup(x, by_flow)
+            preds.append(x)
+    return preds, None
+
+
+def describe_miss(preds, events):
+    """The selected event closest to the check, and what it lacks."""
+    cands = [e for e in events if preds[0](e)]
+    if not cands:
+        return "no %s event at all" % preds[0].desc.replace("event_type ", "")
+    best = max(cands, key=lambda e: sum(p(e) for p in preds))
+    miss = [p for p in preds if not p(best)]
+    return "closest %s (%s): %s" % (action(best), first(best, "flow.id"),
+                                    "; ".join("want %s, have %s" % (p.desc, p.show(best)) for p in miss))
+
+
+def sv_stats(stats, summary):
+    """The `stats:` check on decoder counters -> the sensor summary."""
+    m = {"decoder.pkts": "packets", "decoder.bytes": "bytes", "decoder.invalid": "packet_errors"}
+    bad = []
+    for k, v in stats.items():
+        if k not in m:
+            return None, "unmapped stats key %s" % k
+        got = (summary or {}).get(m[k])
+        if got != v:
+            bad.append("%s want %s, summary.%s=%s" % (k, v, m[k], got))
+    return bad, None
+
+
+# Signatures of alert-only tests that test file or DNS properties, re-stated over
+# mamori's events: test -> [(what, predicate, count)]
+EICAR_MD5 = "44d88612fea8a8f36de82e1278abb02f"
+
+
+def _md5_list(test):
+    p = os.path.join(L.CORPORA, "pcap", "suricata-verify", test, "target.md5")
+    try:
+        with open(p) as fh:
+            return {ln.strip().lower() for ln in fh if ln.strip()}
+    except OSError:
+        return set()
+
+
+def _ext(ev):
+    return str(first(ev, "file.extension", "")).lower()
+
+
+SV_DERIVED = {
+    "fileext-01": [
+        ("sids 1-3: a file with extension pdf (any case)", lambda ev: is_file(ev) and _ext(ev) == "pdf", 1),
+        ("sids 7-9 stay silent: no file with another extension", lambda ev: is_file(ev) and _ext(ev) != "pdf", 0),
+    ],
+    "filemagic-01": [
+        ("sids 1-3, 7-9: file.magic says PDF, version 1.5",
+         lambda ev: is_file(ev) and "pdf" in str(first(ev, "file.magic", "")).lower()
+         and "version 1.5" in str(first(ev, "file.magic", "")).lower(), 1),
+        ("sids 4-6 (negated): no file.magic says version 1.6",
+         lambda ev: is_file(ev) and "version 1.6" in str(first(ev, "file.magic", "")).lower(), 0),
+    ],
+    "filemd5": [("filemd5: a file whose md5 is in target.md5",
+                 lambda ev: is_file(ev) and str(first(ev, "file.hash.md5", "")).lower() in _md5_list("filemd5"), 1)],
+    "smtp-attachment-md5": [("filemd5: an attachment whose md5 is in target.md5",
+                             lambda ev: is_file(ev) and str(first(ev, "file.hash.md5", "")).lower()
+                             in _md5_list("smtp-attachment-md5"), 1)],
+    "http-post-file": [("file_data to_server: the uploaded EICAR file (md5 %s)" % EICAR_MD5,
+                        lambda ev: is_file(ev) and str(first(ev, "file.hash.md5", "")).lower() == EICAR_MD5, 1)],
+    "dns_dns-response-mx": [("dns.response.rrname: an answer whose MX data names aspmx.l.google.com",
+                             lambda ev: first(ev, "dns.type") == "answer" and any(
+                                 "aspmx.l.google.com" in str(d) for d, t in
+                                 zip(values(ev, "dns.answers.data"), values(ev, "dns.answers.type")) if t == "MX"), 1)],
+}
+
+
+def suricata_verify():
+    root = os.path.join(L.CORPORA, "pcap", "suricata-verify")
+    tests = sorted(d for d in glob.glob(os.path.join(root, "*")) if os.path.isfile(os.path.join(d, "test.yaml")))
+    if not tests:
+        result("suricata-verify", False, "no tests under %s" % root)
+        return
+    print("== suricata-verify (%d tests)" % len(tests))
+    tot_m = tot_a = tot_na = 0
+    der_m = der_n = 0
+    ignored_seen = {}
+    table = []
+    for d in tests:
+        name = os.path.basename(d)
+        with open(os.path.join(d, "test.yaml")) as fh:
+            spec = yaml_load(fh.read()) or {}
+        pcap = os.path.join(d, "input.pcap")
+        run = L.ingest(pcap)
+        link = L.LINK_HEADER.get(L.pcap_linktype(pcap))
+        ev = run.events
+        m = a = na = 0
+        lines = []
+        for c in spec.get("checks") or []:
+            if "stats" in c:
+                bad, why = sv_stats(c["stats"], run.summary)
+                if why:
+                    na += 1
+                    lines.append("  n/a  stats: %s" % why)
+                    continue
+                a += 1
+                if not bad:
+                    m += 1
+                else:
+                    lines.append("  FAIL stats %s: %s" % (short(c["stats"]), "; ".join(bad)))
+                continue
+            flt = c.get("filter")
+            if not flt:
+                continue
+            match = flt.get("match") or {}
+            want = flt.get("count")
+            preds, why = sv_check(match, ev, link, ignored_seen)
+            if preds is None:
+                na += 1
+                lines.append("  n/a  %s: %s" % (short(", ".join("%s=%s" % kv for kv in match.items()), 70), why))
+                continue
+            a += 1
+            got = sum(1 for e in ev if all(p(e) for p in preds))
+            if want is None or got == want:
+                m += 1
+                continue
+            what = "; ".join(p.desc for p in preds)
+            lines.append("  FAIL count %s, mamori %d: %s" % (want, got, short(what, 400)))
+            if got < (want or 0):
+                lines.append("       %s" % short(describe_miss(preds, ev), 600))
+        # the one test that ships the whole expected EVE output
+        exp = os.path.join(d, "expected", "eve.json")
+        if os.path.isfile(exp):
+            with open(exp) as fh:
+                for i, line in enumerate(fh):
+                    if not line.strip():
+                        continue
+                    rec = L.flatten(json.loads(line))
+                    preds, why = sv_check(rec, ev, link, ignored_seen)
+                    if preds is None:
+                        na += 1
+                        lines.append("  n/a  expected/eve.json[%d]: %s" % (i, why))
+                        continue
+                    a += 1
+                    got = sum(1 for e in ev if all(p(e) for p in preds))
+                    if got == 1:
+                        m += 1
+                    else:
+                        lines.append("  FAIL expected/eve.json[%d] (%s), mamori %d: %s" %
+                                     (i, rec.get("event_type"), got, short(describe_miss(preds, ev), 600)))
+        dm = dn = 0
+        for what, fn, cnt in SV_DERIVED.get(name, []):
+            dn += 1
+            got = sum(1 for e in ev if fn(e))
+            if got == cnt:
+                dm += 1
+            else:
+                files = [("%s %s %s %s" % (first(e, "file.name"), first(e, "file.extension"), first(e, "file.hash.md5"),
+                                           short(first(e, "file.magic"), 50))) for e in ev if is_file(e)]
+                lines.append("  FAIL derived: %s: want %d, mamori %d (file events: %s)" %
+                             (what, cnt, got, short("; ".join(files) or "none", 300)))
+        der_m += dm
+        der_n += dn
+        crash = run.rc not in (0,)
+        print("suricata-verify %s: matched %d/%d applicable checks (%d not applicable)%s%s" %
+              (name, m, a, na, (", derived %d/%d" % (dm, dn)) if dn else "",
+               (" [mamori exit %s: %s]" % (run.rc, short(run.stderr.strip(), 120))) if crash else ""))
+        for ln in lines:
+            if L.VERBOSE or not ln.startswith("  n/a"):
+                print(ln)
+        table.append((name, m, a, na))
+        tot_m += m
+        tot_a += a
+        tot_na += na
+    if ignored_seen:
+        print("  (left out of every predicate: %s)" % "; ".join(
+            "%s: %s" % (", ".join(sorted(k for k in ignored_seen if ignored_seen[k] == why)), why)
+            for why in sorted(set(ignored_seen.values()))))
+    pct = 100.0 * tot_m / tot_a if tot_a else 0.0
+    print("suricata-verify total: matched %d/%d applicable checks = %.1f%% (%d not applicable)" %
+          (tot_m, tot_a, pct, tot_na))
+    result("suricata-verify conformance >= 90%% (%d/%d = %.1f%%)" % (tot_m, tot_a, pct),
+           tot_a > 0 and tot_m >= THRESHOLD * tot_a)
+    dpct = 100.0 * der_m / der_n if der_n else 0.0
+    result("suricata-verify signature-derived file/DNS checks >= 90%% (%d/%d = %.1f%%)" % (der_m, der_n, dpct),
+           der_n > 0 and der_m >= THRESHOLD * der_n)
+
+
+# ---------------------------------------------------------------- rules
+
+def network_rules_mention(words):
+    """Which rule files under rules/network/ mention any of the words (case-insensitive)."""
+    hits = []
+    for p in sorted(glob.glob(os.path.join(L.ROOT, "rules", "network", "**", "*.yml"), recursive=True)):
+        try:
+            with open(p, encoding="utf-8", errors="replace") as fh:
+                t = fh.read().lower()
+        except OSError:
+            continue
+        if any(w.lower() in t for w in words):
+            hits.append(os.path.relpath(p, L.ROOT))
+    return hits
+
+
+def check_alert(name, run, ip, keywords, rule_words, what):
+    """An alert about ip whose rule name/reason has one of keywords."""
+    kw = re.compile("|".join(keywords), re.I)
+    hits = [a for a in run.alerts if ip in L.alert_ips(a) and kw.search(L.alert_text(a))]
+    about_ip = [a for a in run.alerts if ip in L.alert_ips(a)]
+    if hits:
+        result("%s: %s alert for %s (%s)" % (name, what, ip, hits[0]["rule"].get("name")), True)
+        return
+    rules = network_rules_mention(rule_words)
+    if not os.path.isdir(os.path.join(L.ROOT, "rules", "network")):
+        why = "missing rule: rules/network/ does not exist yet"
+    elif not rules:
+        why = "missing rule: no rule in rules/network/ mentions %s" % " / ".join(rule_words)
+    else:
+        why = "rules %s exist but raised no such alert (alerts about %s: %s)" % (
+            ", ".join(rules), ip, ", ".join(a["rule"].get("name", "?") for a in about_ip) or "none")
+    result("%s: %s alert for %s" % (name, what, ip), False, why)
+
+
+# ---------------------------------------------------------------- Zeek traces
+
+IRC_CORE = {"NICK", "USER", "JOIN", "PART", "PRIVMSG", "NOTICE", "QUIT", "TOPIC", "KICK", "INVITE", "OPER"}
+
+
+def zeek_irc(path):
+    name = os.path.basename(path)
+    streams = L.tcp_streams(path)
+    if streams is None:
+        result("zeek %s" % name, False, "tshark not installed (scripts/deps.sh)")
+        return
+    cmds, nicks, users, chans, targets = set(), set(), set(), set(), set()
+    ncmd = 0
+    for s in streams.values():
+        text = s["c2s"].decode("utf-8", "replace")
+        if not re.match(r"(@\S+ )?(:\S+ )?(CAP|NICK|USER|PASS)\b", text, re.I):
+            continue   # DCC data and chat connections: not the IRC control stream
+        for line in text.split("\n"):
+            pr = L.irc_parse(line)
+            if not pr:
+                continue
+            cmd, params = pr
+            ncmd += 1
+            cmds.add(cmd)
+            if cmd == "NICK" and params:
+                nicks.add(params[0])
+            elif cmd == "USER" and params:
+                users.add(params[0])
+            elif cmd == "JOIN" and params and params[0] not in ("", "0"):
+                chans.update(c for c in params[0].split(",") if c)
+            elif cmd in ("PRIVMSG", "NOTICE") and params:
+                targets.update(t for t in params[0].split(",") if t)
+    run = L.ingest(path)
+    irc = [e for e in run.events if action(e).startswith("irc-")]
+    got_cmds = {str(c).upper() for e in irc for c in values(e, "irc.command")}
+    got_nicks = {str(x) for e in irc for x in values(e, "irc.nick")}
+    got_users = {str(x) for e in irc for x in values(e, "irc.user")}
+    got_chans = {str(x) for e in irc for x in values(e, "irc.channel")}
+    got_targets = {str(x) for e in irc for x in values(e, "irc.target")} | got_chans
+    core = cmds & IRC_CORE
+    print("zeek %s: %d client commands (%s); mamori %d irc events, commands %s" %
+          (name, ncmd, " ".join(sorted(cmds)), len(irc), " ".join(sorted(got_cmds)) or "none"))
+    print("  commands seen: %d/%d (all), %d/%d (%s)" % (len(cmds & got_cmds), len(cmds), len(core & got_cmds),
+                                                         len(core), " ".join(sorted(core))))
+    miss = sorted(core - got_cmds)
+    result("zeek %s: IRC commands %s each logged" % (name, " ".join(sorted(core))), not miss,
+           "missing irc.command %s" % " ".join(miss))
+    for label, want, got in (("NICK", nicks, got_nicks), ("USER", users, got_users), ("JOIN channel", chans, got_chans),
+                             ("PRIVMSG/NOTICE target", targets, got_targets)):
+        if not want:
+            continue
+        miss = sorted(want - got)
+        result("zeek %s: %s %s in irc events" % (name, label, " ".join(sorted(want))), not miss,
+               "missing %s; mamori has %s" % (" ".join(miss), short(sorted(got), 120)))
+    dcc = re.findall(r"DCC SEND (\S+) \d+ \d+ (\d+)", "".join(s["c2s"].decode("latin-1") for s in streams.values()))
+    for fname, size in dcc:
+        files = [e for e in run.events if is_file(e) and first(e, "file.name") == fname]
+        print("  (informational) DCC SEND %s (%s bytes): mamori file events %s" %
+              (fname, size, [(first(e, "file.size"), first(e, "file.truncated")) for e in files] or "none"))
+
+
+def zeek_logins(path, proto, truth_filter, minimum, notice):
+    name = os.path.basename(path)
+    ip = "192.168.56.1"
+    truth = L.tshark_fields(path, truth_filter, ["frame.number"])
+    ntruth = len(truth) if truth is not None else None
+    run = L.ingest(path)
+    act = proto + "-login"
+    logins = [e for e in run.events if action(e) == act]
+    fails = [e for e in logins if first(e, "event.outcome") == "failure" and first(e, "source.ip") == ip]
+    other = {}
+    for e in logins:
+        k = "%s/%s" % (first(e, "event.outcome"), first(e, "source.ip"))
+        other[k] = other.get(k, 0) + 1
+    print("zeek %s: %s events by outcome/source %s; tshark: %s; Zeek: %s" %
+          (name, act, other or "none", "%d failed attempts" % ntruth if ntruth is not None else "n/a", notice))
+    if proto == "ftp" and ntruth is not None:
+        result("zeek %s: one failed ftp-login from %s per 530 reply (%d)" % (name, ip, ntruth),
+               len(fails) == ntruth and ntruth >= minimum, "mamori %d" % len(fails))
+    else:
+        result("zeek %s: >= %d failed %s events from %s" % (name, minimum, act, ip), len(fails) >= minimum,
+               "mamori %d" % len(fails))
+    check_alert("zeek %s" % name, run, ip, [r"brute", r"guess", r"login fail", r"failed login", r"password"],
+                [act, "%s.login" % proto, "outcome: failure"], "%s brute-force" % proto.upper())
+
+
+def zeek_traces():
+    root = os.path.join(L.CORPORA, "pcap", "zeek")
+    if not os.path.isdir(root):
+        result("zeek traces", False, "no corpus under %s" % root)
+        return
+    print("== Zeek traces")
+    for f in ("irc-basic.pcap", "irc-more-commands.pcap", "irc-dcc-send.pcapng"):
+        zeek_irc(os.path.join(root, f))
+    zeek_logins(os.path.join(root, "ssh_sshguess.pcap"), "ssh", None, 10,
+                "192.168.56.1 appears to be guessing SSH passwords (seen in 10 connections)")
+    zeek_logins(os.path.join(root, "ftp_bruteforce.pcap"), "ftp", "ftp.response.code == 530", 20,
+                "192.168.56.1 had 20 failed logins on 1 FTP server in 0m37s")
+
+
+# ---------------------------------------------------------------- nDPI
+
+EXE_MIME = re.compile(r"application/(x-dosexec|x-msdownload|x-msdos-program|vnd\.microsoft\.portable-executable|"
+                      r"x-executable|x-sharedlib|x-pie-executable|x-mach-binary|x-elf)", re.I)
+
+NDPI_TO_MAMORI = {"DNS": "dns", "HTTP": "http", "TLS": "tls", "SMTP": "smtp", "FTP_CONTROL": "ftp",
+                  "FTP_DATA": "ftp-data", "IRC": "irc", "SSH": "ssh"}
+NDPI_RISKS = {"Known Proto on Non Std Port": "known_proto_non_std_port",
+              "HTTP/TLS/QUIC Numeric Hostname/SNI": "numeric_host",
+              "Binary App Transfer": "binary_transfer",
+              "Clear-Text Credentials": "cleartext_credentials"}
+
+FLOW_RE = re.compile(r"^\s*\d+\s+(TCP|UDP)\s+(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)\s+(?:<->|->)\s+"
+                     r"(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)\s+(.*)$")
+
+
+def ndpi_flows(out_path):
+    flows = []
+    with open(out_path, encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            m = FLOW_RE.match(line)
+            if not m:
+                continue
+            rest = m.group(6)
+            pm = re.search(r"\[proto: [\d.]+/([^\]]+)\]", rest)
+            cm = re.search(r"\[Confidence: ([^\]]+)\]", rest)
+            rm = re.search(r"\[Risk: ([^\]]*)\]", rest)
+            name = pm.group(1).split(".")[0] if pm else "Unknown"
+            a = (m.group(2).strip("[]"), int(m.group(3)))
+            b = (m.group(4).strip("[]"), int(m.group(5)))
+            if name == "SMTPS":   # STARTTLS on a mail port is an SMTP session that turned to TLS
+                name = "SMTP" if {a[1], b[1]} & {25, 587} else "TLS"
+            risks = set(re.findall(r"\*\* (.*?) \*\*", rm.group(1))) if rm else set()
+            flows.append({"transport": m.group(1).lower(), "a": a, "b": b, "proto": name,
+                          "conf": cm.group(1) if cm else "", "risks": risks, "line": line.strip()})
+    return flows
+
+
+def ndpi_class_and_risks(pcap, out_path, run, tally):
+    mflows = {}
+    for e in run.events:
+        if not is_flow(e):
+            continue
+        s, sp, d, dp = L.endpoints(e)
+        key = (first(e, "network.transport"), frozenset([(str(s), sp), (str(d), dp)]))
+        ent = mflows.setdefault(key, {"protos": set(), "risks": set()})
+        if protocol(e):
+            ent["protos"].add(protocol(e))
+        ent["risks"].update(values(e, "flow.risk"))
+    name = os.path.basename(pcap)
+    ok = n = 0
+    bad = []
+    for fl in ndpi_flows(out_path):
+        key = (fl["transport"], frozenset([fl["a"], fl["b"]]))
+        mf = mflows.get(key)
+        want = NDPI_TO_MAMORI.get(fl["proto"])
+        if fl["conf"].startswith("DPI") and want:
+            n += 1
+            if mf and want in mf["protos"]:
+                ok += 1
+            else:
+                bad.append("%s %s:%d <-> %s:%d nDPI %s, mamori %s" % (
+                    fl["transport"], fl["a"][0], fl["a"][1], fl["b"][0], fl["b"][1], fl["proto"],
+                    ("no flow record" if mf is None else (" ".join(sorted(mf["protos"])) or "unclassified"))))
+        elif fl["conf"].startswith("DPI") and fl["proto"] != "Unknown" and mf and mf["protos"]:
+            tally["foreign"].append("%s %s:%d <-> %s:%d nDPI %s, mamori %s" % (
+                name, fl["a"][0], fl["a"][1], fl["b"][0], fl["b"][1], fl["proto"], " ".join(sorted(mf["protos"]))))
+        if mf is not None:
+            for nr, mr in NDPI_RISKS.items():
+                a, b = nr in fl["risks"], mr in mf["risks"]
+                t = tally["risk"].setdefault(mr, [0, 0, 0])
+                if a and b:
+                    t[0] += 1
+                elif a:
+                    t[1] += 1
+                    tally["risk_only_ndpi"].append("%s %s %s:%d <-> %s:%d (%s)" % (mr, name, fl["a"][0], fl["a"][1],
+                                                                                   fl["b"][0], fl["b"][1], fl["proto"]))
+                elif b:
+                    t[2] += 1
+                    tally["risk_only_mamori"].append("%s %s %s:%d <-> %s:%d (%s)" % (
+                        mr, name, fl["a"][0], fl["a"][1], fl["b"][0], fl["b"][1], fl["proto"]))
+    tally["ok"] += ok
+    tally["n"] += n
+    if n:
+        print("ndpi %s: protocol matched %d/%d flows" % (name, ok, n))
+        for b in bad:
+            print("  %s" % b)
+
+
+def ndpi_dns_names(pcap, run):
+    name = os.path.basename(pcap)
+    rows = L.tshark_fields(pcap, "dns", ["udp.payload", "tcp.payload", "dns.qry.name"])
+    if rows is None:
+        result("ndpi %s: DNS query names intact" % name, False, "tshark not installed (scripts/deps.sh)")
+        return
+    truth = set()
+    unparsed = 0
+    for r in rows:
+        r = r + [b""] * (3 - len(r))
+        raw = None
+        if r[0]:
+            raw = L.dns_qname(bytes.fromhex(r[0].decode().replace(":", "")))
+        elif r[1]:
+            raw = L.dns_qname(bytes.fromhex(r[1].decode().replace(":", "")), tcp=True)
+        if raw is None:
+            unparsed += 1
+            continue
+        # the payload parse must agree with tshark's dissector (which shows bad UTF-8 as U+FFFD)
+        if raw.decode("utf-8", "replace") != r[2].decode("utf-8", "replace"):
+            unparsed += 1
+            continue
+        truth.add(L.json_text(raw))
+    got = {str(x) for e in run.events if action(e).startswith("dns-") for x in values(e, "dns.question.name")}
+    miss = sorted(truth - got)
+    extra = sorted(got - truth)
+    longest = max((len(x) for x in truth), default=0)
+    print("ndpi %s: %d distinct query names in the packets (longest %d chars, %d unparsed); mamori %d; "
+          "missing %d, extra %d" % (name, len(truth), longest, unparsed, len(got), len(miss), len(extra)))
+    for x in miss[:5]:
+        near = [g for g in got if g[:12] == x[:12]]
+        print("  missing %r%s" % (short(x, 120), (" (mamori: %r)" % short(near[0], 120)) if near else ""))
+    result("ndpi %s: every DNS query name reaches dns.question.name byte-exact (%d names)" % (name, len(truth)),
+           truth and not miss and not extra,
+           "%d missing, %d extra" % (len(miss), len(extra)))
+
+
+def ndpi():
+    root = os.path.join(L.CORPORA, "pcap", "ndpi")
+    pcaps = sorted(glob.glob(os.path.join(root, "pcap", "*")))
+    if not pcaps:
+        result("ndpi", False, "no corpus under %s" % root)
+        return
+    print("== nDPI")
+    runs = {os.path.basename(p): L.ingest(p) for p in pcaps}
+
+    # a PE served as a PNG
+    r = runs.get("exe_download_as_png.pcap")
+    if r:
+        files = [e for e in r.events if is_file(e)]
+        hit = [e for e in files if EXE_MIME.search(str(first(e, "file.mime_type", "")))
+               and (str(first(e, "file.extension", "")).lower() == "png" or str(first(e, "file.name", "")).lower().endswith(".png"))]
+        print("ndpi exe_download_as_png.pcap: file events %s" % (
+            [(first(e, "file.name"), first(e, "file.extension"), first(e, "file.mime_type")) for e in files] or "none"))
+        result("ndpi exe_download_as_png.pcap: tablone.png is typed as an executable by content", bool(hit))
+        check_alert("ndpi exe_download_as_png.pcap", r, "10.9.25.101",
+                    [r"extension", r"mismatch", r"disguis", r"masquerad", r"misleading"],
+                    ["file.extension", "mime_type"], "misleading-extension")
+
+    r = runs.get("emotet.pcap")
+    if r:
+        ua = "vBKbaQgjyvRRbcgfvlsc"
+        uas = [e for e in r.events if first(e, "user_agent.original") == ua and protocol(e) == "http"
+               and not is_file(e)]
+        result("ndpi emotet.pcap: http event with user_agent.original %s" % ua, bool(uas),
+               "user agents seen: %s" % short(sorted({str(first(e, "user_agent.original")) for e in r.events
+                                                      if first(e, "user_agent.original")}), 200))
+        files = [e for e in r.events if is_file(e)]
+        dll = [e for e in files if str(first(e, "file.name", "")).lower().endswith(".dll")
+               and EXE_MIME.search(str(first(e, "file.mime_type", "")))]
+        print("ndpi emotet.pcap: file events %s" % short(
+            [(first(e, "file.name"), first(e, "file.mime_type"), first(e, "file.size")) for e in files] or "none", 400))
+        result("ndpi emotet.pcap: the downloaded dlls are file events typed as executables (%d of 2)" % len(dll),
+               len(dll) >= 1)
+        check_alert("ndpi emotet.pcap", r, "10.4.25.101", [r"user.?agent", r"\bUA\b"],
+                    ["user_agent.original"], "abnormal User-Agent")
+
+    for f in ("dns-tunnel-iodine.pcap", "dns_exfiltration.pcap"):
+        if f in runs:
+            ndpi_dns_names(os.path.join(root, "pcap", f), runs[f])
+
+    tally = {"ok": 0, "n": 0, "risk": {}, "risk_only_ndpi": [], "risk_only_mamori": [], "foreign": []}
+    for p in pcaps:
+        out = os.path.join(root, "result", os.path.basename(p) + ".out")
+        if os.path.isfile(out):
+            ndpi_class_and_risks(p, out, runs[os.path.basename(p)], tally)
+    for x in tally["foreign"]:
+        print("  (informational) nDPI names another protocol: %s" % x)
+    pct = 100.0 * tally["ok"] / tally["n"] if tally["n"] else 0.0
+    print("ndpi total: protocol matched %d/%d flows = %.1f%% (flows nDPI classified by payload as DNS, HTTP, TLS, "
+          "SMTP, FTP, IRC, SSH)" % (tally["ok"], tally["n"], pct))
+    result("ndpi per-flow protocol agreement >= 90%% (%d/%d = %.1f%%)" % (tally["ok"], tally["n"], pct),
+           tally["n"] > 0 and tally["ok"] >= THRESHOLD * tally["n"])
+    for mr, (both, on, om) in sorted(tally["risk"].items()):
+        print("ndpi flow risk %s (informational): both %d, only nDPI %d, only mamori %d" % (mr, both, on, om))
+    for x in tally["risk_only_ndpi"][:10]:
+        print("  only nDPI: %s" % x)
+    for x in tally["risk_only_mamori"][:10]:
+        print("  only mamori: %s" % x)
+    slow = max(runs.items(), key=lambda kv: kv[1].seconds)
+    print("ndpi: slowest capture %s %.2fs" % (slow[0], slow[1].seconds))
+
+
+# ---------------------------------------------------------------- bad input
+
+def bad_input():
+    print("== bad input")
+    src = os.path.join(L.CORPORA, "pcap", "suricata-verify", "smtp-eve", "input.pcap")
+    if not os.path.isfile(src):
+        result("bad input", False, "no %s" % src)
+        return
+    with open(src, "rb") as fh:
+        data = fh.read()
+    parsed = L.read_pcap(src)
+    hdr, bo, linktype, recs = parsed
+    rnd = random.Random(1234)
+    cases = []
+    with tempfile.TemporaryDirectory(prefix="mm-sensor-bad-") as tmp:
+        def add(label, blob):
+            p = os.path.join(tmp, re.sub(r"[^a-z0-9]+", "_", label.lower()) + ".pcap")
+            with open(p, "wb") as fh:
+                fh.write(blob)
+            cases.append((label, p))
+
+        for cut in (0, 3, 23, 24, 30, 24 + 16 + 20, len(data) // 3, len(data) // 2, len(data) - 1):
+            add("cut at %d of %d bytes" % (cut, len(data)), data[:cut])
+        add("not a capture", b"hello, this is not a pcap file\n" * 10)
+        # packet bytes replaced by noise, record headers kept
+        out = [(h, bytes(rnd.getrandbits(8) for _ in range(len(d)))) for h, d in recs]
+        blob = hdr + b"".join(h + d for h, d in out)
+        add("random packet bytes", blob)
+        # corpus packets with bytes flipped past the Ethernet header
+        out = []
+        for h, d in recs:
+            d = bytearray(d)
+            for _ in range(max(1, len(d) // 20)):
+                i = rnd.randrange(14, len(d)) if len(d) > 14 else 0
+                d[i] ^= 1 << rnd.randrange(8)
+            out.append((h, bytes(d)))
+        add("bit-flipped packets", hdr + b"".join(h + d for h, d in out))
+        # random lengths (0..1600), random linktypes
+        for lt in (1, 101, 113, 276, 0):
+            h2 = hdr[:20] + struct.pack(bo + "I", lt)
+            out = []
+            for i in range(300):
+                n = rnd.choice([0, 1, 13, 14, 20, 40, 60, rnd.randrange(0, 1600)])
+                d = bytes(rnd.getrandbits(8) for _ in range(n))
+                out.append((L.record_header(bo, 1000 + i, 0, n, n), d))
+            add("random packets, linktype %d" % lt, h2 + b"".join(h + d for h, d in out))
+        # a record header claiming 4 GB, and one with caplen > wirelen
+        add("record of 0xfffffff0 bytes", hdr + recs[0][0][:8] + struct.pack(bo + "II", 0xfffffff0, 0xfffffff0) + recs[0][1])
+        add("caplen > wirelen", hdr + recs[0][0][:8] + struct.pack(bo + "II", len(recs[0][1]), 10) + recs[0][1])
+        # IPv4 headers lying about their lengths (tot_len, IHL) over a real TCP packet
+        e = bytearray(recs[5][1])
+        lies = []
+        for ihl, tot in ((15, None), (5, 0xffff), (5, 10), (0, None)):
+            x = bytearray(e)
+            if ihl is not None:
+                x[14] = (x[14] & 0xf0) | ihl
+            if tot is not None:
+                x[16:18] = struct.pack(">H", tot)
+            lies.append((recs[5][0], bytes(x)))
+        add("lying IPv4 header lengths", hdr + b"".join(h + d for h, d in lies))
+
+        for label, p in cases:
+            try:
+                r = L.ingest(p, alerts=False, timeout=60)
+            except Exception as ex:   # a hang is a failure too
+                result("bad input: %s" % label, False, "did not finish: %s" % ex)
+                continue
+            # the text summary goes to stderr without --json: ask once more for it
+            with tempfile.TemporaryDirectory() as t2:
+                q = subprocess.run([L.BIN, "--db", os.path.join(t2, "x.db"), "ingest", "--pcap", "--no-store",
+                                    "--events", p], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            err = q.stderr.decode("utf-8", "replace")
+            why = []
+            for rc, what in ((r.rc, "--json"), (q.returncode, "text")):
+                if rc < 0 or rc > 1:
+                    why.append("%s run exit %d%s" % (what, rc, " (signal %d)" % -rc if rc < 0 else ""))
+            if q.returncode == 1 and os.path.basename(p) not in err:
+                why.append("exit 1 without naming the file: %s" % short(err.strip(), 120))
+            if not re.search(r"^sensor: \d+ packets", err, re.M) or not re.search(r"^ingested ", err, re.M):
+                why.append("no summary on stderr")
+            if r.summary is None:
+                why.append("no {\"summary\"} with --json")
+            if r.bad_lines:
+                why.append("%d stdout lines are not JSON" % len(r.bad_lines))
+            if "sanitizer" in err.lower() or "runtime error" in err:
+                why.append(short(err, 200))
+            result("bad input: %s (exit %d, %s packets, %d events)" % (
+                label, q.returncode, (r.summary or {}).get("packets"), len(r.events)), not why, "; ".join(why))
+        # what was read before a cut is analysed: the DNS exchange at the start survives
+        cut = [p for label, p in cases if label.startswith("cut at %d " % (len(data) // 2))][0]
+        r = L.ingest(cut, alerts=False)
+        dns = [e for e in r.events if action(e).startswith("dns-")]
+        result("bad input: a capture cut in the middle still gives the events before the cut (%d dns)" % len(dns),
+               len(dns) == 2)
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    t0 = time.monotonic()
+    if not os.access(L.BIN, os.X_OK):
+        print("FAIL sensor_conformance: %s not built" % L.BIN)
+        return 1
+    if not os.path.isdir(os.path.join(L.CORPORA, "pcap")):
+        print("FAIL sensor_conformance: no corpus under %s" % L.CORPORA)
+        return 1
+    if not L.TSHARK:
+        print("FAIL sensor_conformance: tshark not installed (scripts/deps.sh installs it); "
+              "IRC and DNS truth need it")
+    suricata_verify()
+    zeek_traces()
+    ndpi()
+    bad_input()
+    print("sensor_conformance: %.1fs" % (time.monotonic() - t0))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
