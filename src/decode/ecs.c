@@ -4,8 +4,13 @@
  * Keys may be dotted ("dns.question.name") or nested objects, or both; a known
  * field (fields.def) is set by id, an array sets every value of a list field, and
  * any other key is kept as a vendor field printed under "ecs.".  "@timestamp" is
- * the event's time.  Parsed with jansson: one allocation tree per record, freed
- * before returning (values are copied into the batch arena). */
+ * the event's time.
+ *
+ * Flat objects (the sensor's form: dotted keys, scalar values and arrays of
+ * scalars) go through a bounded scanner whose values are slices of the record
+ * (unescaped into the batch arena only when they hold escapes): the sensor
+ * writes tens of thousands of these per second.  Anything else — nested objects,
+ * or what the scanner does not take — is parsed with jansson. */
 #include "decode.h"
 
 #include <jansson.h>
@@ -70,8 +75,185 @@ static void walk(mm_event *ev, char *key, size_t klen, const json_t *v, int dept
         put(ev, key, klen, v, false);
 }
 
+/* ---- the flat scanner ---- */
+
+typedef struct scan {
+    const char *p, *end;
+} scan;
+
+static void ws(scan *s) {
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) s->p++;
+}
+
+static int hexv(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static bool hex4(const char *p, const char *end, uint32_t *v) {
+    if (end - p < 4) return false;
+    uint32_t x = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexv(p[i]);
+        if (h < 0) return false;
+        x = x << 4 | (uint32_t)h;
+    }
+    *v = x;
+    return true;
+}
+
+/* A string at s->p (on the opening quote): a slice of the record, or an unescaped
+ * copy in the arena. */
+static bool str(scan *s, mm_arena *a, mm_str *out) {
+    if (s->p >= s->end || *s->p != '"') return false;
+    const char *b = ++s->p;
+    bool esc = false;
+    while (s->p < s->end && *s->p != '"') {
+        if (*s->p == '\\') {
+            esc = true;
+            s->p++;
+        }
+        s->p++;
+    }
+    if (s->p >= s->end) return false;
+    const char *e = s->p++;
+    if (!esc) {
+        *out = (mm_str){b, (uint32_t)(e - b)};
+        return true;
+    }
+    char *o = mm_arena_alloc(a, (size_t)(e - b) + 1), *w = o;
+    for (const char *p = b; p < e; p++) {
+        if (*p != '\\') { *w++ = *p; continue; }
+        if (++p >= e) return false;
+        switch (*p) {
+        case 'n': *w++ = '\n'; break;
+        case 't': *w++ = '\t'; break;
+        case 'r': *w++ = '\r'; break;
+        case 'b': *w++ = '\b'; break;
+        case 'f': *w++ = '\f'; break;
+        case 'u': {
+            uint32_t c;
+            if (!hex4(p + 1, e, &c)) return false;
+            p += 4;
+            if (c >= 0xd800 && c <= 0xdbff) {   /* a surrogate pair */
+                uint32_t lo;
+                if (e - p >= 7 && p[1] == '\\' && p[2] == 'u' && hex4(p + 3, e, &lo) && lo >= 0xdc00 && lo <= 0xdfff) {
+                    c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+                    p += 6;
+                } else
+                    c = 0xfffd;
+            } else if (c >= 0xdc00 && c <= 0xdfff)
+                c = 0xfffd;
+            /* a \uXXXX needs 6 bytes of input for at most 4 of output */
+            if (c < 0x80) *w++ = (char)c;
+            else if (c < 0x800) *w++ = (char)(0xc0 | c >> 6), *w++ = (char)(0x80 | (c & 63));
+            else if (c < 0x10000)
+                *w++ = (char)(0xe0 | c >> 12), *w++ = (char)(0x80 | (c >> 6 & 63)), *w++ = (char)(0x80 | (c & 63));
+            else
+                *w++ = (char)(0xf0 | c >> 18), *w++ = (char)(0x80 | (c >> 12 & 63)),
+                *w++ = (char)(0x80 | (c >> 6 & 63)), *w++ = (char)(0x80 | (c & 63));
+            break;
+        }
+        default: *w++ = *p; break;   /* \" \\ \/ */
+        }
+    }
+    *out = (mm_str){o, (uint32_t)(w - o)};
+    return true;
+}
+
+/* A scalar that is not a string: number, true, false (null: skipped). */
+static bool bare(scan *s, mm_str *out, bool *is_null) {
+    const char *b = s->p;
+    while (s->p < s->end && *s->p != ',' && *s->p != '}' && *s->p != ']' && *s->p != ' ' && *s->p != '\n' &&
+           *s->p != '\r' && *s->p != '\t')
+        s->p++;
+    if (s->p == b) return false;
+    *out = (mm_str){b, (uint32_t)(s->p - b)};
+    *is_null = out->len == 4 && !memcmp(b, "null", 4);
+    char c = b[0];
+    return *is_null || (c >= '0' && c <= '9') || c == '-' || mm_str_eqc(*out, "true") || mm_str_eqc(*out, "false");
+}
+
+static void put_str(mm_event *ev, mm_str key, mm_str v, bool add, bool apply) {
+    if (!apply) return;
+    mm_field f = mm_field_by_name(key.p, key.len);
+    if (f == MM_F_NONE) mm_event_vendor(ev, key, v);
+    else if (add) mm_event_add(ev, f, v);
+    else mm_event_set(ev, f, v);
+}
+
+/* 1: flat (and decoded when apply), 0: not flat (use jansson), -1: malformed.
+ * Run once without apply first, so that a record the scanner refuses half-way
+ * leaves the event untouched for jansson. */
+static int flat(mm_event *ev, mm_str msg, bool apply) {
+    scan s = {msg.p, msg.p + msg.len};
+    ws(&s);
+    if (s.p >= s.end || *s.p != '{') return -1;
+    s.p++;
+    ws(&s);
+    if (s.p < s.end && *s.p == '}') return 1;
+    for (;;) {
+        mm_str key, v;
+        ws(&s);
+        if (!str(&s, ev->arena, &key) || key.len == 0 || key.len >= MAX_KEY) return -1;
+        ws(&s);
+        if (s.p >= s.end || *s.p++ != ':') return -1;
+        ws(&s);
+        if (s.p >= s.end) return -1;
+        bool null = false;
+        if (*s.p == '"') {
+            if (!str(&s, ev->arena, &v)) return -1;
+            put_str(ev, key, v, false, apply);
+        } else if (*s.p == '[') {
+            s.p++;
+            ws(&s);
+            if (s.p < s.end && *s.p == ']') s.p++;
+            else
+                for (;;) {
+                    ws(&s);
+                    if (s.p < s.end && *s.p == '"') {
+                        if (!str(&s, ev->arena, &v)) return -1;
+                    } else if (s.p < s.end && (*s.p == '{' || *s.p == '[')) {
+                        return 0;
+                    } else if (!bare(&s, &v, &null))
+                        return -1;
+                    if (!null) put_str(ev, key, v, true, apply);
+                    ws(&s);
+                    if (s.p < s.end && *s.p == ',') { s.p++; continue; }
+                    if (s.p < s.end && *s.p == ']') { s.p++; break; }
+                    return -1;
+                }
+        } else if (*s.p == '{') {
+            return 0;
+        } else {
+            if (!bare(&s, &v, &null)) return -1;
+            if (!null) put_str(ev, key, v, false, apply);
+        }
+        ws(&s);
+        if (s.p < s.end && *s.p == ',') { s.p++; continue; }
+        if (s.p < s.end && *s.p == '}') { s.p++; break; }
+        return -1;
+    }
+    ws(&s);
+    return s.p == s.end ? 1 : -1;
+}
+
+static void finish(mm_event *ev) {
+    const mm_value *t = mm_event_get(ev, MM_F_TIMESTAMP);
+    if (t && t->parsed) ev->ts_ns = t->i;
+    const mm_value *obs = mm_event_get(ev, MM_F_OBSERVER_NAME);
+    if (obs) ev->observer = obs->s;
+}
+
 static int ecs_decode(mm_event *ev, mm_str msg, const mm_decode_opts *o) {
     (void)o;
+    if (flat(ev, msg, false) == 1 && flat(ev, msg, true) == 1) {
+        finish(ev);
+        return 0;
+    }
+    /* nested or malformed: jansson (which also says why a record is malformed) */
     json_error_t jerr;
     json_t *root = json_loadb(msg.p, msg.len, 0, &jerr);
     if (!root || !json_is_object(root)) {
@@ -83,10 +265,7 @@ static int ecs_decode(mm_event *ev, mm_str msg, const mm_decode_opts *o) {
     key[0] = 0;
     walk(ev, key, 0, root, 0);
     json_decref(root);
-    const mm_value *t = mm_event_get(ev, MM_F_TIMESTAMP);
-    if (t && t->parsed) ev->ts_ns = t->i;
-    const mm_value *obs = mm_event_get(ev, MM_F_OBSERVER_NAME);
-    if (obs) ev->observer = obs->s;
+    finish(ev);
     return 0;
 }
 

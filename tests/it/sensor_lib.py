@@ -13,8 +13,10 @@ Environment: MM_CORPORA (default ../shared/corpora from the repository root),
 MAMORI or MAMORI_BIN (default build/mamori), TSHARK (default tshark on PATH).
 """
 import codecs
+import ipaddress
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -136,10 +138,10 @@ def alert_text(a):
     return " ".join(str(x) for x in (rule.get("name", ""), rule.get("id", ""), a.get("alert", {}).get("reason", "")))
 
 
-def alert_ips(a):
-    ev = flatten(a.get("evidence", {}) or {})
-    return {str(v) for k in ("source.ip", "destination.ip", "client.ip", "server.ip", "host.ip")
-            for v in values(ev, k)} | {str(v) for v in values(flatten(a), "group")}
+def alert_mentions_ip(a, ip):
+    """Does the alert (its evidence, group or reason) name this address?  192.168.56.1
+    must not match 192.168.56.101."""
+    return re.search(r"(?<![\d.:])" + re.escape(ip) + r"(?![\d])", json.dumps(a)) is not None
 
 
 # ---------------------------------------------------------------- mamori's JSON text
@@ -202,6 +204,90 @@ def record_header(bo, sec, usec, incl, orig):
 def pcap_linktype(path):
     p = read_pcap(path)
     return p[2] if p else None
+
+
+ICMP_ERRORS = {3, 4, 5, 11, 12}
+
+
+def _l3(linktype, d):
+    """(ethertype-ish, offset of the IP header) for a frame, or None."""
+    if linktype == 1:
+        if len(d) < 14:
+            return None
+        et, off = struct.unpack(">H", d[12:14])[0], 14
+        while et in (0x8100, 0x88a8) and len(d) >= off + 4:
+            et, off = struct.unpack(">H", d[off + 2:off + 4])[0], off + 4
+        return et, off
+    if linktype in (101, 12, 228, 229):
+        return (0x0800 if d[:1] and d[0] >> 4 == 4 else 0x86dd), 0
+    if linktype == 113 and len(d) >= 16:
+        return struct.unpack(">H", d[14:16])[0], 16
+    if linktype == 276 and len(d) >= 20:
+        return struct.unpack(">H", d[0:2])[0], 20
+    if linktype in (0, 108) and len(d) >= 4:
+        return (0x0800 if d[4:5] and d[4] >> 4 == 4 else 0x86dd), 4
+    return None
+
+
+def _ip(d, off):
+    """(proto, src, sport, dst, dport, ip total length, header length) or None."""
+    if len(d) < off + 20:
+        return None
+    v = d[off] >> 4
+    if v == 4:
+        ihl = (d[off] & 15) * 4
+        tot, proto = struct.unpack(">H", d[off + 2:off + 4])[0], d[off + 9]
+        src, dst = str(ipaddress.IPv4Address(d[off + 12:off + 16])), str(ipaddress.IPv4Address(d[off + 16:off + 20]))
+        frag = struct.unpack(">H", d[off + 6:off + 8])[0] & 0x1fff
+        l4 = off + ihl if frag == 0 else None
+    elif v == 6 and len(d) >= off + 40:
+        ihl, tot, proto = 40, 40 + struct.unpack(">H", d[off + 4:off + 6])[0], d[off + 6]
+        src, dst = str(ipaddress.IPv6Address(d[off + 8:off + 24])), str(ipaddress.IPv6Address(d[off + 24:off + 40]))
+        l4 = off + 40
+    else:
+        return None
+    sp = dp = None
+    if proto in (6, 17) and l4 is not None and len(d) >= l4 + 4:
+        sp, dp = struct.unpack(">HH", d[l4:l4 + 4])
+    return proto, src, sp, dst, dp, tot, ihl
+
+
+def flow_accounting(path):
+    """Per flow of a classic pcap (key: (proto, frozenset of (ip, port))): for each
+    sender (ip, port), [frames, frame bytes, IP bytes]; and for each address, the ICMP
+    errors sent to it that quote the flow, [frames, frame bytes].  Suricata counts
+    frames (link header and padding included) and attributes such ICMP errors to the
+    quoted flow; mamori counts the IP bytes of the flow's own packets.  None for
+    pcapng."""
+    p = read_pcap(path)
+    if not p:
+        return None
+    _, _, lt, recs = p
+    acc = {}
+    for _, d in recs:
+        l3 = _l3(lt, d)
+        if not l3 or l3[0] not in (0x0800, 0x86dd):
+            continue
+        ip = _ip(d, l3[1])
+        if not ip:
+            continue
+        proto, src, sp, dst, dp, tot, ihl = ip
+        if proto == 1 and len(d) > l3[1] + ihl + 8 and d[l3[1] + ihl] in ICMP_ERRORS:
+            q = _ip(d, l3[1] + ihl + 8)
+            if q and q[0] in (6, 17):
+                key = (q[0], frozenset([(q[1], q[2]), (q[3], q[4])]))
+                ent = acc.setdefault(key, {"dir": {}, "icmp_to": {}})
+                t = ent["icmp_to"].setdefault(dst, [0, 0])
+                t[0] += 1
+                t[1] += len(d)
+                continue
+        key = (proto, frozenset([(src, sp), (dst, dp)]))
+        ent = acc.setdefault(key, {"dir": {}, "icmp_to": {}})
+        t = ent["dir"].setdefault((src, sp), [0, 0, 0])
+        t[0] += 1
+        t[1] += len(d)
+        t[2] += tot
+    return acc
 
 
 # ---------------------------------------------------------------- tshark
@@ -304,6 +390,93 @@ def irc_parse(line):
     return parts[0].upper(), params
 
 
+# ---------------------------------------------------------------- YAML (subset)
+
+def _scalar(s):
+    s = s.strip()
+    if not s:
+        return None
+    if s[0] == "'" and s.endswith("'") and len(s) >= 2:
+        return s[1:-1].replace("''", "'")
+    if s[0] == '"' and s.endswith('"') and len(s) >= 2:
+        return bytes(s[1:-1], "utf-8").decode("unicode_escape")
+    if s[0] == "[" and s.endswith("]"):
+        return [_scalar(x) for x in s[1:-1].split(",") if x.strip()]
+    if re.fullmatch(r"-?\d+", s):
+        return int(s)
+    if s in ("true", "True"):
+        return True
+    if s in ("false", "False"):
+        return False
+    if s in ("null", "~"):
+        return None
+    return s
+
+
+def _strip_comment(line):
+    q = None
+    for i, c in enumerate(line):
+        if q:
+            if c == q:
+                q = None
+        elif c in "'\"":
+            q = c
+        elif c == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[:i]
+    return line
+
+
+def yaml_load(text, force_own=False):
+    """The block-style YAML of suricata-verify's test.yaml (mappings, lists, quoted and
+    plain scalars, flow lists); PyYAML is used when it is installed."""
+    if not force_own:
+        try:
+            import yaml
+            return yaml.safe_load(text)
+        except ImportError:
+            pass
+    lines = []
+    for raw in text.splitlines():
+        ln = _strip_comment(raw).rstrip()
+        if ln.strip() and not ln.lstrip().startswith("%") and ln.strip() != "---":
+            lines.append((len(ln) - len(ln.lstrip(" ")), ln.strip()))
+    pos = [0]
+
+    def block(ind):
+        if pos[0] >= len(lines):
+            return None
+        if lines[pos[0]][1].startswith("- ") or lines[pos[0]][1] == "-":
+            out = []
+            while pos[0] < len(lines) and lines[pos[0]][0] == ind and lines[pos[0]][1][:1] == "-":
+                body = lines[pos[0]][1][1:].lstrip()
+                if not body:
+                    pos[0] += 1
+                    out.append(block(lines[pos[0]][0]) if pos[0] < len(lines) and lines[pos[0]][0] > ind else None)
+                elif re.match(r"^[^'\"\[][^:]*:( |$)", body):
+                    # "- key: v" opens a mapping whose keys sit at the body's column
+                    col = ind + (len(lines[pos[0]][1]) - len(body))
+                    lines[pos[0]] = (col, body)
+                    out.append(block(col))
+                else:
+                    pos[0] += 1
+                    out.append(_scalar(body))
+            return out
+        out = {}
+        while pos[0] < len(lines) and lines[pos[0]][0] == ind and lines[pos[0]][1][:1] != "-":
+            key, _, rest = lines[pos[0]][1].partition(":")
+            pos[0] += 1
+            if rest.strip():
+                out[key.strip()] = _scalar(rest)
+            elif pos[0] < len(lines) and (lines[pos[0]][0] > ind or
+                                          (lines[pos[0]][0] == ind and lines[pos[0]][1][:1] == "-")):
+                out[key.strip()] = block(lines[pos[0]][0])
+            else:
+                out[key.strip()] = None
+        return out
+
+    return block(lines[0][0]) if lines else None
+
+
 # ---------------------------------------------------------------- self-check
 
 def _self_check():
@@ -335,6 +508,50 @@ def _self_check():
           irc_parse("@time=x :nick!u@h PRIVMSG #chan :hi there\r\n") == ("PRIVMSG", ["#chan", "hi there"]),
           repr(irc_parse("@time=x :nick!u@h PRIVMSG #chan :hi there\r\n")))
     check("irc_parse plain", irc_parse("join #a,#b") == ("JOIN", ["#a,#b"]))
+    check("alert_mentions_ip is word-bounded",
+          alert_mentions_ip({"group": "192.168.56.1"}, "192.168.56.1")
+          and not alert_mentions_ip({"group": "192.168.56.101"}, "192.168.56.1"))
+
+    # flow accounting: a padded 60-byte Ethernet frame carrying a 28-byte IPv4/UDP
+    # packet, and an ICMP error quoting it sent back to its sender
+    def eth(ip):
+        return b"\x00" * 12 + b"\x08\x00" + ip
+
+    def ipv4(proto, src, dst, payload):
+        return struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, proto, 0,
+                           bytes(src), bytes(dst)) + payload
+    udp = ipv4(17, [10, 0, 0, 1], [10, 0, 0, 2], struct.pack(">HHHH", 1111, 53, 8, 0))
+    icmp = ipv4(1, [10, 0, 0, 9], [10, 0, 0, 1], b"\x03\x04\x00\x00\x00\x00\x05\xdc" + udp)
+    f1, f2 = eth(udp).ljust(60, b"\x00"), eth(icmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        p = os.path.join(tmp, "b.pcap")
+        hdr = b"\xd4\xc3\xb2\xa1" + struct.pack("<HHiIII", 2, 4, 0, 0, 65535, 1)
+        write_pcap(p, hdr, [(record_header("<", 1, 0, len(f), len(f)), f) for f in (f1, f2)])
+        acc = flow_accounting(p)
+    ent = (acc or {}).get((17, frozenset([("10.0.0.1", 1111), ("10.0.0.2", 53)])))
+    check("flow_accounting: frame vs IP bytes, ICMP error attributed to the quoted flow",
+          ent == {"dir": {("10.0.0.1", 1111): [1, 60, 28]}, "icmp_to": {"10.0.0.1": [1, len(f2)]}}, repr(acc))
+
+    # the YAML subset parser agrees with PyYAML on the corpus (when both are there)
+    try:
+        import yaml
+    except ImportError:
+        yaml = None
+    tests = sorted(glob.glob(os.path.join(CORPORA, "pcap", "suricata-verify", "*", "test.yaml")))
+    if yaml and tests:
+        bad = []
+        for t in tests:
+            with open(t) as fh:
+                text = fh.read()
+            if yaml_load(text, force_own=True) != yaml.safe_load(text):
+                bad.append(os.path.basename(os.path.dirname(t)))
+        check("yaml_load (own parser) == PyYAML on %d test.yaml" % len(tests), not bad, " ".join(bad))
+    sample = "checks:\n- filter:\n    count: 1\n    match:\n      dns.flags: '8180'\n      x: 81a0 # c\n" \
+             "      email.from: '\"A\" <a@b>'\n  - stats:\n      n: 3\n"
+    want = {"checks": [{"filter": {"count": 1, "match": {"dns.flags": "8180", "x": "81a0",
+                                                           "email.from": '"A" <a@b>'}}}, {"stats": {"n": 3}}]}
+    got = yaml_load(sample, force_own=True)
+    check("yaml_load (own parser) on a sample", got == want, repr(got))
     return failed
 
 
