@@ -1,7 +1,8 @@
 #!/bin/sh
-# make demo: one day of Sakura Town hall: the FortiGate's logs and the domain
-# controller's Windows event logs through the pipeline (decode -> detect -> SQLite
-# store), and what a SOC analyst reads first.
+# make demo: one day of Sakura Town hall: the FortiGate's logs, the packet sensor's
+# capture of the core switch's mirror port and the domain controller's Windows event
+# logs through the pipeline (decode -> detect -> SQLite store), and what a SOC
+# analyst reads first.
 set -eu
 cd "$(dirname "$0")/.."
 M=build/mamori
@@ -17,6 +18,13 @@ $M -c demo/mamori.yaml alerts
 echo
 echo "== what else did the infected PC do? (mamori search 'source.ip=10.10.5.21 and destination.ip=185.220.101.45') =="
 $M -c demo/mamori.yaml search 'source.ip=10.10.5.21 and destination.ip=185.220.101.45' --limit 5
+echo
+echo "== the mirror port: the sensor's view of the same day =="
+echo "== (mamori -c demo/mamori.yaml ingest --pcap --alerts demo/sensor-sakura.pcap; rules: rules/network, Sigma format) =="
+$M -c demo/mamori.yaml ingest --pcap --alerts demo/sensor-sakura.pcap
+echo
+echo "== the infected PC's web requests on the wire (mamori search 'event.action=http-request and source.ip=10.10.5.21') =="
+$M -c demo/mamori.yaml search 'event.action=http-request and source.ip=10.10.5.21' --limit 10
 echo
 echo "== the same day on the domain controller: Security and System logs, in time order =="
 echo "== (mamori -c demo/mamori.yaml replay demo/windows-dc.jsonl; rules: rules/windows, Sigma format) =="

@@ -14,10 +14,12 @@ The story, from the wire's side:
   10:07  the document's macro fetches the payload with PowerShell: a Windows PE
          served as invoice.jpg
   10:12  the implant checks in to its C&C 185.220.101.45:8080 (Emotet-style POST,
-         random User-Agent), then beacons over TLS to 185.220.101.45:443 with the
-         server name sync.badfiles.xyz
-  11:02  it also joins an IRC channel on 203.0.113.45:8000: the topic and a herder
-         order it to download and to flood (!ddos)
+         random User-Agent), fetches a module over HTTPS from cdn.badfiles.xyz, and
+         from 10:40 beacons over TLS to 185.220.101.45:443 with the TLS client of
+         Emotet's loader (JA3 51c64c77e60f3980eea90869b68c58a8, no server name)
+  11:02  it also joins an IRC channel on 203.0.113.45:8000: the topic orders a
+         download (fetched from the bare IP, without a User-Agent), a herder orders a
+         flood (!ddos)
   11:20  another PC, 10.10.7.8, resolves a QakBot C&C and tries its address (the
          FortiGate drops it: SYNs only)
   12:40  from 10.10.5.21, password guessing against the file server's FTP (12
@@ -305,7 +307,7 @@ def tls_server_hello(sid, cipher=0x1301):
     hs = b"\x02" + struct.pack("!I", len(body))[1:] + body
     rec = b"\x16\x03\x03" + struct.pack("!H", len(hs)) + hs
     rec += b"\x14\x03\x03\x00\x01\x01"                               # change cipher spec (compat)
-    enc = bytes(R.getrandbits(8) for _ in range(R.randint(2400, 3600)))
+    enc = bytes(R.getrandbits(8) for _ in range(R.randint(800, 1200)))
     rec += b"\x17\x03\x03" + struct.pack("!H", len(enc)) + enc      # encrypted extensions, cert...
     return rec
 
@@ -327,6 +329,54 @@ def tls(t, cli, srv, sni, ciphers=CHROME_CIPHERS, alpn=(b"h2", b"http/1.1"), up=
     c.send(0, b"\x17\x03\x03" + struct.pack("!H", len(app)) + app, after=0.001)
     app = bytes(R.getrandbits(8) for _ in range(down))
     c.send(1, b"\x17\x03\x03" + struct.pack("!H", len(app)) + app, after=0.05)
+    c.close(0, after=0.5)
+
+
+def tls12_loader_hello():
+    """The ClientHello of the Emotet loader in nDPI's emotet.pcap: TLS 1.2, no
+    server name, no ALPN; its JA3 is 51c64c77e60f3980eea90869b68c58a8."""
+    rnd = bytes(R.getrandbits(8) for _ in range(32))
+    groups = struct.pack("!HHHH", 6, 0x001d, 0x0017, 0x0018)
+    ext = struct.pack("!HH", 10, len(groups)) + groups
+    ext += struct.pack("!HHBB", 11, 2, 1, 0)
+    sig = struct.pack("!H9H", 18, 0x0401, 0x0501, 0x0201, 0x0403, 0x0503, 0x0203, 0x0402, 0x0202, 0x0601)
+    ext += struct.pack("!HH", 13, len(sig)) + sig
+    ext += struct.pack("!HH", 35, 0)
+    ext += struct.pack("!HH", 23, 0)
+    ext += struct.pack("!HHB", 0xff01, 1, 0)
+    cs = struct.pack("!%dH" % len(IMPLANT_CIPHERS), *IMPLANT_CIPHERS)
+    body = (struct.pack("!H", 0x0303) + rnd + b"\x00" + struct.pack("!H", len(cs)) + cs + b"\x01\x00" +
+            struct.pack("!H", len(ext)) + ext)
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+def tls12_server_hello():
+    rnd = bytes(R.getrandbits(8) for _ in range(32))
+    sid = bytes(R.getrandbits(8) for _ in range(32))
+    ext = struct.pack("!HHB", 0xff01, 1, 0) + struct.pack("!HHBB", 11, 2, 1, 0) + struct.pack("!HH", 23, 0)
+    body = (struct.pack("!H", 0x0303) + rnd + bytes([len(sid)]) + sid + struct.pack("!HB", 0xc030, 0) +
+            struct.pack("!H", len(ext)) + ext)
+    hs = b"\x02" + struct.pack("!I", len(body))[1:] + body
+    hs += b"\x0e\x00\x00\x00"                                         # server hello done
+    return b"\x16\x03\x03" + struct.pack("!H", len(hs)) + hs
+
+
+def tls_loader(t, cli, srv, up, down, port=443):
+    c = Tcp(t, cli, eport(), srv, port, rtt=0.03).open()
+    c.send(0, tls12_loader_hello())
+    c.send(1, tls12_server_hello(), after=0.03)
+    kx = bytes(R.getrandbits(8) for _ in range(65))
+    fin = b"\x16\x03\x03" + struct.pack("!H", 4 + 1 + len(kx)) + b"\x10" + struct.pack("!I", 1 + len(kx))[1:] + \
+        bytes([len(kx)]) + kx
+    fin += b"\x14\x03\x03\x00\x01\x01" + b"\x16\x03\x03\x00\x28" + bytes(R.getrandbits(8) for _ in range(0x28))
+    c.send(0, fin, after=0.002)
+    c.send(1, b"\x14\x03\x03\x00\x01\x01" + b"\x16\x03\x03\x00\x28" + bytes(R.getrandbits(8) for _ in range(0x28)),
+           after=0.03)
+    app = bytes(R.getrandbits(8) for _ in range(up))
+    c.send(0, b"\x17\x03\x03" + struct.pack("!H", len(app)) + app, after=0.001)
+    app = bytes(R.getrandbits(8) for _ in range(down))
+    c.send(1, b"\x17\x03\x03" + struct.pack("!H", len(app)) + app, after=0.08)
     c.close(0, after=0.5)
 
 
@@ -362,11 +412,13 @@ def fake_pe(size, seed):
 def zip_archive(seed):
     r = random.Random(seed)
     b = io.BytesIO()
+    when = (2026, 11, 20, 14, 24, 52)     # fixed: zipfile would stamp the current time
     with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("ntds/ntds.dit.txt", "\n".join(
+        z.writestr(zipfile.ZipInfo("ntds/ntds.dit.txt", when), "\n".join(
             f"SAKURA\\user{i:04d}:{1100 + i}:aad3b435b51404eeaad3b435b51404ee:"
-            f"{r.getrandbits(128):032x}:::" for i in range(260)))
-        z.writestr("ntds/SYSTEM.hive", bytes(r.getrandbits(8) for _ in range(6000)))
+            f"{r.getrandbits(128):032x}:::" for i in range(260)), zipfile.ZIP_DEFLATED)
+        z.writestr(zipfile.ZipInfo("ntds/SYSTEM.hive", when), bytes(r.getrandbits(8) for _ in range(6000)),
+                   zipfile.ZIP_DEFLATED)
     return b.getvalue()
 
 
@@ -381,23 +433,23 @@ def mime_word(text):
 
 # ================================================================ the day
 # -- background: the town's PCs browse, resolve, fetch over the day ----------------
-for i in range(40):
+for i in range(24):
     t = hm(8, 20) + R.random() * 9.5 * 3600
     pc = R.choice(OTHER_PCS)
     name, addr = R.choice(SITES)
     dns(t, pc, name, [addr])
     if R.random() < 0.7:
-        tls(t + 0.05, pc, addr, name, up=R.randint(400, 1500), down=R.randint(2000, 12000))
+        tls(t + 0.05, pc, addr, name, up=R.randint(300, 800), down=R.randint(800, 2500))
     else:
         page = (b"<!DOCTYPE html><html lang=\"ja\"><head><meta charset=\"utf-8\"><title>news</title></head><body>" +
-                bytes(R.choice(b"abcdefghij ") for _ in range(R.randint(800, 3000))) + b"</body></html>")
+                bytes(R.choice(b"abcdefghij ") for _ in range(R.randint(600, 1500))) + b"</body></html>")
         http(t + 0.05, pc, addr, name, "GET", R.choice(["/", "/news/", "/index.html"]), EDGE,
              "text/html; charset=utf-8", page)
 
 # -- 08:31 fukushi07's PC starts the day ---------------------------------------------
 t = hm(8, 31, 5.2)
 dns(t, PC, "www.soumu.go.jp", ["133.250.241.30"])
-tls(t + 0.06, PC, "133.250.241.30", "www.soumu.go.jp", up=900, down=9000)
+tls(t + 0.06, PC, "133.250.241.30", "www.soumu.go.jp", up=900, down=5000)
 t = hm(8, 32, 10.4)
 dns(t, PC, "www.pref.example.lg.jp", ["203.0.113.80"])
 http(t + 0.04, PC, "203.0.113.80", "www.pref.example.lg.jp", "GET", "/kurashi/", CHROME,
@@ -405,7 +457,7 @@ http(t + 0.04, PC, "203.0.113.80", "www.pref.example.lg.jp", "GET", "/kurashi/",
 
 # -- 09:05 the mail ---------------------------------------------------------------------
 t = hm(9, 5, 12.0)
-att = fake_pe(18432, "attachment")
+att = fake_pe(12288, "attachment")
 subject = "【請求書】11月分ご請求のお知らせ"
 body = ("福祉課 ご担当者様\r\n\r\n"
         "いつもお世話になっております。株式会社サクラ物産 経理部です。\r\n"
@@ -466,20 +518,23 @@ block = ("<html><head><title>High Security Alert</title></head><body><h1>High Se
 http(t + 3.2, PC, BADCDN, "cdn.badfiles.xyz", "GET", "/dl/invoice_2026-11.doc", CHROME,
      "text/html; charset=utf-8", block, status="403 Forbidden", server="FortiGate")
 t = hm(10, 7, 41.6)
-payload = fake_pe(40960, "payload")
+payload = fake_pe(24576, "payload")
 http(t, PC, BADCDN, "cdn.badfiles.xyz", "GET", "/dl/invoice.jpg", POWERSHELL, "image/jpeg", payload,
      server="nginx/1.18.0")
 
 # -- 10:12 C&C check-in (Emotet-style POST, random User-Agent) and TLS beacons ----------
 t = hm(10, 12, 15.3)
 beacon = bytes(R.getrandbits(8) for _ in range(372))
-http(t, PC, CNC, f"{CNC}:8080", "POST", "/Kc4LaE/yUv1qFbtc/", RANDOM_UA, "application/octet-stream",
+http(t, PC, CNC, CNC, "POST", "/Kc4LaE/yUv1qFbtc/", RANDOM_UA, "application/octet-stream",
      bytes(R.getrandbits(8) for _ in range(148)), port=8080,
      req_headers=("Content-Type: application/octet-stream",), req_body=beacon)
-dns(hm(10, 40, 1.0), PC, "sync.badfiles.xyz", [CNC])
+# the implant fetches a module over HTTPS from the distribution site...
+t = hm(10, 20, 41.0)
+dns(t, PC, "cdn.badfiles.xyz", [BADCDN])
+tls(t + 0.05, PC, BADCDN, "cdn.badfiles.xyz", ciphers=IMPLANT_CIPHERS, alpn=(), up=420, down=6000)
+# ...and from 10:40 beacons to the C&C every five minutes with the loader's TLS client
 for i in range(4):
-    tls(hm(10, 40, 2.0) + i * 300 + R.random() * 5, PC, CNC, "sync.badfiles.xyz", ciphers=IMPLANT_CIPHERS,
-        alpn=(), up=R.randint(600, 900), down=R.randint(300, 500))
+    tls_loader(hm(10, 40, 2.0) + i * 300 + R.random() * 5, PC, CNC, up=R.randint(600, 900), down=R.randint(300, 500))
 
 # -- 11:02 IRC on port 8000 ------------------------------------------------------------
 t = hm(11, 2, 7.5)
@@ -497,7 +552,7 @@ c.send(1, (f":{nick}!sk5021@203.0.113.10 JOIN :#sk0\r\n"
            f":irc.srv 333 {nick} #sk0 h3rd3r 1795143600\r\n"
            f":irc.srv 353 {nick} @ #sk0 :{nick} @h3rd3r JPN|x64|7733 USA|x64|0192\r\n"
            f":irc.srv 366 {nick} #sk0 :End of /NAMES list.\r\n").encode(), after=0.05)
-c.send(0, b"PRIVMSG #sk0 :[DL] downloaded kb.exe (40960 bytes), executing\r\n", after=2.4)
+c.send(0, b"PRIVMSG #sk0 :[DL] downloaded kb.exe (16384 bytes), executing\r\n", after=2.4)
 c.send(1, b"PING :irc.srv\r\n", after=90.0)
 c.send(0, b"PONG :irc.srv\r\n", after=0.01)
 c.send(1, b":h3rd3r!h@198.18.7.9 PRIVMSG #sk0 :!ddos udp 203.0.113.80 80 600\r\n", after=41.0)
@@ -507,6 +562,10 @@ c.send(0, b"PONG :irc.srv\r\n", after=0.01)
 c.send(0, b"QUIT :restart\r\n", after=200.0)
 c.send(1, b"ERROR :Closing Link: 203.0.113.10 (Quit: restart)\r\n", after=0.04)
 c.close(1)
+
+# the topic's order: the bot downloads kb5031.exe from the bare address, no User-Agent
+http(hm(11, 2, 8.9), PC, BADCDN, BADCDN, "GET", "/a/kb5031.exe", None, "application/octet-stream",
+     fake_pe(16384, "bot"), server="nginx/1.18.0")
 
 # -- 11:20 another PC and QakBot ---------------------------------------------------------
 t = hm(11, 20, 45.3)
@@ -556,6 +615,10 @@ def ssh_kexinit(kex, hostkey, ciphers, macs):
     return ssh_packet(p + b"\x00" + b"\x00\x00\x00\x00")
 
 
+def ssh_str(b):
+    return struct.pack("!I", len(b)) + b
+
+
 def ssh_blob(n):
     return bytes(R.getrandbits(8) for _ in range(n))
 
@@ -582,8 +645,9 @@ for conn in range(12):
                            "hmac-sha2-512-etm@openssh.com", "hmac-sha1-etm@openssh.com", "hmac-sha2-256"]),
            after=0.001)
     c.send(0, ssh_packet(b"\x1e" + struct.pack("!I", 32) + ssh_blob(32)), after=0.004)
-    reply = (b"\x1f" + struct.pack("!I", 51) + ssh_blob(51) + struct.pack("!I", 32) + ssh_blob(32) +
-             struct.pack("!I", 83) + ssh_blob(83))
+    hostkey = ssh_str(b"ssh-ed25519") + ssh_str(ssh_blob(32))
+    sig = ssh_str(b"ssh-ed25519") + ssh_str(ssh_blob(64))
+    reply = b"\x1f" + ssh_str(hostkey) + ssh_str(ssh_blob(32)) + ssh_str(sig)
     c.send(1, ssh_packet(reply) + ssh_packet(b"\x15"), after=0.003)
     c.send(0, ssh_packet(b"\x15"), after=0.004)
     # encrypted from here: only sizes matter

@@ -46,8 +46,10 @@ mm_field mm_field_by_name(const char *name, size_t len) {
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const char *n = field_tab[by_name[mid]].name;
-        int c = strncmp(n, name, len);
-        if (c == 0 && n[len] != 0) c = 1;
+        /* name may hold a NUL (a JSON key with \u0000): compare lengths, not terminators */
+        size_t nl = strlen(n);
+        int c = memcmp(n, name, nl < len ? nl : len);
+        if (c == 0) c = nl < len ? -1 : nl > len ? 1 : 0;
         if (c == 0) return (mm_field)by_name[mid];
         if (c < 0) lo = mid + 1;
         else hi = mid;

@@ -255,7 +255,7 @@ static int ecs_decode(mm_event *ev, mm_str msg, const mm_decode_opts *o) {
     }
     /* nested or malformed: jansson (which also says why a record is malformed) */
     json_error_t jerr;
-    json_t *root = json_loadb(msg.p, msg.len, 0, &jerr);
+    json_t *root = json_loadb(msg.p, msg.len, JSON_ALLOW_NUL, &jerr);
     if (!root || !json_is_object(root)) {
         json_decref(root);
         mm_event_fail(ev, "ecs: not a JSON object");

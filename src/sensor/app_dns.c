@@ -169,7 +169,10 @@ static int rr_parse(const uint8_t *m, size_t n, size_t *off, rr *r) {
     return NAME_OK;
 }
 
-/* The data of a validated record as text (see the file comment for the forms). */
+/* The data of a validated record as text: addresses for A/AAAA, the name for
+ * NS/CNAME/PTR/DNAME, the primary server (mname) for SOA as Suricata logs it,
+ * "10 mail.example.com" for MX, "prio weight port target" for SRV, the joined strings
+ * for TXT/SPF, and the first DNS_HEX_MAX bytes in hex for anything else. */
 static size_t rr_data(const uint8_t *m, size_t n, const rr *r, char *out, size_t cap) {
     const uint8_t *d = m + r->rd;
     size_t q = r->rd, o = 0;

@@ -208,7 +208,8 @@ static void base_name(const char **p, size_t *n) {
 
 /* A parameter of a header value ("attachment; filename=\"a.exe\"", "text/html;
  * charset=x").  Quoted strings lose their quotes; a backslash escapes only a quote
- * or a backslash (browsers send Windows paths unescaped).  Returns the length. */
+ * or a backslash (browsers send Windows paths unescaped).  True when found; its
+ * value (cut at cap) goes to out, its length to outn. */
 static bool param_get(const char *v, size_t n, const char *name, char *out, size_t cap, size_t *outn) {
     size_t i = 0, nl = strlen(name);
     while (i < n && v[i] != ';') {   /* skip the value itself */
@@ -544,6 +545,7 @@ static void mp_free(mpart *mp) {
 static void mp_part_headers(mpart *mp) {
     mp->want = false;
     mp->fname_n = 0;
+    if (!mp->hb) return;   /* a part without headers */
     const char *p = mp->hb, *end = mp->hb + mp->hlen;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -1456,7 +1458,7 @@ static void gap(void *vst, mm_flow *f, int dir, size_t n) {
     hdir *d = &st->d[dir];
     if (st->tunnel || d->st == S_DEAD) return;
     bool in_data = d->st == S_BODY &&
-                   ((d->bmode == B_CL && n < d->remain) || (d->bmode == B_CHUNK && d->cst == C_DATA && n < d->remain) ||
+                   ((d->bmode == B_CL && n <= d->remain) || (d->bmode == B_CHUNK && d->cst == C_DATA && n <= d->remain) ||
                     d->bmode == B_CLOSE);
     if (!in_data) {
         dead(st, f, dir, "gap outside a body");
@@ -1479,6 +1481,8 @@ static void gap(void *vst, mm_flow *f, int dir, size_t n) {
     if (!d->mp) file_ensure(f, d);
     file_gap(d);
     if (d->file_rng) d->decoded += n;
+    if (d->bmode == B_CL && !d->remain) body_end(st, f, dir, false);
+    else if (d->bmode == B_CHUNK && !d->remain) d->cst = C_DATA_END;
 }
 
 static void close_(void *vst, mm_flow *f) {

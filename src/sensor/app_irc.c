@@ -188,6 +188,28 @@ static void client_line(irc_state *s, mm_flow *f, const irc_msg *m) {
         if (!(e = begin(s, f, m, s->nick, strlen(s->nick)))) return;
         if (n0) mm_sev_str(e, "irc.message", n0, l0);
         mm_sev_end(e);
+    } else if (cmd_is(m, "KICK")) {
+        /* KICK #chan nick :reason: channel control, what a bot herder does to keep
+         * the channel its own */
+        if (!l0 || !(e = begin(s, f, m, s->nick, strlen(s->nick)))) return;
+        channels(e, n0, l0);
+        if (n1) mm_sev_str(e, "irc.target", n1, l1);
+        if (m->npar > 2 && m->par_len[2]) mm_sev_str(e, "irc.message", m->par[2], m->par_len[2]);
+        mm_sev_end(e);
+    } else if (cmd_is(m, "MODE")) {
+        /* MODE #chan +o nick: the channel and the modes as given (a user's own
+         * modes, MODE nick +i, are noise) */
+        if (!l0 || !is_channel(n0, l0) || !(e = begin(s, f, m, s->nick, strlen(s->nick)))) return;
+        mm_sev_str(e, "irc.target", n0, l0);
+        channels(e, n0, l0);
+        if (n1) mm_sev_str(e, "irc.message", n1, l1);
+        mm_sev_end(e);
+    } else if (cmd_is(m, "INVITE")) {
+        /* INVITE nick #chan */
+        if (!l0 || !(e = begin(s, f, m, s->nick, strlen(s->nick)))) return;
+        mm_sev_str(e, "irc.target", n0, l0);
+        if (n1) channels(e, n1, l1);
+        mm_sev_end(e);
     }
 }
 

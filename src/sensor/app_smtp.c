@@ -686,9 +686,12 @@ static void s2c_bytes(smtp *s, const uint8_t *p, size_t n) {
     while (n > 0 && s->cmode != CM_TLS && s->cmode != CM_OFF) {
         const uint8_t *nl = memchr(p, '\n', n);
         size_t seg = nl ? (size_t)(nl - p) : n;
-        if (s->r_resync) {
+        if (s->r_resync) {   /* after a gap: the rest of a line we only half have */
             if (!nl) return;
             s->r_resync = false;
+            n -= seg + 1;
+            p = nl + 1;
+            continue;
         } else {
             size_t take = seg;
             if (take > sizeof s->rl - s->rll) take = sizeof s->rl - s->rll;

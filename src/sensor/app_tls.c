@@ -721,7 +721,10 @@ static void data(void *st, mm_flow *f, int dir, const uint8_t *p, size_t n) {
         d->hs = NULL;
         d->hs_len = d->hs_cap = 0;
     }
-    if (established(s)) emit(s, f, true);
+    if (established(s)) {
+        emit(s, f, true);
+        s->emitted = true;   /* a flow picked up mid-stream: nothing to say, stop reading */
+    }
 }
 
 /* Lost bytes: the record boundaries are lost with them. */

@@ -251,7 +251,8 @@ void mm_sfile_gap(mm_sfile *h, size_t n) {
 static bool is_executable_mime(const char *m) {
     static const char *const ex[] = {"application/x-dosexec", "application/x-msdownload", "application/x-executable",
                                      "application/x-sharedlib", "application/x-pie-executable", "application/x-mach-binary",
-                                     "application/vnd.microsoft.portable-executable", "application/x-msdos-program", NULL};
+                                     "application/vnd.microsoft.portable-executable", "application/x-msdos-program",
+                                     "application/x-java-applet", "application/x-mach-o-executable", NULL};
     for (int i = 0; ex[i]; i++)
         if (strcmp(m, ex[i]) == 0) return true;
     return false;

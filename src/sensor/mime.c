@@ -226,11 +226,12 @@ static size_t utf8_seq(const uint8_t *p, size_t n) {
     return len;
 }
 
-/* UTF-8 in, UTF-8 out; invalid bytes escaped.  Appends at out+*o, below lim. */
+/* UTF-8 in, UTF-8 out; invalid bytes (and NUL, which would cut the C string the
+ * callers see) escaped.  Appends at out+*o, below lim. */
 static void utf8_copy(const uint8_t *in, size_t n, char *out, size_t *o, size_t lim) {
     size_t i = 0;
     while (i < n) {
-        size_t k = utf8_seq(in + i, n - i);
+        size_t k = in[i] ? utf8_seq(in + i, n - i) : 0;
         if (!k) {
             if (!put_esc(out, o, lim, in[i])) return;
             i++;
@@ -362,6 +363,8 @@ static void conv_iconv(const char *name, const uint8_t *in, size_t n, char *out,
         iconv(cd, NULL, NULL, NULL, NULL);
     }
     iconv(cd, NULL, NULL, &op, &ol);
+    for (char *z = out + *o; z < op; z++)   /* a NUL character (UTF-16 input) */
+        if (!*z) *z = '?';
     *o = (size_t)(op - out);
     iconv_close(cd);
 }
@@ -472,7 +475,11 @@ size_t mm_mime_decode_words(const char *in, size_t n, char *out, size_t cap) {
                 if (!is_ws((uint8_t)in[k])) blank = false;
             if (!(blank && prev_word && q)) {
                 stage_flush(st, out, &o, lim);
-                utf8_copy((const uint8_t *)in + i, j - i, out, &o, lim);
+                /* old Japanese mailers put ISO-2022-JP in headers unencoded */
+                if (memmem(in + i, j - i, "\x1b$B", 3) || memmem(in + i, j - i, "\x1b$@", 3))
+                    conv_append("iso-2022-jp", 11, (const uint8_t *)in + i, j - i, out, &o, lim);
+                else
+                    utf8_copy((const uint8_t *)in + i, j - i, out, &o, lim);
                 prev_word = false;
             }
         }
@@ -559,7 +566,10 @@ static bool piter_next(piter *it, const char **name, size_t *nn, char *vb, size_
         while (it->i < n && s[it->i] != '=' && s[it->i] != ';') it->i++;
         size_t b = it->i;
         while (b > a && is_ws((uint8_t)s[b - 1])) b--;
-        if (it->i >= n || s[it->i] != '=' || b == a) continue;   /* not name=value */
+        if (it->i >= n || s[it->i] != '=' || b == a) {   /* not name=value: skip it */
+            while (it->i < n && s[it->i] != ';') it->i++;
+            continue;
+        }
         *name = s + a;
         *nn = b - a;
         it->i++;
@@ -740,6 +750,7 @@ static void addr_one(const char *s, size_t n, int *count,
         else if (c == '<' && lt == n) lt = i;
         else if (c == ':' && colon == n && lt == n) colon = i;
     }
+    if (q) return;   /* a quote never closed: no address to trust */
     char buf[512];
     size_t o = 0;
     if (lt < n) {
@@ -1365,8 +1376,8 @@ static void header_piece(mm_mime *m, const uint8_t *p, size_t n, bool first, boo
     }
     bool block_first = m->block_first;
     m->block_first = false;
-    if (n == 0 && last) {
-        end_block(m, true);
+    if (n == 0) {
+        if (last) end_block(m, true);
         return;
     }
     if (p[0] == ' ' || p[0] == '\t') {   /* folded: unfolding keeps the blank */
@@ -1382,10 +1393,19 @@ static void header_piece(mm_mime *m, const uint8_t *p, size_t n, bool first, boo
     size_t ne = i;
     while (i < n && (p[i] == ' ' || p[i] == '\t')) i++;
     if (ne == 0 || i >= n || p[i] != ':') {
-        /* not a field: the header ended without its blank line; the line is body */
+        /* Not a field.  After a field ending in ';' it is that field's parameters
+         * folded without the leading blank (seen in the wild); otherwise it is
+         * skipped and the header goes on, as Suricata does. */
+        size_t k = m->fl;
+        while (k && is_ws((uint8_t)m->fb[k - 1])) k--;
+        if (m->fhave && !m->fdrop && k && m->fb[k - 1] == ';') {
+            field_append(m, (const uint8_t *)" ", 1);
+            field_append(m, p, n);
+            return;
+        }
         anomaly(m, A_BAD_HEADER);
-        end_block(m, false);
-        if (m->state == S_LEAF) body_piece(m, p, n, last, eoln);
+        field_flush(m);
+        if (!last) m->skip_rest = true;
         return;
     }
     field_flush(m);

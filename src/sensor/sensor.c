@@ -51,7 +51,6 @@ typedef struct flow_ent {
     char history[24];
     uint8_t hlen;
     uint16_t hseen;              /* history letters already written, per direction */
-    char cid[40];                /* community id */
 } flow_ent;
 
 typedef struct expect {
@@ -308,8 +307,7 @@ mm_sev *mm_sev_begin(mm_flow *f, const char *category, const char *type, const c
     else mm_sev_int(e, "network.iana_number", f->proto);
     mm_sev_cstr(e, "network.type", f->cli.af == 6 ? "ipv6" : "ipv4");
     if (f->app_name) mm_sev_cstr(e, "network.protocol", f->app_name);
-    flow_ent *fe = (flow_ent *)f;
-    if (fe->cid[0]) mm_sev_cstr(e, "network.community_id", fe->cid);
+    if (f->community_id[0]) mm_sev_cstr(e, "network.community_id", f->community_id);
     mm_sev_cstr(e, "network.direction", direction(s, f));
     if (f->vlan) mm_sev_int(e, "network.vlan.id", f->vlan);
     char id[17];
@@ -346,7 +344,7 @@ void mm_sensor_app_error(mm_flow *f, const char *analyzer, const char *why) {
 /* Community ID v1 (corelight/community-id-spec): seed 0, the endpoints ordered so
  * that both directions hash the same, sha1, base64. */
 static void community_id(flow_ent *e) {
-    const mm_flow *f = &e->f;
+    mm_flow *f = &e->f;
     size_t al = f->cli.af == 6 ? 16 : 4;
     const uint8_t *a = f->cli.b, *b = f->srv.b;
     uint16_t pa = f->cport, pb = f->sport;
@@ -371,7 +369,7 @@ static void community_id(flow_ent *e) {
     sha1_update(&ctx, (size_t)(p - buf), buf);
     sha1_digest(&ctx, sizeof dg, dg);
     static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *o = e->cid;
+    char *o = f->community_id;
     *o++ = '1', *o++ = ':';
     for (int i = 0; i < 20; i += 3) {
         uint32_t v = (uint32_t)dg[i] << 16 | (i + 1 < 20 ? (uint32_t)dg[i + 1] << 8 : 0) | (i + 2 < 20 ? dg[i + 2] : 0);

@@ -37,6 +37,7 @@ typedef struct mm_flow {
     void *app_state;
     const char *app_name;        /* app->name, or a name an analyzer set */
     uint32_t risks;              /* MM_RISK_* bits, printed in flow.risk */
+    char community_id[32];       /* Community ID v1 ("1:" + base64), set by the core */
     void *expect_arg;            /* for open(): the argument of the mm_sensor_expect
                                     that created this flow (the analyzer owns it) */
 } mm_flow;

@@ -18,10 +18,11 @@
    the same flow.  Flow bytes and packets: Suricata counts whole frames (link
    header and padding) and adds the ICMP errors that quote the flow; mamori counts
    the IP bytes of the flow's own packets; the difference is taken from the capture.
-   PASS when matched/applicable >= 90 %.  Signatures of the alert-only tests that
-   test file properties (fileext, filemagic, filemd5, file_data of an upload,
-   dns.response.rrname) are re-stated as file/DNS checks in SV_DERIVED and reported
-   on their own line.
+   PASS when matched/applicable >= 90 %.  Every matched check is run again with
+   each of its values changed in turn, to show that no predicate is vacuous.
+   Signatures of the alert-only tests that test file properties (fileext,
+   filemagic, filemd5, file_data of an upload, dns.response.rrname) are re-stated
+   as file/DNS checks in SV_DERIVED and reported on their own line.
 2. Zeek traces: IRC commands/nicks/channels against the client's lines (tshark's TCP
    payload), ssh_sshguess.pcap and ftp_bruteforce.pcap login failures from
    192.168.56.1, and the brute-force alerts of rules/network/.
@@ -30,12 +31,16 @@
    (parsed from tshark's payload), per-flow protocol against ndpiReader's .out
    (flows nDPI classified by payload, protocols mamori has analyzers for), and the
    flow-risk agreement (informational).
-4. Bad input: cut and corrupted captures never kill mamori with a signal, exit 0
-   or 1 naming the file, and still print the summary.
+4. Bad input: cut and corrupted captures, and TCP sessions that start like each
+   protocol and then lie (lengths that overflow, 200 KB lines, 3000 nested MIME
+   parts...), never kill mamori with a signal, exit 0 or 1 naming the file, still
+   print the summary, and the lies an analyzer took are counted (app_errors).  With
+   a sanitizer build (build-asan/mamori, made by `make test`; MAMORI_ASAN), every
+   corpus capture and bad input also runs under ASan/UBSan.
 
 Prints one line per test and per failed check, then PASS/FAIL lines.
-Environment: MM_CORPORA, MAMORI/MAMORI_BIN, TSHARK (see sensor_lib.py),
-MM_VERBOSE=1 for every mismatch in full.
+Environment: MM_CORPORA, MAMORI/MAMORI_BIN, TSHARK (see sensor_lib.py), MAMORI_ASAN,
+MM_VERBOSE=1 for long values in full.
 """
 import datetime
 import glob
@@ -49,6 +54,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sensor_lib as L  # noqa: E402
 from sensor_lib import first, values, action, protocol, is_flow, is_file  # noqa: E402
@@ -397,6 +403,40 @@ def sv_check(match, events, acc, ignored_seen):
     return preds, None
 
 
+def mutate(key, v):
+    if isinstance(v, bool):
+        return not v
+    if isinstance(v, int):
+        return v + 1
+    if key == "dns.flags":
+        return "%04x" % (int(str(v), 16) ^ 0x0100)
+    if key == "proto":
+        return "UDP" if str(v).upper() == "TCP" else "TCP"
+    if re.fullmatch(r"\d{4}-\d\d-\d\dT.*", str(v)):
+        return str(v).replace(".", ".9", 1)
+    if "@" in str(v):
+        return str(v).replace("@", "x@", 1)   # addresses are compared without their <> and names
+    return str(v) + "-x"
+
+
+def toothless(match, want, events, acc):
+    """The keys of a matched check whose value can change without breaking the match:
+    a predicate that does not test anything."""
+    weak = []
+    for k, v in match.items():
+        if k == "event_type" or any(re.fullmatch(pat, k) for pat, _ in SV_IGNORED):
+            continue
+        m2 = dict(match)
+        m2[k] = mutate(k, v)
+        preds, why = sv_check(m2, events, acc, {})
+        if preds is None:
+            continue
+        if len(preds) == len(sv_check(match, events, acc, {})[0]) and \
+                sum(1 for e in events if all(p(e) for p in preds)) == want:
+            weak.append(k)
+    return weak
+
+
 def describe_miss(preds, events):
     """The selected event closest to the check, and what it lacks."""
     cands = [e for e in events if preds[0](e)]
@@ -476,6 +516,7 @@ def suricata_verify():
     der_m = der_n = 0
     ignored_seen = {}
     table = []
+    teeth = [0, 0]   # matched checks tried with each value changed, keys that did not bite
     for d in tests:
         name = os.path.basename(d)
         with open(os.path.join(d, "test.yaml")) as fh:
@@ -486,12 +527,13 @@ def suricata_verify():
         ev = run.events
         m = a = na = 0
         lines = []
+        nas = {}   # why not applicable -> the checks
         for c in spec.get("checks") or []:
             if "stats" in c:
                 bad, why = sv_stats(c["stats"], run.summary)
                 if why:
                     na += 1
-                    lines.append("  n/a  stats: %s" % why)
+                    nas.setdefault(why, []).append("stats")
                     continue
                 a += 1
                 if not bad:
@@ -507,12 +549,19 @@ def suricata_verify():
             preds, why = sv_check(match, ev, acc, ignored_seen)
             if preds is None:
                 na += 1
-                lines.append("  n/a  %s: %s" % (short(", ".join("%s=%s" % kv for kv in match.items()), 70), why))
+                nas.setdefault(why, []).append(short(",".join("%s=%s" % kv for kv in match.items()
+                                                             if kv[0] != "event_type" or len(match) == 1), 60))
                 continue
             a += 1
             got = sum(1 for e in ev if all(p(e) for p in preds))
             if want is None or got == want:
                 m += 1
+                if want:
+                    teeth[0] += 1
+                    weak = toothless(match, want, ev, acc)
+                    teeth[1] += len(weak)
+                    if weak:
+                        lines.append("  weak: the check still matches with %s changed" % ", ".join(weak))
                 continue
             what = "; ".join(p.desc for p in preds)
             lines.append("  FAIL count %s, mamori %d: %s" % (want, got, short(what, 400)))
@@ -529,7 +578,7 @@ def suricata_verify():
                     preds, why = sv_check(rec, ev, acc, ignored_seen)
                     if preds is None:
                         na += 1
-                        lines.append("  n/a  expected/eve.json[%d]: %s" % (i, why))
+                        nas.setdefault(why, []).append("expected/eve.json[%d]" % i)
                         continue
                     a += 1
                     got = sum(1 for e in ev if all(p(e) for p in preds))
@@ -556,8 +605,9 @@ def suricata_verify():
               (name, m, a, na, (", derived %d/%d" % (dm, dn)) if dn else "",
                (" [mamori exit %s: %s]" % (run.rc, short(run.stderr.strip(), 120))) if crash else ""))
         for ln in lines:
-            if L.VERBOSE or not ln.startswith("  n/a"):
-                print(ln)
+            print(ln)
+        for why, what in nas.items():
+            print("  n/a %d: %s (%s)" % (len(what), why, short("; ".join(what), 110)))
         table.append((name, m, a, na))
         tot_m += m
         tot_a += a
@@ -566,6 +616,9 @@ def suricata_verify():
         print("  (left out of every predicate: %s)" % "; ".join(
             "%s: %s" % (", ".join(sorted(k for k in ignored_seen if ignored_seen[k] == why)), why)
             for why in sorted(set(ignored_seen.values()))))
+    print("  (each of the %d matched checks with count > 0 was re-run with every mapped value changed, one at a "
+          "time: %s)" % (teeth[0], "every change broke the match" if not teeth[1] else
+                         "%d changes did not, see 'weak' above" % teeth[1]))
     pct = 100.0 * tot_m / tot_a if tot_a else 0.0
     print("suricata-verify total: matched %d/%d applicable checks = %.1f%% (%d not applicable)" %
           (tot_m, tot_a, pct, tot_na))
@@ -676,7 +729,7 @@ def zeek_irc(path):
 def zeek_logins(path, proto, truth_filter, minimum, notice):
     name = os.path.basename(path)
     ip = "192.168.56.1"
-    truth = L.tshark_fields(path, truth_filter, ["frame.number"])
+    truth = L.tshark_fields(path, truth_filter, ["frame.number"]) if truth_filter else None
     ntruth = len(truth) if truth is not None else None
     run = L.ingest(path)
     act = proto + "-login"
@@ -687,7 +740,8 @@ def zeek_logins(path, proto, truth_filter, minimum, notice):
         k = "%s/%s" % (first(e, "event.outcome"), first(e, "source.ip"))
         other[k] = other.get(k, 0) + 1
     print("zeek %s: %s events by outcome/source %s; tshark: %s; Zeek: %s" %
-          (name, act, other or "none", "%d failed attempts" % ntruth if ntruth is not None else "n/a", notice))
+          (name, act, other or "none", ("%d failed attempts" % ntruth) if ntruth is not None
+           else "n/a (encrypted)", notice))
     if proto == "ftp" and ntruth is not None:
         result("zeek %s: one failed ftp-login from %s per 530 reply (%d)" % (name, ip, ntruth),
                len(fails) == ntruth and ntruth >= minimum, "mamori %d" % len(fails))
@@ -911,98 +965,193 @@ def ndpi():
 
 # ---------------------------------------------------------------- bad input
 
-def bad_input():
-    print("== bad input")
+def hostile_sessions(add_session):
+    """TCP conversations that start like each protocol and then lie: lengths that
+    overflow, lines without end, nesting without end, values out of range."""
+    rnd = random.Random(99)
+    junk = bytes(rnd.getrandbits(8) for _ in range(6000))
+    big_line = b"A" * 200000
+    add_session("HTTP: Content-Length of 30 digits, chunk size 16 hex digits", 80, [
+        (0, b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"),
+        (1, b"HTTP/1.1 200 OK\r\nContent-Length: 999999999999999999999999999999\r\n\r\n" + junk),
+        (0, b"POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFF\r\nabc\r\n"
+            b"-1\r\n\r\n" + junk)], "http")
+    add_session("HTTP: 200 KB header line, 10000 headers", 80, [
+        (0, b"GET /" + big_line + b" HTTP/1.1\r\n" + b"X-A: b\r\n" * 10000 + b"\r\n"),
+        (1, b"HTTP/1.1 206 Partial\r\nContent-Range: bytes 18446744073709551615-0/1\r\n"
+            b"Content-Length: 5\r\n\r\nhello")], "http")
+    nest = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1) for i in range(3000))
+    add_session("SMTP: 3000 nested multiparts, bad base64, 200 KB line", 25, [
+        (1, b"220 x\r\n"), (0, b"EHLO a\r\n"), (1, b"250 ok\r\n"), (0, b"MAIL FROM:<a@b>\r\n"), (1, b"250 ok\r\n"),
+        (0, b"RCPT TO:<c@d>\r\n"), (1, b"250 ok\r\n"), (0, b"DATA\r\n"), (1, b"354 go\r\n"),
+        (0, b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n" + nest +
+            b"Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename*0=a; filename*99999=b\r\n\r\n"
+            b"====!!!!" + big_line + b"\r\n.\r\n"),
+        (1, b"250 ok\r\n"), (0, b"AUTH PLAIN " + b"=" * 5000 + b"\r\n"), (1, b"535 no\r\n")], "smtp")
+    add_session("SMTP: BDAT with a 20-digit size", 25, [
+        (1, b"220 x\r\n"), (0, b"EHLO a\r\n"), (1, b"250-CHUNKING\r\n250 ok\r\n"),
+        (0, b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 99999999999999999999 LAST\r\n" + junk)], "smtp")
+    add_session("FTP: PASV/PORT out of range, 200 KB reply", 21, [
+        (1, b"220 x\r\n"), (0, b"USER a\r\n"), (1, b"331 p\r\n"), (0, b"PASS b\r\n"), (1, b"230 ok\r\n"),
+        (0, b"PASV\r\n"), (1, b"227 Entering Passive Mode (999,999,999,999,999,999)\r\n"),
+        (0, b"PORT 1,2,3,4,5\r\nEPRT |9|::1|99999|\r\n"), (1, b"229 Entering (|||-1|)\r\n"),
+        (0, b"RETR a\r\n"), (1, b"150-" + big_line + b"\r\n")], "ftp")
+    add_session("IRC: 200 KB line, DCC SEND with overflowing numbers", 6667, [
+        (0, b"NICK a\r\nUSER a 0 * :a\r\nJOIN " + b"#c," * 20000 + b"\r\n"),
+        (0, b"PRIVMSG b :\x01DCC SEND f 99999999999999999999 99999 99999999999999999999\x01\r\n"),
+        (1, b":s 001 a :" + big_line + b"\r\n")], "irc")
+    add_session("SSH: 200 KB banner, packet length 0xffffffff", 22, [
+        (1, b"SSH-2.0-" + big_line + b"\r\n"), (0, b"SSH-2.0-x\r\n\xff\xff\xff\xff" + junk)], "ssh")
+    hello = (b"\x03\x03" + b"\x11" * 32 + b"\x20" + b"\x22" * 32 + b"\xff\xfe\x13\x01" + b"\x01\x00" +
+             b"\xff\xf0\x00\x00\xff\x00")            # cipher suites and extensions longer than the message
+    hello = hello.ljust(300, b"\x00")
+    add_session("TLS: ClientHello whose inner lengths overflow", 443, [
+        (0, b"\x16\x03\x01" + struct.pack(">H", len(hello) + 4) + b"\x01" + struct.pack(">I", len(hello))[1:] + hello),
+        (1, b"\x16\x03\x03\x00\x05\x02\xff\xff\xff\x00" + junk[:500])], "tls")
+    loop = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x0c\x00\x01\x00\x01"
+    good = bytes.fromhex("abcd0100000100000000000003777777076578616d706c6503636f6d0000010001")
+    add_session("DNS over TCP: a query, then a compression loop and a zero length", 53, [
+        (0, struct.pack(">H", len(good)) + good + struct.pack(">H", len(loop)) + loop + b"\x00\x00" + junk[:100])],
+        "dns")
+    add_session("random bytes to every analyzer port", 80, [(0, junk), (1, junk[::-1])])
+    for port in (25, 21, 6667, 22, 443, 53):
+        add_session("random bytes on port %d" % port, port, [(1, junk[:3000]), (0, junk[3000:])])
+
+
+def make_bad_cases(tmp):
+    """-> [(label, path)], plus the label of the mid-capture cut."""
     src = os.path.join(L.CORPORA, "pcap", "suricata-verify", "smtp-eve", "input.pcap")
-    if not os.path.isfile(src):
-        result("bad input", False, "no %s" % src)
-        return
     with open(src, "rb") as fh:
         data = fh.read()
-    parsed = L.read_pcap(src)
-    hdr, bo, linktype, recs = parsed
+    hdr, bo, linktype, recs = L.read_pcap(src)
     rnd = random.Random(1234)
     cases = []
-    with tempfile.TemporaryDirectory(prefix="mm-sensor-bad-") as tmp:
-        def add(label, blob):
-            p = os.path.join(tmp, re.sub(r"[^a-z0-9]+", "_", label.lower()) + ".pcap")
-            with open(p, "wb") as fh:
-                fh.write(blob)
-            cases.append((label, p))
 
-        for cut in (0, 3, 23, 24, 30, 24 + 16 + 20, len(data) // 3, len(data) // 2, len(data) - 1):
-            add("cut at %d of %d bytes" % (cut, len(data)), data[:cut])
-        add("not a capture", b"hello, this is not a pcap file\n" * 10)
-        # packet bytes replaced by noise, record headers kept
-        out = [(h, bytes(rnd.getrandbits(8) for _ in range(len(d)))) for h, d in recs]
-        blob = hdr + b"".join(h + d for h, d in out)
-        add("random packet bytes", blob)
-        # corpus packets with bytes flipped past the Ethernet header
+    def path_of(label):
+        return os.path.join(tmp, "%02d_%s.pcap" % (len(cases), re.sub(r"[^a-z0-9]+", "_", label.lower())[:40]))
+
+    def add(label, blob):
+        p = path_of(label)
+        with open(p, "wb") as fh:
+            fh.write(blob)
+        cases.append((label, p, None))
+
+    def add_session(label, port, turns, proto=None):
+        p = path_of(label)
+        L.tcp_session(p, turns, dport=port)
+        cases.append((label, p, proto))
+
+    for cut in (0, 3, 23, 24, 30, 24 + 16 + 20, len(data) // 3, len(data) // 2, len(data) - 1):
+        add("cut at %d of %d bytes" % (cut, len(data)), data[:cut])
+    add("not a capture", b"hello, this is not a pcap file\n" * 10)
+    # packet bytes replaced by noise, record headers kept
+    add("random packet bytes", hdr + b"".join(h + bytes(rnd.getrandbits(8) for _ in range(len(d))) for h, d in recs))
+    # corpus packets with bits flipped past the Ethernet header
+    out = []
+    for h, d in recs:
+        d = bytearray(d)
+        for _ in range(max(1, len(d) // 20)):
+            d[rnd.randrange(14, len(d)) if len(d) > 14 else 0] ^= 1 << rnd.randrange(8)
+        out.append((h, bytes(d)))
+    add("bit-flipped packets", hdr + b"".join(h + d for h, d in out))
+    # random lengths (0..1600) under each link type the sensor decodes
+    for lt in (1, 101, 113, 276, 0):
         out = []
-        for h, d in recs:
-            d = bytearray(d)
-            for _ in range(max(1, len(d) // 20)):
-                i = rnd.randrange(14, len(d)) if len(d) > 14 else 0
-                d[i] ^= 1 << rnd.randrange(8)
-            out.append((h, bytes(d)))
-        add("bit-flipped packets", hdr + b"".join(h + d for h, d in out))
-        # random lengths (0..1600), random linktypes
-        for lt in (1, 101, 113, 276, 0):
-            h2 = hdr[:20] + struct.pack(bo + "I", lt)
-            out = []
-            for i in range(300):
-                n = rnd.choice([0, 1, 13, 14, 20, 40, 60, rnd.randrange(0, 1600)])
-                d = bytes(rnd.getrandbits(8) for _ in range(n))
-                out.append((L.record_header(bo, 1000 + i, 0, n, n), d))
-            add("random packets, linktype %d" % lt, h2 + b"".join(h + d for h, d in out))
-        # a record header claiming 4 GB, and one with caplen > wirelen
-        add("record of 0xfffffff0 bytes", hdr + recs[0][0][:8] + struct.pack(bo + "II", 0xfffffff0, 0xfffffff0) + recs[0][1])
-        add("caplen > wirelen", hdr + recs[0][0][:8] + struct.pack(bo + "II", len(recs[0][1]), 10) + recs[0][1])
-        # IPv4 headers lying about their lengths (tot_len, IHL) over a real TCP packet
-        e = bytearray(recs[5][1])
-        lies = []
-        for ihl, tot in ((15, None), (5, 0xffff), (5, 10), (0, None)):
-            x = bytearray(e)
-            if ihl is not None:
-                x[14] = (x[14] & 0xf0) | ihl
-            if tot is not None:
-                x[16:18] = struct.pack(">H", tot)
-            lies.append((recs[5][0], bytes(x)))
-        add("lying IPv4 header lengths", hdr + b"".join(h + d for h, d in lies))
+        for i in range(300):
+            n = rnd.choice([0, 1, 13, 14, 20, 40, 60, rnd.randrange(0, 1600)])
+            out.append((L.record_header(bo, 1000 + i, 0, n, n), bytes(rnd.getrandbits(8) for _ in range(n))))
+        add("random packets, linktype %d" % lt, hdr[:20] + struct.pack(bo + "I", lt) + b"".join(h + d for h, d in out))
+    add("record of 0xfffffff0 bytes", hdr + recs[0][0][:8] + struct.pack(bo + "II", 0xfffffff0, 0xfffffff0) + recs[0][1])
+    add("caplen > wirelen", hdr + recs[0][0][:8] + struct.pack(bo + "II", len(recs[0][1]), 10) + recs[0][1])
+    # IPv4 headers lying about their lengths (IHL, total length) over a real TCP packet
+    lies = []
+    for ihl, tot in ((15, None), (5, 0xffff), (5, 10), (0, None)):
+        x = bytearray(recs[5][1])
+        x[14] = (x[14] & 0xf0) | ihl
+        if tot is not None:
+            x[16:18] = struct.pack(">H", tot)
+        lies.append((recs[5][0], bytes(x)))
+    add("lying IPv4 header lengths", hdr + b"".join(h + d for h, d in lies))
+    hostile_sessions(add_session)
+    return cases, "cut at %d " % (len(data) // 2)
 
-        for label, p in cases:
-            try:
-                r = L.ingest(p, alerts=False, timeout=60)
-            except Exception as ex:   # a hang is a failure too
-                result("bad input: %s" % label, False, "did not finish: %s" % ex)
-                continue
-            # the text summary goes to stderr without --json: ask once more for it
+
+def bad_input(cases, mid_cut):
+    print("== bad input (%d captures)" % len(cases))
+    for label, p, proto in cases:
+        try:
+            r = L.ingest(p, alerts=True, timeout=60)
+            # without --json the summary goes to stderr as text
             with tempfile.TemporaryDirectory() as t2:
                 q = subprocess.run([L.BIN, "--db", os.path.join(t2, "x.db"), "ingest", "--pcap", "--no-store",
                                     "--events", p], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-            err = q.stderr.decode("utf-8", "replace")
-            why = []
-            for rc, what in ((r.rc, "--json"), (q.returncode, "text")):
-                if rc < 0 or rc > 1:
-                    why.append("%s run exit %d%s" % (what, rc, " (signal %d)" % -rc if rc < 0 else ""))
-            if q.returncode == 1 and os.path.basename(p) not in err:
-                why.append("exit 1 without naming the file: %s" % short(err.strip(), 120))
-            if not re.search(r"^sensor: \d+ packets", err, re.M) or not re.search(r"^ingested ", err, re.M):
-                why.append("no summary on stderr")
-            if r.summary is None:
-                why.append("no {\"summary\"} with --json")
-            if r.bad_lines:
-                why.append("%d stdout lines are not JSON" % len(r.bad_lines))
-            if "sanitizer" in err.lower() or "runtime error" in err:
-                why.append(short(err, 200))
-            result("bad input: %s (exit %d, %s packets, %d events)" % (
-                label, q.returncode, (r.summary or {}).get("packets"), len(r.events)), not why, "; ".join(why))
-        # what was read before a cut is analysed: the DNS exchange at the start survives
-        cut = [p for label, p in cases if label.startswith("cut at %d " % (len(data) // 2))][0]
-        r = L.ingest(cut, alerts=False)
-        dns = [e for e in r.events if action(e).startswith("dns-")]
-        result("bad input: a capture cut in the middle still gives the events before the cut (%d dns)" % len(dns),
-               len(dns) == 2)
+        except subprocess.TimeoutExpired:
+            result("bad input: %s" % label, False, "did not finish in 60 s")
+            continue
+        err = q.stderr.decode("utf-8", "replace")
+        why = []
+        for rc, what in ((r.rc, "--json"), (q.returncode, "text")):
+            if rc < 0 or rc > 1:
+                why.append("%s run exit %d%s" % (what, rc, " (signal %d)" % -rc if rc < 0 else ""))
+        if q.returncode == 1 and os.path.basename(p) not in err:
+            why.append("exit 1 without naming the file: %s" % short(err.strip(), 120))
+        if not re.search(r"^sensor: \d+ packets", err, re.M) or not re.search(r"^ingested ", err, re.M):
+            why.append("no summary on stderr")
+        if r.summary is None:
+            why.append("no {\"summary\"} with --json")
+        if r.bad_lines:
+            why.append("%d stdout lines are not JSON" % len(r.bad_lines))
+        if proto:
+            # hostile data a known analyzer took: it must be counted, not silently dropped
+            got = sorted({protocol(e) for e in r.events if is_flow(e)})
+            if got != [proto]:
+                why.append("flow classified %s, not %s" % (got or "none", proto))
+            if not (r.summary or {}).get("app_errors"):
+                why.append("malformed %s data not counted (summary app_errors 0)" % proto)
+        result("bad input: %s (exit %d, %s packets, %d events, %s app errors)" % (
+            label, q.returncode, (r.summary or {}).get("packets"), len(r.events), (r.summary or {}).get("app_errors")),
+            not why, "; ".join(why))
+    # what was read before a cut is analysed: the DNS exchange at the start survives
+    cut = [c[1] for c in cases if c[0].startswith(mid_cut)][0]
+    r = L.ingest(cut, alerts=False)
+    dns = [e for e in r.events if action(e).startswith("dns-")]
+    result("bad input: a capture cut in the middle still gives the events before the cut (%d dns)" % len(dns),
+           len(dns) == 2)
+
+
+def asan_pass(cases):
+    """Every corpus capture and every bad input through the sanitizer build
+    (build-asan/mamori, made by `make test`; MAMORI_ASAN overrides)."""
+    binary = os.environ.get("MAMORI_ASAN") or os.path.join(L.ROOT, "build-asan", "mamori")
+    if not os.path.isabs(binary):
+        binary = os.path.join(L.ROOT, binary)
+    if not os.access(binary, os.X_OK):
+        print("(sanitizer pass skipped: no %s; `make test` builds it)" % binary)
+        return
+    os.environ.setdefault("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
+    os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1")
+    pcaps = sorted(glob.glob(os.path.join(L.CORPORA, "pcap", "suricata-verify", "*", "input.pcap")) +
+                   glob.glob(os.path.join(L.CORPORA, "pcap", "zeek", "*.pcap*")) +
+                   glob.glob(os.path.join(L.CORPORA, "pcap", "ndpi", "pcap", "*")))
+    t0 = time.monotonic()
+    bad = []
+    for p in pcaps + [c[1] for c in cases]:
+        try:
+            r = L.ingest(p, alerts=True, timeout=300, binary=binary)
+        except subprocess.TimeoutExpired:
+            bad.append("%s: did not finish in 300 s" % os.path.basename(p))
+            continue
+        rep = re.search(r"(ERROR: \w+Sanitizer.*|runtime error:.*)", r.stderr)
+        if r.rc < 0 or r.rc > 1 or rep:
+            bad.append("%s: exit %d %s" % (os.path.relpath(p, L.CORPORA) if p.startswith(L.CORPORA) else
+                                           os.path.basename(p), r.rc,
+                                           rep.group(1)[:200] if rep else short(r.stderr.strip().split("\n")[0], 120)))
+    print("sanitizer pass: %d captures through %s in %.1fs" % (len(pcaps) + len(cases),
+                                                             os.path.relpath(binary, L.ROOT), time.monotonic() - t0))
+    for b in bad:
+        print("  %s" % b)
+    result("no sanitizer report over %d corpus and bad-input captures" % (len(pcaps) + len(cases)), not bad,
+           "%d captures: %s" % (len(bad), "; ".join(bad[:3])))
 
 
 # ---------------------------------------------------------------- main
@@ -1021,7 +1170,10 @@ def main():
     suricata_verify()
     zeek_traces()
     ndpi()
-    bad_input()
+    with tempfile.TemporaryDirectory(prefix="mm-sensor-bad-") as tmp:
+        cases, mid_cut = make_bad_cases(tmp)
+        bad_input(cases, mid_cut)
+        asan_pass(cases)
     print("sensor_conformance: %.1fs" % (time.monotonic() - t0))
     return 1 if failures else 0
 

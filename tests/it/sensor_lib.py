@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """Helpers for the packet-sensor integration tests (sensor_conformance.py): where the
 binary and the corpora are, one `mamori ingest --pcap` run split into events, alerts
-and summary, nested ECS events flattened to dotted keys, classic pcap files read and
-written (to cut and corrupt them), and ground truth asked of tshark.
+and summary, nested ECS events flattened to dotted keys, classic pcap files read,
+written and made from scratch (to cut, corrupt and forge captures), per-flow frame and
+IP byte accounting, ground truth asked of tshark, and the YAML subset of
+suricata-verify's test.yaml (for machines without PyYAML).
 
 tests/run.sh runs every tests/it/*.py, this one too: run directly, it checks its own
-helpers (pcap round trip, the rendering of raw bytes as mamori's JSON writes them,
-the IRC line parser) on data it makes, so a broken helper cannot pass for a broken
-sensor.
+helpers on data it makes (and the YAML reader against PyYAML on the corpus), so a
+broken helper cannot pass for a broken sensor.
 
 Environment: MM_CORPORA (default ../shared/corpora from the repository root),
 MAMORI or MAMORI_BIN (default build/mamori), TSHARK (default tshark on PATH).
 """
 import codecs
+import glob
 import ipaddress
 import json
 import os
@@ -48,12 +50,12 @@ class Run:
         self.seconds = 0.0
 
 
-def ingest(pcap, alerts=True, timeout=120, extra=()):
+def ingest(pcap, alerts=True, timeout=120, extra=(), binary=None):
     """Run the sensor over one capture.  The database path is never created
     (--no-store); it only satisfies the global option."""
     r = Run()
     with tempfile.TemporaryDirectory(prefix="mm-sensor-it-") as tmp:
-        cmd = [BIN, "--db", os.path.join(tmp, "x.db"), "ingest", "--pcap", "--no-store", "--events", "--json"]
+        cmd = [binary or BIN, "--db", os.path.join(tmp, "x.db"), "ingest", "--pcap", "--no-store", "--events", "--json"]
         if alerts:
             cmd.append("--alerts")
         cmd += list(extra) + [pcap]
@@ -123,11 +125,6 @@ def is_file(ev):
     return "file" in values(ev, "event.category")
 
 
-def app_events(events, proto):
-    """Protocol transaction events: neither flow records nor file events."""
-    return [e for e in events if protocol(e) == proto and not is_flow(e) and not is_file(e)]
-
-
 def endpoints(ev):
     return (first(ev, "source.ip"), first(ev, "source.port"), first(ev, "destination.ip"), first(ev, "destination.port"))
 
@@ -165,9 +162,6 @@ def json_text(raw):
 PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">",
                b"\x4d\x3c\xb2\xa1": "<", b"\xa1\xb2\x3c\x4d": ">"}   # micro / nanosecond
 
-# bytes before the IP header, by DLT (Suricata counts them in flow bytes, mamori not)
-LINK_HEADER = {0: 4, 1: 14, 12: 0, 101: 0, 108: 4, 113: 16, 228: 0, 229: 0, 276: 20}
-
 
 def read_pcap(path):
     """(global header bytes, byte order, linktype, [(record header bytes, data)]) of a
@@ -201,9 +195,53 @@ def record_header(bo, sec, usec, incl, orig):
     return struct.pack(bo + "IIII", sec, usec, incl, orig)
 
 
-def pcap_linktype(path):
-    p = read_pcap(path)
-    return p[2] if p else None
+def _csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    s += s >> 16
+    return (~s) & 0xffff
+
+
+def tcp_frame(src, dst, sp, dp, seq, ack, flags, data=b""):
+    """One Ethernet/IPv4/TCP frame with valid checksums (src, dst: 4-byte sequences)."""
+    tcp = struct.pack(">HHIIBBHHH", sp, dp, seq & 0xffffffff, ack & 0xffffffff, 5 << 4, flags, 65535, 0, 0) + data
+    c = _csum(bytes(src) + bytes(dst) + struct.pack(">BBH", 0, 6, len(tcp)) + tcp)
+    tcp = tcp[:16] + struct.pack(">H", c) + tcp[18:]
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, bytes(src), bytes(dst))
+    ip = ip[:10] + struct.pack(">H", _csum(ip)) + ip[12:]
+    return b"\x02\0\0\0\0\x02\x02\0\0\0\0\x01\x08\x00" + ip + tcp
+
+
+def tcp_session(path, turns, sport=40000, dport=80, cli=(10, 0, 0, 1), srv=(10, 0, 0, 2), mss=1400):
+    """Write a pcap of one TCP connection: handshake, turns [(0 = client / 1 = server,
+    bytes)] cut into mss-sized segments, FIN both ways."""
+    cs, ss, recs, t = 1000, 5000, [], [0]
+
+    def add(f):
+        t[0] += 1
+        recs.append((record_header("<", 1700000000, t[0], len(f), len(f)), f))
+    add(tcp_frame(cli, srv, sport, dport, cs, 0, 0x02))
+    cs += 1
+    add(tcp_frame(srv, cli, dport, sport, ss, cs, 0x12))
+    ss += 1
+    add(tcp_frame(cli, srv, sport, dport, cs, ss, 0x10))
+    for d, data in turns:
+        for i in range(0, len(data), mss):
+            seg = data[i:i + mss]
+            if d == 0:
+                add(tcp_frame(cli, srv, sport, dport, cs, ss, 0x18, seg))
+                cs += len(seg)
+            else:
+                add(tcp_frame(srv, cli, dport, sport, ss, cs, 0x18, seg))
+                ss += len(seg)
+    add(tcp_frame(cli, srv, sport, dport, cs, ss, 0x11))
+    cs += 1
+    add(tcp_frame(srv, cli, dport, sport, ss, cs, 0x11))
+    ss += 1
+    add(tcp_frame(cli, srv, sport, dport, cs, ss, 0x10))
+    write_pcap(path, b"\xd4\xc3\xb2\xa1" + struct.pack("<HHiIII", 2, 4, 0, 0, 262144, 1), recs)
 
 
 ICMP_ERRORS = {3, 4, 5, 11, 12}
@@ -508,6 +546,14 @@ def _self_check():
           irc_parse("@time=x :nick!u@h PRIVMSG #chan :hi there\r\n") == ("PRIVMSG", ["#chan", "hi there"]),
           repr(irc_parse("@time=x :nick!u@h PRIVMSG #chan :hi there\r\n")))
     check("irc_parse plain", irc_parse("join #a,#b") == ("JOIN", ["#a,#b"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        p = os.path.join(tmp, "c.pcap")
+        tcp_session(p, [(0, b"GET / HTTP/1.0\r\n\r\n"), (1, b"x" * 3000)], mss=1000)
+        acc = flow_accounting(p)
+    ent = (acc or {}).get((6, frozenset([("10.0.0.1", 40000), ("10.0.0.2", 80)])))
+    check("tcp_session: handshake, 3 server segments, FINs",
+          ent is not None and ent["dir"][("10.0.0.2", 80)][:1] == [5] and ent["dir"][("10.0.0.2", 80)][2] == 3000 + 5 * 40
+          and ent["dir"][("10.0.0.1", 40000)][0] == 5, repr(ent))
     check("alert_mentions_ip is word-bounded",
           alert_mentions_ip({"group": "192.168.56.1"}, "192.168.56.1")
           and not alert_mentions_ip({"group": "192.168.56.101"}, "192.168.56.1"))
@@ -547,7 +593,7 @@ def _self_check():
                 bad.append(os.path.basename(os.path.dirname(t)))
         check("yaml_load (own parser) == PyYAML on %d test.yaml" % len(tests), not bad, " ".join(bad))
     sample = "checks:\n- filter:\n    count: 1\n    match:\n      dns.flags: '8180'\n      x: 81a0 # c\n" \
-             "      email.from: '\"A\" <a@b>'\n  - stats:\n      n: 3\n"
+             "      email.from: '\"A\" <a@b>'\n- stats:\n    n: 3\n"
     want = {"checks": [{"filter": {"count": 1, "match": {"dns.flags": "8180", "x": "81a0",
                                                            "email.from": '"A" <a@b>'}}}, {"stats": {"n": 3}}]}
     got = yaml_load(sample, force_own=True)

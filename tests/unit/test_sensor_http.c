@@ -581,6 +581,24 @@ static void test_gap_in_body_marks_file(void) {
     mm_app_http.close(st, f);
 }
 
+static void test_gap_ending_body_then_next(void) {
+    mm_flow *f = setup();
+    void *st = mm_app_http.open(f);
+    feeds(st, f, MM_C2S, "GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+    feeds(st, f, MM_S2C, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\nabc");
+    mm_app_http.gap(st, f, MM_S2C, 5);   /* the rest of the chunk */
+    feeds(st, f, MM_S2C, "\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n");
+    mm_app_http.gap(st, f, MM_S2C, 4);   /* the whole of the second body */
+    CHECK_INT(count("http-request"), 2);
+    CHECK_INT(gi(ev("http-request", 0), "http.response.body.bytes"), 8);
+    CHECK_INT(gi(ev("http-request", 1), "http.response.body.bytes"), 4);
+    CHECK_STR(gs(ev("file-download", 0), "file.truncated"), "true");
+    CHECK_INT(gi(ev("file-download", 0), "file.size"), 3);
+    CHECK_STR(gs(ev("file-download", 1), "file.truncated"), "true");
+    mm_app_http.close(st, f);
+    CHECK_INT(count("http-request"), 2);
+}
+
 static void test_orphan_response(void) {
     mm_flow *f = setup();
     void *st = mm_app_http.open(f);
@@ -841,6 +859,7 @@ int main(void) {
     TEST(test_response_until_close_http10);
     TEST(test_truncated_body_at_close);
     TEST(test_gap_in_body_marks_file);
+    TEST(test_gap_ending_body_then_next);
     TEST(test_orphan_response);
     TEST(test_numeric_host_and_new_ua_risks);
     TEST(test_header_folding_and_split_ua);
