@@ -1220,6 +1220,16 @@ static int search_row(void *ctx, const mm_stored_event *se) {
             mm_buf_puts(&sc->b, cols[i].before);
             put_text(&sc->b, v->s.p, v->s.len > 160 ? 160 : v->s.len);
         }
+        /* what the event is about, when it is not a message: the first of these */
+        static const mm_field what[] = {MM_F_URL_FULL, MM_F_DNS_QUESTION_NAME, MM_F_TLS_SERVER_NAME,
+                                        MM_F_FILE_NAME, MM_F_EMAIL_SUBJECT, MM_F_IRC_MESSAGE, MM_F_FTP_COMMAND};
+        for (size_t i = 0; !mm_event_has(&ev, MM_F_MESSAGE) && i < MM_ARRAY_LEN(what); i++) {
+            const mm_value *v = mm_event_get(&ev, what[i]);
+            if (!v) continue;
+            mm_buf_puts(&sc->b, "  ");
+            put_text(&sc->b, v->s.p, v->s.len > 160 ? 160 : v->s.len);
+            break;
+        }
         if (ev.kind == MM_KIND_PIPELINE_ERROR) {
             mm_buf_puts(&sc->b, "pipeline_error: ");
             put_text(&sc->b, ev.error.p, ev.error.len);
