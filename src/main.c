@@ -953,7 +953,7 @@ static int cmd_rules(cli *c) {
 
 /* Ports below 1024 need root; nothing else does.  Once listeners and the store are
  * open, give root up for good (DESIGN.md: privileges dropped after opening ports). */
-static int drop_privileges(const char *user, const char *store_path) {
+static int drop_privileges(const char *user, const char *store_path, const char *quarantine) {
     if (geteuid() != 0) {
         if (user) mm_info("not root: 'user: %s' has nothing to drop", user);
         return 0;
@@ -975,6 +975,16 @@ static int drop_privileges(const char *user, const char *store_path) {
         snprintf(f, sizeof f, "%s%s", store_path, suffix[i]);
         if (chown(f, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT)
             mm_warn("cannot give %s to %s: %s", f, user, strerror(errno));
+    }
+    /* the sensor's quarantine (and its temporary folder), created at start: files
+     * extracted later are written as that user */
+    if (quarantine) {
+        char q[4096];
+        snprintf(q, sizeof q, "%s/tmp", quarantine);
+        if (chown(quarantine, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT)
+            mm_warn("cannot give %s to %s: %s", quarantine, user, strerror(errno));
+        if (chown(q, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT)
+            mm_warn("cannot give %s to %s: %s", q, user, strerror(errno));
     }
     if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
         setuid(pw->pw_uid) != 0) {
@@ -1043,7 +1053,7 @@ static int cmd_run(cli *c) {
         if (port >= 0) mm_info("input %s listening on port %d", c->cfg.inputs[i].name, port);
         else mm_info("input %s started", c->cfg.inputs[i].name);
     }
-    if (rc == 0 && drop_privileges(c->cfg.user, c->cfg.store_path) != 0) rc = 1;
+    if (rc == 0 && drop_privileges(c->cfg.user, c->cfg.store_path, c->cfg.sensor.quarantine_dir) != 0) rc = 1;
     if (rc == 0) {
         mm_info("mamori %s running: %d inputs, %d workers, %d rules, %d indicators, store %s",
                 MM_VERSION, c->cfg.ninputs, c->cfg.workers, mm_detect_rule_count(det),
