@@ -15,10 +15,41 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_DEPTH 16
 #define MAX_KEY 256
+
+/* A real as the shortest text that reads back as the same double, integral
+ * values without a fraction: 4.43e2 is "443", 0.1 is "0.1".  Both paths use it,
+ * so a record reads the same whichever path takes it. */
+static mm_str real_text(mm_arena *a, double d) {
+    char t[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(t, sizeof t, "%.*g", prec, d);
+        if (strtod(t, NULL) == d) break;
+    }
+    return mm_arena_str(a, t, strlen(t));
+}
+
+/* Last value wins for a key given twice (as jansson keeps it): drop what an
+ * earlier occurrence set. */
+static void vendor_drop(mm_event *ev, mm_str key) {
+    uint16_t w = 0;
+    for (uint16_t i = 0; i < ev->nvendor; i++) {
+        const mm_kv *kv = &ev->vendor[i];
+        if (kv->key.len == key.len && memcmp(kv->key.p, key.p, key.len) == 0) continue;
+        ev->vendor[w++] = ev->vendor[i];
+    }
+    ev->nvendor = w;
+}
+
+static void forget(mm_event *ev, mm_str key) {
+    mm_field f = mm_field_by_name(key.p, key.len);
+    if (f == MM_F_NONE) vendor_drop(ev, key);
+    else mm_event_unset(ev, f);
+}
 
 static mm_str text_of(mm_arena *a, const json_t *v, char *tmp, size_t cap) {
     switch (json_typeof(v)) {
@@ -28,8 +59,7 @@ static mm_str text_of(mm_arena *a, const json_t *v, char *tmp, size_t cap) {
         snprintf(tmp, cap, "%lld", (long long)json_integer_value(v));
         return mm_arena_str(a, tmp, strlen(tmp));
     case JSON_REAL:
-        snprintf(tmp, cap, "%.17g", json_real_value(v));
-        return mm_arena_str(a, tmp, strlen(tmp));
+        return real_text(a, json_real_value(v));
     case JSON_TRUE: return MM_STR("true");
     case JSON_FALSE: return MM_STR("false");
     default: return (mm_str){NULL, 0};
@@ -111,9 +141,11 @@ static bool str(scan *s, mm_arena *a, mm_str *out) {
     const char *b = ++s->p;
     bool esc = false;
     while (s->p < s->end && *s->p != '"') {
+        if ((unsigned char)*s->p < 0x20) return false;   /* raw controls are not JSON */
         if (*s->p == '\\') {
             esc = true;
             s->p++;
+            if (s->p >= s->end || !strchr("\"\\/bfnrtu", *s->p)) return false;
         }
         s->p++;
     }
@@ -163,8 +195,34 @@ static bool str(scan *s, mm_arena *a, mm_str *out) {
     return true;
 }
 
-/* A scalar that is not a string: number, true, false (null: skipped). */
-static bool bare(scan *s, mm_str *out, bool *is_null) {
+static bool digits(const char **p, const char *e) {
+    const char *b = *p;
+    while (*p < e && **p >= '0' && **p <= '9') (*p)++;
+    return *p > b;
+}
+
+/* A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; real says it has
+ * a fraction or an exponent. */
+static bool number(const char *p, const char *e, bool *real) {
+    *real = false;
+    if (p < e && *p == '-') p++;
+    if (p < e && *p == '0') p++;
+    else if (!digits(&p, e)) return false;
+    if (p < e && *p == '.') {
+        p++, *real = true;
+        if (!digits(&p, e)) return false;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++, *real = true;
+        if (p < e && (*p == '+' || *p == '-')) p++;
+        if (!digits(&p, e)) return false;
+    }
+    return p == e;
+}
+
+/* A scalar that is not a string: number, true, false (null: skipped).  A number
+ * with a fraction or an exponent is written as jansson's path writes it. */
+static bool bare(scan *s, mm_arena *a, mm_str *out, bool *is_null) {
     const char *b = s->p;
     while (s->p < s->end && *s->p != ',' && *s->p != '}' && *s->p != ']' && *s->p != ' ' && *s->p != '\n' &&
            *s->p != '\r' && *s->p != '\t')
@@ -172,16 +230,33 @@ static bool bare(scan *s, mm_str *out, bool *is_null) {
     if (s->p == b) return false;
     *out = (mm_str){b, (uint32_t)(s->p - b)};
     *is_null = out->len == 4 && !memcmp(b, "null", 4);
-    char c = b[0];
-    return *is_null || (c >= '0' && c <= '9') || c == '-' || mm_str_eqc(*out, "true") || mm_str_eqc(*out, "false");
+    if (*is_null || mm_str_eqc(*out, "true") || mm_str_eqc(*out, "false")) return true;
+    bool real;
+    if (!number(b, s->p, &real)) return false;
+    if (real) {
+        char t[64];
+        if (out->len >= sizeof t) return false;   /* jansson's path takes it */
+        memcpy(t, b, out->len);
+        t[out->len] = 0;
+        *out = real_text(a, strtod(t, NULL));
+    }
+    return true;
 }
 
+/* add: a list's second and later items; otherwise the value replaces what an
+ * earlier occurrence of the key set. */
 static void put_str(mm_event *ev, mm_str key, mm_str v, bool add, bool apply) {
     if (!apply) return;
     mm_field f = mm_field_by_name(key.p, key.len);
-    if (f == MM_F_NONE) mm_event_vendor(ev, key, v);
-    else if (add) mm_event_add(ev, f, v);
-    else mm_event_set(ev, f, v);
+    if (f == MM_F_NONE) {
+        if (!add) vendor_drop(ev, key);
+        mm_event_vendor(ev, key, v);
+    } else if (add)
+        mm_event_add(ev, f, v);
+    else {
+        mm_event_unset(ev, f);   /* a value that does not parse must not leave the old one */
+        mm_event_set(ev, f, v);
+    }
 }
 
 /* 1: flat (and decoded when apply), 0: not flat (use jansson), -1: malformed.
@@ -209,17 +284,18 @@ static int flat(mm_event *ev, mm_str msg, bool apply) {
         } else if (*s.p == '[') {
             s.p++;
             ws(&s);
+            if (apply) forget(ev, key);   /* the last occurrence of a key is its value */
             if (s.p < s.end && *s.p == ']') s.p++;
             else
-                for (;;) {
+                for (bool firstv = true;;) {
                     ws(&s);
                     if (s.p < s.end && *s.p == '"') {
                         if (!str(&s, ev->arena, &v)) return -1;
                     } else if (s.p < s.end && (*s.p == '{' || *s.p == '[')) {
                         return 0;
-                    } else if (!bare(&s, &v, &null))
+                    } else if (!bare(&s, ev->arena, &v, &null))
                         return -1;
-                    if (!null) put_str(ev, key, v, true, apply);
+                    if (!null) put_str(ev, key, v, !firstv, apply), firstv = false;
                     ws(&s);
                     if (s.p < s.end && *s.p == ',') { s.p++; continue; }
                     if (s.p < s.end && *s.p == ']') { s.p++; break; }
@@ -228,8 +304,9 @@ static int flat(mm_event *ev, mm_str msg, bool apply) {
         } else if (*s.p == '{') {
             return 0;
         } else {
-            if (!bare(&s, &v, &null)) return -1;
+            if (!bare(&s, ev->arena, &v, &null)) return -1;
             if (!null) put_str(ev, key, v, false, apply);
+            else if (apply) forget(ev, key);
         }
         ws(&s);
         if (s.p < s.end && *s.p == ',') { s.p++; continue; }

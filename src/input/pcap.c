@@ -210,7 +210,8 @@ int mm_input_pcap_start(void **st, const mm_input_conf *c, const mm_source *src,
     pcap_set_snaplen(pc, c->snaplen);
     pcap_set_promisc(pc, c->promisc);
     pcap_set_timeout(pc, 100);
-    pcap_set_buffer_size(pc, c->buffer_mb << 20);
+    /* int bytes: a buffer of 2 GiB or more would overflow the shift */
+    pcap_set_buffer_size(pc, c->buffer_mb >= 2048 ? 2047 << 20 : c->buffer_mb << 20);
     int rc = pcap_activate(pc);
     if (rc < 0) {
         mm_err_set(err, "input %s: cannot capture on %s: %s", c->name, c->interface, pcap_geterr(pc));
@@ -218,11 +219,16 @@ int mm_input_pcap_start(void **st, const mm_input_conf *c, const mm_source *src,
     }
     if (c->filter && *c->filter) {
         struct bpf_program prog;
-        if (pcap_compile(pc, &prog, c->filter, 1, PCAP_NETMASK_UNKNOWN) != 0 || pcap_setfilter(pc, &prog) != 0) {
+        if (pcap_compile(pc, &prog, c->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             mm_err_set(err, "input %s: filter '%s': %s", c->name, c->filter, pcap_geterr(pc));
             goto bad;
         }
-        pcap_freecode(&prog);
+        int frc = pcap_setfilter(pc, &prog);
+        pcap_freecode(&prog);   /* the kernel (or libpcap) has its own copy */
+        if (frc != 0) {
+            mm_err_set(err, "input %s: filter '%s': %s", c->name, c->filter, pcap_geterr(pc));
+            goto bad;
+        }
     }
     mm_sensor_opts so;
     mm_sensor_opts_from_conf(&so, c->sensor);

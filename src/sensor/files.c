@@ -66,6 +66,7 @@ struct mm_sfile {
     uint8_t *head;
     size_t hlen;
     uint64_t size;
+    uint64_t stored;              /* bytes written to the temp file (≤ file_max) */
     bool truncated;
     int fd;                       /* temp file in the quarantine, -1 if none */
     char tmp[400];
@@ -240,6 +241,7 @@ void mm_sfile_write(mm_sfile *h, const void *p, size_t n) {
             }
             q += w, left -= (size_t)w;
         }
+        if (h->fd >= 0) h->stored += n;
     }
     h->size += n;
 }
@@ -322,7 +324,8 @@ void mm_sfile_close(mm_sfile *h, mm_sfile_info *out) {
             unlink(h->tmp);   /* already there: content-addressed */
         } else if (rename(h->tmp, info.path) == 0) {
             fs->stored++;
-            q_add(fs, info.path, h->size, f->now_ns / 1000000000LL);
+            /* the cap counts what is on disk, not the size the protocol carried */
+            q_add(fs, info.path, h->stored, f->now_ns / 1000000000LL);
             q_trim(fs);
             if (stat(info.path, &st) != 0) info.path[0] = 0;   /* trimmed at once: bigger than the cap */
         } else {
@@ -348,6 +351,7 @@ void mm_sfile_close(mm_sfile *h, mm_sfile_info *out) {
     if (info.magic[0]) mm_sev_cstr(e, "file.magic", info.magic);
     if (info.path[0]) mm_sev_cstr(e, "file.path", info.path);
     if (info.truncated) mm_sev_cstr(e, "file.truncated", "true");
+    if (h->msev.in_list) mm_sev_list_end(&h->msev);   /* left open by the analyzer */
     mm_sev_raw(e, h->meta.p, h->meta.len);
     mm_sev_end(e);
     if (out) *out = info;

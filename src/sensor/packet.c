@@ -97,8 +97,10 @@ static int piece_cmp(const void *a, const void *b) {
  * first fragment + payload) to out and return true. */
 static bool frag_add(mm_frag_table *t, const mm_ip *src, const mm_ip *dst, uint32_t id, uint8_t proto,
                      uint32_t off, const uint8_t *data, uint32_t len, bool more, const uint8_t *hdr,
-                     uint32_t hdr_len, int64_t ts_ns, mm_buf *out, uint64_t *dropped) {
-    if (off + len > 65535 + 65535u || len == 0) { (*dropped)++; return false; }
+                     uint32_t hdr_len, int64_t ts_ns, mm_buf *out, uint32_t *out_hdr_len, uint64_t *dropped) {
+    /* no datagram is longer than 65535 bytes: a piece beyond that is an attack
+     * (ping of death) or garbage */
+    if (off + len > 65535u || len == 0) { (*dropped)++; return false; }
     dgram *d = NULL, **pp;
     for (pp = &t->list; *pp; pp = &(*pp)->next)
         if ((*pp)->id == id && (*pp)->proto == proto && mm_ip_eq(&(*pp)->src, src) && mm_ip_eq(&(*pp)->dst, dst)) {
@@ -144,6 +146,9 @@ static bool frag_add(mm_frag_table *t, const mm_ip *src, const mm_ip *dst, uint3
     if (covered < d->total) return false;
     mm_buf_reset(out);
     mm_buf_put(out, d->hdr, d->hdr_len);
+    /* the header is the first fragment's: later ones may be shorter (IPv4
+     * options that are not copied, IPv6 headers before the fragment header) */
+    *out_hdr_len = d->hdr_len;
     size_t base = out->len;
     for (uint32_t i = 0; i < d->total; i++) mm_buf_putc(out, 0);
     /* last arrival first, so that the first arrival's bytes win on overlap */
@@ -160,6 +165,17 @@ static bool frag_add(mm_frag_table *t, const mm_ip *src, const mm_ip *dst, uint3
 }
 
 /* ---------------------------------------------------------------- layers */
+
+int mm_icmp_counterpart(uint8_t proto, uint8_t type) {
+    static const uint8_t v4[][2] = {{8, 0}, {13, 14}, {15, 16}, {10, 9}, {17, 18}};
+    static const uint8_t v6[][2] = {{128, 129}, {133, 134}, {135, 136}, {130, 131}, {144, 145}};
+    const uint8_t(*t)[2] = proto == 1 ? v4 : proto == 58 ? v6 : NULL;
+    for (int i = 0; t && i < 5; i++) {
+        if (t[i][0] == type) return t[i][1];
+        if (t[i][1] == type) return t[i][0];
+    }
+    return -1;
+}
 
 static mm_pkt_rc transport(const uint8_t *p, uint32_t n, uint8_t proto, mm_pkt *o) {
     o->proto = proto;
@@ -180,7 +196,10 @@ static mm_pkt_rc transport(const uint8_t *p, uint32_t n, uint8_t proto, mm_pkt *
         o->payload = p + 8, o->plen = n - 8;
     } else if (proto == 1 || proto == 58) {
         if (n < 4) return MM_PKT_BAD;
-        o->sport = p[0], o->dport = p[1];   /* type and code, as flow tools key ICMP */
+        /* as the Community ID spec keys ICMP: the type, and the type of the answer
+         * (so that an echo and its reply are one flow) or else the code */
+        int cp = mm_icmp_counterpart(proto, p[0]);
+        o->sport = p[0], o->dport = cp >= 0 ? (uint16_t)cp : p[1];
     }
     return MM_PKT_OK;
 }
@@ -201,12 +220,13 @@ static mm_pkt_rc ipv4(const uint8_t *p, uint32_t n, int64_t ts, mm_frag_table *f
     bool more = fo & 0x2000;
     if (off || more) {
         if (!ft) return MM_PKT_BAD;
+        uint32_t fhl = 0;
         if (!frag_add(ft, &o->src, &o->dst, rd16(p + 4), p[9], off, p + hl, tl - hl, more, p, hl, ts, scratch,
-                      dropped))
+                      &fhl, dropped))
             return MM_PKT_HELD;
         (*reasm)++;
         o->ip_len = (uint32_t)scratch->len;
-        return transport((const uint8_t *)scratch->p + hl, (uint32_t)scratch->len - hl, p[9], o);
+        return transport((const uint8_t *)scratch->p + fhl, (uint32_t)scratch->len - fhl, p[9], o);
     }
     return transport(p + hl, tl - hl, p[9], o);
 }
@@ -223,6 +243,10 @@ static mm_pkt_rc ipv6(const uint8_t *p, uint32_t n, int64_t ts, mm_frag_table *f
     o->ip_len = end;
     uint8_t nh = p[6];
     uint32_t off = 40;
+    bool reassembled = false;
+    /* Headers after a fragment header belong to the fragmentable part (RFC 8200
+     * §4.5): the walk goes on in the reassembled datagram (or past an atomic
+     * fragment's header). */
     for (int i = 0; i < 10; i++) {
         if (nh == 0 || nh == 43 || nh == 60) {
             if (off + 8 > end) return MM_PKT_BAD;
@@ -237,22 +261,29 @@ static mm_pkt_rc ipv6(const uint8_t *p, uint32_t n, int64_t ts, mm_frag_table *f
             off += l;
             if (off > end) return MM_PKT_BAD;
         } else if (nh == 44) {
-            if (off + 8 > end || !ft) return MM_PKT_BAD;
+            if (off + 8 > end) return MM_PKT_BAD;
             uint8_t next = p[off];
             uint16_t fo = rd16(p + off + 2);
             uint32_t foff = (uint32_t)(fo >> 3) * 8;
             bool more = fo & 1;
             uint32_t id = rd32(p + off + 4);
             uint32_t data = off + 8;
-            if (foff == 0 && !more)   /* an atomic fragment */
-                return transport(p + data, end - data, next, o);
+            if (foff == 0 && !more) {   /* an atomic fragment */
+                nh = next, off = data;
+                continue;
+            }
+            if (reassembled || !ft) return MM_PKT_BAD;   /* a fragment inside a fragment */
             /* the unfragmentable part (up to this header) is kept as "IP header" */
+            uint32_t fhl = 0;
             if (!frag_add(ft, &o->src, &o->dst, id, next, foff, p + data, end - data, more, p, off, ts, scratch,
-                          dropped))
+                          &fhl, dropped))
                 return MM_PKT_HELD;
             (*reasm)++;
-            o->ip_len = (uint32_t)scratch->len;
-            return transport((const uint8_t *)scratch->p + off, (uint32_t)scratch->len - off, next, o);
+            reassembled = true;
+            p = (const uint8_t *)scratch->p;
+            end = (uint32_t)scratch->len;
+            o->ip_len = end;
+            off = fhl, nh = next;
         } else
             break;
     }

@@ -28,6 +28,10 @@ void mm_frag_free(mm_frag_table *t);
 /* Fragments older than 30 s (packet time) are dropped. */
 void mm_frag_expire(mm_frag_table *t, int64_t now_ns, uint64_t *dropped);
 
+/* ICMP/ICMPv6 (proto 1/58): the type answering `type` (echo -> echo reply...),
+ * or -1 for a one-way message. */
+int mm_icmp_counterpart(uint8_t proto, uint8_t type);
+
 typedef enum { MM_PKT_OK, MM_PKT_NON_IP, MM_PKT_BAD, MM_PKT_HELD } mm_pkt_rc;
 
 /* Decode one captured frame.  A reassembled datagram lives in `scratch` (owned by

@@ -41,9 +41,15 @@ typedef struct flow_ent {
     mm_stream st[2];
     uint8_t *pend[2];
     uint32_t npend[2], probes[2];
+    /* arrival order of the held bytes, for the replay: (direction, length) runs */
+    uint8_t run_dir[2 * PROBE_CHUNKS + 2];
+    uint32_t run_len[2 * PROBE_CHUNKS + 2];
+    uint8_t nrun;
     bool app_off;                /* no analyzer (or it was given up) */
     bool ending;                 /* FIN both ways or RST: lingering */
     bool fin[2];
+    bool syn_seen;               /* the client's SYN was seen: syn_seq is its ISN */
+    uint32_t syn_seq;
     uint8_t cls;                 /* which LRU list */
     const char *end_reason;
     int64_t report_ns;           /* start of the current record (active timeout) */
@@ -90,6 +96,8 @@ struct mm_sensor {
     mm_sensor_files *files;
     mm_sensor_stats st, published;
     uint64_t id_salt;
+    const mm_analyzer *const *apps;
+    size_t napps;
 };
 
 void mm_sensor_opts_default(mm_sensor_opts *o) {
@@ -146,6 +154,7 @@ int mm_sensor_new(mm_sensor **out, const mm_sensor_opts *o, mm_sensor_emit_fn em
     s->npair = mm_xcalloc(NOVEL_SLOTS, sizeof(novel_slot));
     s->nval = mm_xcalloc(NOVEL_SLOTS, sizeof(novel_slot));
     s->id_salt = (uint64_t)mm_now_ns();
+    s->apps = analyzers, s->napps = NANALYZERS;
     if (mm_sensor_files_new(&s->files, &s->o, err) != 0) {
         mm_sensor_free(s);
         return MM_EINVAL;
@@ -158,7 +167,8 @@ int mm_sensor_new(mm_sensor **out, const mm_sensor_opts *o, mm_sensor_emit_fn em
 
 /* Keys are the analyzers' own constants (plain ASCII): written without escaping. */
 static void sev_key(mm_sev *e, const char *key) {
-    if (e->in_list) return;
+    /* a member while a list is open: the list ends here (the output stays JSON) */
+    if (e->in_list) mm_sev_list_end(e);
     size_t n = strlen(key);
     char t[96];
     size_t k = 0;
@@ -241,7 +251,8 @@ void mm_sev_into(mm_sev *e, mm_buf *b) {
     e->first = b->len == 0;
 }
 void mm_sev_raw(mm_sev *e, const char *members, size_t n) {
-    if (!n || e->in_list) return;
+    if (!n) return;
+    if (e->in_list) mm_sev_list_end(e);
     if (!e->first) mm_buf_putc(e->b, ',');
     e->first = false;
     mm_buf_put(e->b, members, n);
@@ -348,9 +359,13 @@ static void community_id(flow_ent *e) {
     size_t al = f->cli.af == 6 ? 16 : 4;
     const uint8_t *a = f->cli.b, *b = f->srv.b;
     uint16_t pa = f->cport, pb = f->sport;
-    bool ports = f->proto == 6 || f->proto == 17 || f->proto == 132;
+    bool icmp = f->proto == 1 || f->proto == 58;
+    bool ports = f->proto == 6 || f->proto == 17 || f->proto == 132 || icmp;
+    /* ICMP "ports" are the type and its counterpart (packet.c); a one-way
+     * message keeps its own direction */
+    bool one_way = icmp && mm_icmp_counterpart(f->proto, (uint8_t)f->cport) < 0;
     int c = memcmp(a, b, al);
-    if (c > 0 || (c == 0 && pa > pb)) {
+    if (!one_way && (c > 0 || (c == 0 && pa > pb))) {
         const uint8_t *t = a; a = b; b = t;
         uint16_t tp = pa; pa = pb; pb = tp;
     }
@@ -456,6 +471,7 @@ static void expect_expire(mm_sensor *s, int64_t now) {
 static bool expect_match(mm_sensor *s, flow_ent *e) {
     for (int i = 0; i < s->nexp; i++) {
         expect *x = &s->exp[i];
+        if ((e->f.proto == 6 ? !x->app->tcp : !x->app->udp)) continue;   /* another transport */
         if (x->port == e->f.sport && mm_ip_eq(&x->srv, &e->f.srv) && (x->any_cli || mm_ip_eq(&x->cli, &e->f.cli))) {
             e->f.app = x->app;
             e->f.app_name = x->app->name;
@@ -491,8 +507,8 @@ static bool app_choose(flow_ent *e) {
     bool maybe = false;
     const mm_analyzer *pick = NULL;
     for (int pass = 0; pass < 2 && !pick; pass++)
-        for (size_t i = 0; i < NANALYZERS; i++) {
-            const mm_analyzer *a = analyzers[i];
+        for (size_t i = 0; i < f->s->napps; i++) {
+            const mm_analyzer *a = f->s->apps[i];
             if (tcp ? !a->tcp : !a->udp) continue;
             bool std = port_of(a, f->sport) || port_of(a, f->cport);
             if ((pass == 0) != std) continue;
@@ -521,6 +537,7 @@ static void pend_free(flow_ent *e) {
     free(e->pend[0]), free(e->pend[1]);
     e->pend[0] = e->pend[1] = NULL;
     e->npend[0] = e->npend[1] = 0;
+    e->nrun = 0;
 }
 
 static void app_data(flow_ent *e, int dir, const uint8_t *p, size_t n) {
@@ -545,25 +562,36 @@ static void app_data(flow_ent *e, int dir, const uint8_t *p, size_t n) {
     memcpy(np + e->npend[dir], p, take);
     e->npend[dir] += take;
     e->probes[dir]++;
+    if (take) {
+        if (e->nrun && e->run_dir[e->nrun - 1] == dir) e->run_len[e->nrun - 1] += take;
+        else if (e->nrun < sizeof e->run_dir) e->run_dir[e->nrun] = (uint8_t)dir, e->run_len[e->nrun++] = take;
+        else e->run_len[e->nrun - 1] += take;   /* cannot happen: PROBE_CHUNKS bounds the runs */
+    }
     if (!app_choose(e)) return;
     if (f->app) {
-        /* replay what was held: the server's greeting first for server-first protocols */
-        int first = e->npend[1] && !e->npend[0] ? MM_S2C : MM_C2S;
-        uint8_t *h0 = e->pend[0], *h1 = e->pend[1];
-        uint32_t n0 = e->npend[0], n1 = e->npend[1];
-        e->pend[0] = e->pend[1] = NULL, e->npend[0] = e->npend[1] = 0;
+        /* replay what was held in the order it came (a server's greeting before
+         * the client's answer, a request before its response) */
+        uint8_t *h[2] = {e->pend[0], e->pend[1]};
+        uint32_t used[2] = {0, 0};
+        uint8_t nrun = e->nrun, rdir[sizeof e->run_dir];
+        uint32_t rlen[sizeof e->run_dir];
+        memcpy(rdir, e->run_dir, nrun);
+        memcpy(rlen, e->run_len, nrun * sizeof *rlen);
+        uint32_t have[2] = {e->npend[0], e->npend[1]};
+        e->pend[0] = e->pend[1] = NULL, e->npend[0] = e->npend[1] = 0, e->nrun = 0;
         /* the bytes of this call beyond what fit in the probe buffer */
         const uint8_t *rest = p + take;
         size_t nrest = n - take;
-        if (first == MM_S2C) {
-            if (n1) app_feed(e, MM_S2C, h1, n1);
-            if (n0) app_feed(e, MM_C2S, h0, n0);
-        } else {
-            if (n0) app_feed(e, MM_C2S, h0, n0);
-            if (n1) app_feed(e, MM_S2C, h1, n1);
+        for (uint8_t i = 0; i < nrun; i++) {
+            int d = rdir[i];
+            uint32_t l = rlen[i] <= have[d] - used[d] ? rlen[i] : have[d] - used[d];
+            if (l && f->app) app_feed(e, d, h[d] + used[d], l);
+            used[d] += l;
         }
-        if (nrest) app_feed(e, dir, rest, nrest);
-        free(h0), free(h1);
+        for (int d = 0; d < 2; d++)
+            if (used[d] < have[d] && f->app) app_feed(e, d, h[d] + used[d], have[d] - used[d]);
+        if (nrest && f->app) app_feed(e, dir, rest, nrest);
+        free(h[0]), free(h[1]);
     } else
         pend_free(e);
 }
@@ -807,8 +835,16 @@ void mm_sensor_packet(mm_sensor *s, int linktype, int64_t ts, const uint8_t *pkt
     if (rc == MM_PKT_HELD) return;
     int dir;
     flow_ent *e = flow_find(s, &p, &dir);
+    if (e && e->ending && p.proto == 6 && (p.tcp_flags & (MM_TH_SYN | MM_TH_ACK)) == MM_TH_SYN &&
+        !(e->syn_seen && dir == MM_C2S && p.seq == e->syn_seq)) {
+        /* the ports are reused by a new connection while the last one lingers (a
+         * retransmission of the flow's own SYN, refused by a RST, is not one) */
+        flow_end(s, e, "closed");
+        e = NULL;
+    }
     if (!e) {
-        /* a late packet of a TCP flow that already ended is not a new flow */
+        /* (a packet arriving after its flow ended and lingered starts a new one,
+         * as in Zeek: its record says what it saw) */
         e = flow_new(s, &p, ts, &dir);
         if (!e) return;
     } else {
@@ -823,7 +859,10 @@ void mm_sensor_packet(mm_sensor *s, int linktype, int64_t ts, const uint8_t *pkt
     if (s->o.active_ns && ts - e->report_ns >= s->o.active_ns) flow_record(s, e, "active", false);
     if (p.proto == 6) {
         uint8_t fl = p.tcp_flags;
-        if ((fl & (MM_TH_SYN | MM_TH_ACK)) == MM_TH_SYN) hist(e, dir, 'S');
+        if ((fl & (MM_TH_SYN | MM_TH_ACK)) == MM_TH_SYN) {
+            hist(e, dir, 'S');
+            if (dir == MM_C2S) e->syn_seen = true, e->syn_seq = p.seq;
+        }
         if ((fl & (MM_TH_SYN | MM_TH_ACK)) == (MM_TH_SYN | MM_TH_ACK)) hist(e, dir, 'H');
         if ((fl & (MM_TH_SYN | MM_TH_FIN | MM_TH_RST | MM_TH_ACK)) == MM_TH_ACK && !p.plen) hist(e, dir, 'A');
         if (p.plen) hist(e, dir, 'D');
@@ -880,4 +919,8 @@ void mm_sensor_stats_get(const mm_sensor *s, mm_sensor_stats *out) {
 }
 
 mm_sensor_files *mm_sensor_files_of(mm_flow *f) { return f->s->files; }
+
+void mm_sensor_use_analyzers(mm_sensor *s, const mm_analyzer *const *list, size_t n) {
+    s->apps = list, s->napps = n;
+}
 mm_sev *mm_sensor_sev_of(mm_flow *f) { return &f->s->sev; }

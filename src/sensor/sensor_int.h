@@ -72,6 +72,10 @@ struct mm_analyzer {
     void (*close)(void *st, mm_flow *f);
 };
 
+/* Tests: dispatch to these analyzers instead of the built-in table (list must
+ * outlive the sensor). */
+void mm_sensor_use_analyzers(mm_sensor *s, const mm_analyzer *const *list, size_t n);
+
 extern const mm_analyzer mm_app_dns, mm_app_http, mm_app_tls, mm_app_smtp,
     mm_app_ftp, mm_app_ftp_data, mm_app_irc, mm_app_ssh;
 

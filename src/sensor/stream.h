@@ -1,6 +1,6 @@
 /* stream: TCP reassembly of one direction.  Bytes are delivered in order exactly
- * once; segments that arrive early wait (bounded per direction and for the whole
- * sensor); a hole that cannot be filled (memory cap, end of flow) is skipped and
+ * once; segments that arrive early wait (bounded per direction, in segments and
+ * for the whole sensor); a hole that cannot be filled (memory cap, end of flow) is skipped and
  * reported as a gap.  Overlapping data: the bytes that arrived first win, and
  * overlaps whose bytes differ (an evasion attempt or corruption) are counted. */
 #ifndef MM_SENSOR_STREAM_H
@@ -14,10 +14,12 @@ typedef struct mm_seg mm_seg;
 
 typedef struct mm_stream {
     bool init, fin_seen, done;
+    bool moved;             /* data was delivered or skipped: a SYN no longer restarts */
     uint32_t next;          /* next sequence number to deliver */
     uint32_t fin_seq;
-    mm_seg *ooo;            /* held segments, sorted by seq */
+    mm_seg *ooo;            /* held segments, sorted by seq, never overlapping */
     size_t held;            /* bytes held in ooo */
+    uint32_t nseg;          /* segments in ooo (each costs a list walk) */
 } mm_stream;
 
 typedef struct mm_stream_ctx {
