@@ -40,6 +40,14 @@ enum { C_SIZE, C_EXT, C_DATA, C_DATA_END, C_TRAILER };
 enum { E_NONE, E_GZIP, E_DEFLATE };
 enum { MP_PRE, MP_LINE, MP_HDR, MP_DATA, MP_END };
 
+/* Memory: a sensor holds up to a million flows, most of them idle or waiting, so
+ * an idle flow keeps only its hstate; a header block being received, a body being
+ * read, an inflate stream and a transaction's strings are allocated when they
+ * begin, sized by what arrived, and freed when they end. */
+
+#define HB_MIN 64                  /* first allocation of a partial header block */
+#define TX_SLACK 32                /* room left for the response's Content-Type */
+
 typedef struct mpart {
     char delim[80];                /* "\r\n--" boundary */
     uint8_t dlen, match;
@@ -55,73 +63,87 @@ typedef struct mpart {
     int parts;
 } mpart;
 
+/* A transaction's strings, in one buffer as offset and length. */
+enum { T_METHOD, T_URL, T_HOST, T_UA, T_REF, T_REQ_MIME, T_RESP_MIME, T_REQ_FNAME, T_RESP_FNAME, T_N };
+
 typedef struct htx {
-    char method[24];
-    size_t method_n;
-    char url[URL_MAX];
-    size_t url_n;
-    char host[256];
-    size_t host_n;
-    char ua[512];
-    size_t ua_n;
-    char ref[1024];
-    size_t ref_n;
-    char req_mime[128], resp_mime[128];
-    size_t req_mime_n, resp_mime_n;
-    char req_fname[NAME_MAX_], resp_fname[NAME_MAX_];
-    size_t req_fname_n, resp_fname_n;
-    char body[BODY_KEEP];
-    size_t body_n;
-    char ver[8];
-    int status;
+    struct htx *next;              /* the pipeline queue, oldest first */
+    char *sb;                      /* the strings: inl, or the heap once they outgrew it */
+    char *body;                    /* http.request.body.content, grown up to BODY_KEEP */
+    mm_sfile **up;                 /* uploads done, closed when the status is known (UP_MAX) */
     uint64_t req_bytes, resp_bytes;
-    bool has_req, req_done, resp_started, resp_done;
-    mm_sfile *up[UP_MAX];          /* uploads done, closed when the status is known */
-    int nup;
+    uint16_t off[T_N], len[T_N];
+    uint16_t sn, scap, body_n, body_cap;
+    uint16_t status;
+    char ver[4];
+    uint8_t nup;
+    bool has_req, req_done, resp_started, resp_done, post_put;
+    char inl[];
 } htx;
 
-typedef struct hdir {
-    int dir;
-    int st;
-    uint8_t *hb;
-    size_t hlen, hcap, scan;
-    int bmode, cst;
+typedef struct hz {
+    z_stream z;
+    uint64_t zin;
+    uint8_t peek[2];
+    uint8_t npeek;
+    bool on;                       /* inflateInit done */
+} hz;
+
+/* One message body being read (S_BODY). */
+typedef struct hbody {
     uint64_t remain;               /* Content-Length body left, or current chunk left */
     uint64_t csize;
-    int cdigits;
-    size_t clen;                   /* chunk-size line length so far */
-    size_t tline, ttotal;          /* trailers: current line, all */
-    int enc;
-    bool zon, zdead, zend;
-    z_stream z;
-    uint8_t peek[2];
-    int npeek;
-    uint64_t zin, decoded;
+    uint64_t decoded;
+    uint32_t clen;                 /* chunk-size line length so far */
+    uint32_t tline, ttotal;        /* trailers: current line, all */
+    uint8_t dir, bmode, cst, enc;
+    uint16_t cdigits;              /* leading zeros count too: up to CHUNK_LINE_MAX */
+    bool zdead, zend;
+    bool want_file, file_rng;
+    hz *z;                         /* only for a compressed body */
     htx *tx;
     mm_sfile *file;
-    bool want_file, file_rng;
-    uint64_t rng_start, rng_total, rng_key;
     mpart *mp;
+    uint64_t rng_start, rng_total, rng_key;
+} hbody;
+
+typedef struct hdir {
+    uint8_t *hb;                   /* the header block, while it is incomplete */
+    uint32_t hlen, hcap, scan;
+    uint8_t st;
+    hbody *b;                      /* while st == S_BODY */
 } hdir;
+
+/* A range download waiting for its next piece. */
+typedef struct hrng {
+    mm_sfile *file;
+    uint64_t key, next, total;
+} hrng;
 
 typedef struct hstate {
     hdir d[2];
-    htx *q[TX_MAX];
-    int qn;
+    htx *qh, *qt;                  /* requests waiting for their responses */
+    uint8_t qn;
     bool tunnel;
-    mm_sfile *rng;                 /* a range download waiting for its next piece */
-    uint64_t rng_key, rng_next, rng_total;
+    hrng *rng;
 } hstate;
 
-/* What a header block said about the message's body and file. */
+/* What a header block said about the message's body and file, and the strings it
+ * gives the transaction. */
 typedef struct hinfo {
     uint64_t cl;
     bool has_cl, cl_bad, chunked, te_other;
     int enc;
     bool cr_ok;
     uint64_t cr_a, cr_b, cr_total;
-    char boundary[76];
     size_t boundary_n;
+    const char *host, *ua, *ref;   /* slices of the block, cut at their caps */
+    size_t host_n, ua_n, ref_n;
+    size_t mime_n, fname_n;
+    /* not cleared: read only up to their lengths */
+    char boundary[76];
+    char mime[128];                /* Content-Type without parameters, lower case */
+    char fname[NAME_MAX_];         /* Content-Disposition's file name */
 } hinfo;
 
 static const char *const known_methods[] = {
@@ -326,15 +348,18 @@ static bool text_body(const char *p, size_t *n) {
 
 /* ---------------------------------------------------------------- the URL */
 
+static inline const char *ts(const htx *tx, int k) { return tx->sb + tx->off[k]; }
+
 typedef struct urlp {
-    char dom[256];
     size_t domn;
     int port;                      /* explicit port, -1 when none */
     const char *path, *query;
     size_t pathn, queryn;
     bool has_path;
-    char full[URL_MAX + 320];
     size_t fulln;
+    /* not cleared: read only up to their lengths */
+    char dom[256];
+    char full[URL_MAX + 320];
 } urlp;
 
 /* host[:port] or [v6][:port] -> lower-case host and port. */
@@ -362,13 +387,14 @@ static void authority(const char *p, size_t n, urlp *u) {
     u->domn = hn;
 }
 
-static void url_split(const mm_flow *f, const htx *tx, urlp *u) {
-    memset(u, 0, offsetof(urlp, full));
+/* The request target's parts; with_full: also url.full (only the events and the
+ * range key need it). */
+static void url_split(const mm_flow *f, const htx *tx, urlp *u, bool with_full) {
+    memset(u, 0, offsetof(urlp, dom));
     u->port = -1;
-    u->fulln = 0;
-    const char *t = tx->url;
-    size_t tn = tx->url_n;
-    bool connect = tx->method_n == 7 && memcmp(tx->method, "CONNECT", 7) == 0;
+    const char *t = ts(tx, T_URL);
+    size_t tn = tx->len[T_URL];
+    bool connect = tx->len[T_METHOD] == 7 && memcmp(ts(tx, T_METHOD), "CONNECT", 7) == 0;
     if (connect) {
         authority(t, tn, u);
         return;
@@ -384,8 +410,8 @@ static void url_split(const mm_flow *f, const htx *tx, urlp *u) {
         authority(a, e, u);
         rest = a + e, rn = an - e;
         absolute = true;
-    } else if (tx->host_n)
-        authority(tx->host, tx->host_n, u);
+    } else if (tx->len[T_HOST])
+        authority(ts(tx, T_HOST), tx->len[T_HOST], u);
     if (rn && (rest[0] == '/' || absolute)) {
         const char *h = memchr(rest, '#', rn);
         if (h) rn = (size_t)(h - rest);
@@ -396,24 +422,23 @@ static void url_split(const mm_flow *f, const htx *tx, urlp *u) {
         if (q) u->query = q + 1, u->queryn = rn - (size_t)(q + 1 - rest);
         u->has_path = true;
     }
-    if (!u->has_path) return;
+    if (!u->has_path || !with_full) return;
     /* http://host[:port]/path?q: the server's address when no Host was sent */
-    char hostbuf[300];
-    size_t hl;
+    bool https = absolute && iprefix(t, tn, "https://");
+    size_t o = https ? 8 : 7;
+    memcpy(u->full, https ? "https://" : "http://", o);
     if (u->domn) {
-        memcpy(hostbuf, u->dom, u->domn);
-        hl = u->domn;
-        if (u->port >= 0) hl += (size_t)snprintf(hostbuf + hl, sizeof hostbuf - hl, ":%d", u->port);
+        memcpy(u->full + o, u->dom, u->domn), o += u->domn;
+        if (u->port >= 0) o += (size_t)snprintf(u->full + o, 8, ":%d", u->port);
     } else {
         char ip[48];
         mm_ip_fmt(&f->srv, ip);
+        char hostbuf[64];
         int w = f->srv.af == 6 ? snprintf(hostbuf, sizeof hostbuf, "[%s]", ip) : snprintf(hostbuf, sizeof hostbuf, "%s", ip);
-        hl = (size_t)w;
+        size_t hl = (size_t)w;
         if (f->sport != 80) hl += (size_t)snprintf(hostbuf + hl, sizeof hostbuf - hl, ":%u", f->sport);
+        memcpy(u->full + o, hostbuf, hl), o += hl;
     }
-    bool https = absolute && iprefix(t, tn, "https://");
-    size_t o = (size_t)snprintf(u->full, sizeof u->full, "%s://", https ? "https" : "http");
-    memcpy(u->full + o, hostbuf, hl), o += hl;
     memcpy(u->full + o, u->path, u->pathn), o += u->pathn;
     if (u->query) {
         u->full[o++] = '?';
@@ -425,7 +450,7 @@ static void url_split(const mm_flow *f, const htx *tx, urlp *u) {
 /* The name a file gets when nothing declares one: the URL's last path segment. */
 static size_t url_name(const mm_flow *f, const htx *tx, char *out, size_t cap) {
     urlp u;
-    url_split(f, tx, &u);
+    url_split(f, tx, &u, false);
     if (!u.has_path) return 0;
     const char *p = u.path;
     size_t n = u.pathn;
@@ -441,19 +466,19 @@ static size_t url_name(const mm_flow *f, const htx *tx, char *out, size_t cap) {
 
 static bool is_method(const htx *tx, const char *m) {
     size_t n = strlen(m);
-    return tx->method_n == n && memcmp(tx->method, m, n) == 0;
+    return tx->len[T_METHOD] == n && memcmp(ts(tx, T_METHOD), m, n) == 0;
 }
 
 static void fields_request(mm_sev *e, const mm_flow *f, const htx *tx) {
     urlp u;
-    url_split(f, tx, &u);
+    url_split(f, tx, &u, true);
     if (u.fulln) mm_sev_str(e, "url.full", u.full, u.fulln);
     if (u.domn) mm_sev_str(e, "url.domain", u.dom, u.domn);
     if (tx->has_req) {
-        mm_sev_str(e, "url.original", tx->url, tx->url_n);
-        mm_sev_str(e, "http.request.method", tx->method, tx->method_n);
+        mm_sev_str(e, "url.original", ts(tx, T_URL), tx->len[T_URL]);
+        mm_sev_str(e, "http.request.method", ts(tx, T_METHOD), tx->len[T_METHOD]);
     }
-    if (tx->ua_n) mm_sev_str(e, "user_agent.original", tx->ua, tx->ua_n);
+    if (tx->len[T_UA]) mm_sev_str(e, "user_agent.original", ts(tx, T_UA), tx->len[T_UA]);
 }
 
 static mm_sfile *file_open(mm_flow *f, htx *tx, int dir, const char *name, size_t name_n) {
@@ -463,7 +488,7 @@ static mm_sfile *file_open(mm_flow *f, htx *tx, int dir, const char *name, size_
     fields_request(e, f, tx);
     if (dir == MM_S2C) {
         if (tx->status) mm_sev_int(e, "http.response.status_code", tx->status);
-        if (tx->resp_mime_n) mm_sev_str(e, "http.response.mime_type", tx->resp_mime, tx->resp_mime_n);
+        if (tx->len[T_RESP_MIME]) mm_sev_str(e, "http.response.mime_type", ts(tx, T_RESP_MIME), tx->len[T_RESP_MIME]);
     }
     return h;
 }
@@ -475,7 +500,8 @@ static void upload_close(htx *tx, mm_sfile *h) {
 
 static void upload_done(htx *tx, mm_sfile *h) {
     if (!h) return;
-    if (tx->nup < UP_MAX && !tx->status) tx->up[tx->nup++] = h;
+    if (!tx->up && !tx->status) tx->up = malloc(UP_MAX * sizeof *tx->up);
+    if (tx->up && tx->nup < UP_MAX && !tx->status) tx->up[tx->nup++] = h;
     else upload_close(tx, h);
 }
 
@@ -484,16 +510,61 @@ static void uploads_flush(htx *tx) {
     tx->nup = 0;
 }
 
+/* ---------------------------------------------------------------- transactions */
+
+/* A transaction with room for `need` bytes of strings (the request's, known when
+ * it is created) and a little more for the response's. */
+static htx *tx_new(hstate *st, size_t need) {
+    if (st->qn >= TX_MAX) return NULL;
+    size_t cap = need + TX_SLACK;
+    htx *tx = malloc(sizeof *tx + cap);
+    if (!tx) return NULL;
+    memset(tx, 0, sizeof *tx);
+    tx->sb = tx->inl;
+    tx->scap = (uint16_t)cap;
+    if (st->qt) st->qt->next = tx;
+    else st->qh = tx;
+    st->qt = tx;
+    st->qn++;
+    return tx;
+}
+
+static void tx_free(htx *tx) {
+    if (tx->sb != tx->inl) free(tx->sb);
+    free(tx->body);
+    free(tx->up);
+    free(tx);
+}
+
+/* Set string k (not set before) to p[0..n). */
+static void tx_put(mm_flow *f, htx *tx, int k, const char *p, size_t n) {
+    if (!n) return;
+    if (tx->sn + n > tx->scap) {
+        size_t nc = tx->sn + n + TX_SLACK;
+        char *nb = malloc(nc);
+        if (!nb) {
+            mm_sensor_app_error(f, "http", "out of memory");
+            return;
+        }
+        memcpy(nb, tx->sb, tx->sn);
+        if (tx->sb != tx->inl) free(tx->sb);
+        tx->sb = nb, tx->scap = (uint16_t)nc;
+    }
+    memcpy(tx->sb + tx->sn, p, n);
+    tx->off[k] = tx->sn, tx->len[k] = (uint16_t)n;
+    tx->sn = (uint16_t)(tx->sn + n);
+}
+
 /* ---------------------------------------------------------------- events */
 
 static void tx_emit(mm_flow *f, htx *tx) {
     uploads_flush(tx);
     mm_sev *e = mm_sev_begin(f, "web", "access", "http-request");
     urlp u;
-    url_split(f, tx, &u);
+    url_split(f, tx, &u, true);
     if (tx->has_req) {
-        mm_sev_str(e, "http.request.method", tx->method, tx->method_n);
-        mm_sev_str(e, "url.original", tx->url, tx->url_n);
+        mm_sev_str(e, "http.request.method", ts(tx, T_METHOD), tx->len[T_METHOD]);
+        mm_sev_str(e, "url.original", ts(tx, T_URL), tx->len[T_URL]);
     }
     if (u.fulln) mm_sev_str(e, "url.full", u.full, u.fulln);
     if (u.fulln || u.domn) mm_sev_cstr(e, "url.scheme", iprefix(u.full, u.fulln, "https:") ? "https" : "http");
@@ -507,10 +578,10 @@ static void tx_emit(mm_flow *f, htx *tx) {
     if (u.query) mm_sev_str(e, "url.query", u.query, u.queryn);
     if (tx->ver[0]) mm_sev_cstr(e, "http.version", tx->ver);
     if (tx->status) mm_sev_int(e, "http.response.status_code", tx->status);
-    if (tx->ua_n) mm_sev_str(e, "user_agent.original", tx->ua, tx->ua_n);
-    if (tx->ref_n) mm_sev_str(e, "http.request.referrer", tx->ref, tx->ref_n);
-    if (tx->req_mime_n) mm_sev_str(e, "http.request.mime_type", tx->req_mime, tx->req_mime_n);
-    if (tx->resp_mime_n) mm_sev_str(e, "http.response.mime_type", tx->resp_mime, tx->resp_mime_n);
+    if (tx->len[T_UA]) mm_sev_str(e, "user_agent.original", ts(tx, T_UA), tx->len[T_UA]);
+    if (tx->len[T_REF]) mm_sev_str(e, "http.request.referrer", ts(tx, T_REF), tx->len[T_REF]);
+    if (tx->len[T_REQ_MIME]) mm_sev_str(e, "http.request.mime_type", ts(tx, T_REQ_MIME), tx->len[T_REQ_MIME]);
+    if (tx->len[T_RESP_MIME]) mm_sev_str(e, "http.response.mime_type", ts(tx, T_RESP_MIME), tx->len[T_RESP_MIME]);
     if (tx->has_req) mm_sev_int(e, "http.request.body.bytes", (int64_t)tx->req_bytes);
     if (tx->resp_started) mm_sev_int(e, "http.response.body.bytes", (int64_t)tx->resp_bytes);
     size_t bn = tx->body_n;
@@ -521,15 +592,13 @@ static void tx_emit(mm_flow *f, htx *tx) {
 
 /* Emit the transactions at the head of the queue that are complete. */
 static void q_flush(hstate *st, mm_flow *f, bool all) {
-    int k = 0;
-    while (k < st->qn && (all || (st->q[k]->req_done && st->q[k]->resp_done))) {
-        tx_emit(f, st->q[k]);
-        free(st->q[k]);
-        k++;
-    }
-    if (k) {
-        memmove(st->q, st->q + k, (size_t)(st->qn - k) * sizeof st->q[0]);
-        st->qn -= k;
+    htx *tx;
+    while ((tx = st->qh) && (all || (tx->req_done && tx->resp_done))) {
+        tx_emit(f, tx);
+        st->qh = tx->next;
+        if (!st->qh) st->qt = NULL;
+        st->qn--;
+        tx_free(tx);
     }
 }
 
@@ -666,185 +735,205 @@ static void mp_feed(mm_flow *f, htx *tx, mpart *mp, const uint8_t *p, size_t n) 
 
 /* ---------------------------------------------------------------- bodies */
 
-static void zdec_end(hdir *d) {
-    if (d->zon) inflateEnd(&d->z);
-    d->zon = false;
+static void zdec_end(hbody *b) {
+    if (!b->z) return;
+    if (b->z->on) inflateEnd(&b->z->z);
+    free(b->z);
+    b->z = NULL;
 }
 
-static void file_gap(hdir *d) {
-    if (d->file) mm_sfile_gap(d->file, 0);
-    if (d->mp && d->mp->file) mm_sfile_gap(d->mp->file, 0);
+static void file_gap(hbody *b) {
+    if (b->file) mm_sfile_gap(b->file, 0);
+    if (b->mp && b->mp->file) mm_sfile_gap(b->mp->file, 0);
 }
 
 /* The body's file, opened at its first byte (empty bodies are no files).  Named
  * by Content-Disposition, else by the URL's last segment. */
-static bool file_ensure(mm_flow *f, hdir *d) {
-    htx *tx = d->tx;
-    if (d->file) return true;
-    if (!d->want_file || !tx) return false;
+static bool file_ensure(mm_flow *f, hbody *b) {
+    htx *tx = b->tx;
+    if (b->file) return true;
+    if (!b->want_file || !tx) return false;
     char nm[NAME_MAX_];
     size_t nn;
-    if (d->dir == MM_C2S && tx->req_fname_n) setf(nm, &nn, sizeof nm, tx->req_fname, tx->req_fname_n);
-    else if (d->dir == MM_S2C && tx->resp_fname_n) setf(nm, &nn, sizeof nm, tx->resp_fname, tx->resp_fname_n);
+    if (b->dir == MM_C2S && tx->len[T_REQ_FNAME]) setf(nm, &nn, sizeof nm, ts(tx, T_REQ_FNAME), tx->len[T_REQ_FNAME]);
+    else if (b->dir == MM_S2C && tx->len[T_RESP_FNAME])
+        setf(nm, &nn, sizeof nm, ts(tx, T_RESP_FNAME), tx->len[T_RESP_FNAME]);
     else nn = url_name(f, tx, nm, sizeof nm);
-    d->file = file_open(f, tx, d->dir, nm, nn);
-    if (!d->file) {
-        d->want_file = false;
+    b->file = file_open(f, tx, b->dir, nm, nn);
+    if (!b->file) {
+        b->want_file = false;
         return false;
     }
-    if (d->file_rng && d->rng_start) mm_sfile_gap(d->file, 0);   /* its start is missing */
+    if (b->file_rng && b->rng_start) mm_sfile_gap(b->file, 0);   /* its start is missing */
     return true;
 }
 
-/* Decoded body bytes: kept text, files, multipart parts. */
-static void sink(hstate *st, mm_flow *f, int dir, const uint8_t *p, size_t n) {
-    hdir *d = &st->d[dir];
-    htx *tx = d->tx;
-    if (!n || !tx) return;
-    d->decoded += n;
-    if (dir == MM_C2S && (is_method(tx, "POST") || is_method(tx, "PUT")) && tx->body_n < BODY_KEEP) {
-        size_t k = BODY_KEEP - tx->body_n < n ? BODY_KEEP - tx->body_n : n;
-        memcpy(tx->body + tx->body_n, p, k);
-        tx->body_n += k;
+/* Keep the start of a POST/PUT body (http.request.body.content). */
+static void body_keep(htx *tx, const uint8_t *p, size_t n) {
+    size_t left = (size_t)BODY_KEEP - tx->body_n;
+    size_t k = left < n ? left : n;
+    if (tx->body_n + k > tx->body_cap) {
+        size_t nc = tx->body_cap ? (size_t)tx->body_cap * 2 : 128;
+        while (nc < tx->body_n + k) nc *= 2;
+        if (nc > BODY_KEEP) nc = BODY_KEEP;
+        char *nb = realloc(tx->body, nc);
+        if (!nb) return;   /* the content is an extra: the body itself is still carried */
+        tx->body = nb, tx->body_cap = (uint16_t)nc;
     }
-    if (d->mp) {
-        mp_feed(f, tx, d->mp, p, n);
-        return;
-    }
-    if (file_ensure(f, d)) mm_sfile_write(d->file, p, n);
+    memcpy(tx->body + tx->body_n, p, k);
+    tx->body_n = (uint16_t)(tx->body_n + k);
 }
 
-static void inflate_in(hstate *st, mm_flow *f, int dir, const uint8_t *p, size_t n);
-
-/* Entity bytes (de-chunked, still encoded). */
-static void entity(hstate *st, mm_flow *f, int dir, const uint8_t *p, size_t n) {
-    hdir *d = &st->d[dir];
-    if (!n) return;
-    if (d->tx) {
-        if (dir == MM_C2S) d->tx->req_bytes += n;
-        else d->tx->resp_bytes += n;
-    }
-    if (d->enc == E_NONE) {
-        sink(st, f, dir, p, n);
+/* Decoded body bytes: kept text, files, multipart parts. */
+static void sink(mm_flow *f, hbody *b, const uint8_t *p, size_t n) {
+    htx *tx = b->tx;
+    if (!n || !tx) return;
+    b->decoded += n;
+    if (b->dir == MM_C2S && tx->post_put && tx->body_n < BODY_KEEP) body_keep(tx, p, n);
+    if (b->mp) {
+        mp_feed(f, tx, b->mp, p, n);
         return;
     }
-    if (d->zdead || d->zend) return;
-    if (!d->zon) {
+    if (file_ensure(f, b)) mm_sfile_write(b->file, p, n);
+}
+
+static void inflate_in(mm_flow *f, hbody *b, const uint8_t *p, size_t n);
+
+/* Entity bytes (de-chunked, still encoded). */
+static void entity(mm_flow *f, hbody *b, const uint8_t *p, size_t n) {
+    if (!n) return;
+    if (b->tx) {
+        if (b->dir == MM_C2S) b->tx->req_bytes += n;
+        else b->tx->resp_bytes += n;
+    }
+    if (b->enc == E_NONE) {
+        sink(f, b, p, n);
+        return;
+    }
+    if (b->zdead || b->zend) return;
+    if (!b->z || !b->z->on) {
+        if (!b->z && !(b->z = calloc(1, sizeof *b->z))) {
+            mm_sensor_app_error(f, "http", "out of memory");
+            b->zdead = true;
+            file_gap(b);
+            return;
+        }
+        hz *z = b->z;
         /* "deflate" is zlib-wrapped by the RFC, raw deflate by many servers: the
          * first two bytes tell */
         int wbits = 15 + 32;
-        if (d->enc == E_DEFLATE) {
-            while (d->npeek < 2 && n) d->peek[d->npeek++] = *p++, n--;
-            if (d->npeek < 2) return;
-            bool zlib = (d->peek[0] & 0x0f) == 8 && ((d->peek[0] << 8) | d->peek[1]) % 31 == 0;
+        if (b->enc == E_DEFLATE) {
+            while (z->npeek < 2 && n) z->peek[z->npeek++] = *p++, n--;
+            if (z->npeek < 2) return;
+            bool zlib = (z->peek[0] & 0x0f) == 8 && ((z->peek[0] << 8) | z->peek[1]) % 31 == 0;
             wbits = zlib ? 15 : -15;
         }
-        memset(&d->z, 0, sizeof d->z);
-        if (inflateInit2(&d->z, wbits) != Z_OK) {
+        if (inflateInit2(&z->z, wbits) != Z_OK) {
             mm_sensor_app_error(f, "http", "inflate init failed");
-            d->zdead = true;
-            file_gap(d);
+            b->zdead = true;
+            zdec_end(b);
+            file_gap(b);
             return;
         }
-        d->zon = true;
-        if (d->npeek) {
-            int np = d->npeek;
-            d->npeek = 0;
-            inflate_in(st, f, dir, d->peek, (size_t)np);
-            if (d->zdead || d->zend) return;
+        z->on = true;
+        if (z->npeek) {
+            uint8_t pk[2] = {z->peek[0], z->peek[1]};
+            int np = z->npeek;
+            z->npeek = 0;
+            inflate_in(f, b, pk, (size_t)np);
+            if (b->zdead || b->zend) return;
         }
     }
-    inflate_in(st, f, dir, p, n);
+    inflate_in(f, b, p, n);
 }
 
-static void inflate_in(hstate *st, mm_flow *f, int dir, const uint8_t *p, size_t n) {
-    hdir *d = &st->d[dir];
+static void inflate_in(mm_flow *f, hbody *b, const uint8_t *p, size_t n) {
     if (!n) return;
-    d->z.next_in = (Bytef *)p;
-    d->z.avail_in = (uInt)n;
-    while (d->z.avail_in) {
+    hz *z = b->z;
+    z->z.next_in = (Bytef *)p;
+    z->z.avail_in = (uInt)n;
+    while (z->z.avail_in) {
         uint8_t out[16384];
-        d->z.next_out = out;
-        d->z.avail_out = sizeof out;
-        uInt before = d->z.avail_in;
-        int r = inflate(&d->z, Z_NO_FLUSH);
-        d->zin += before - d->z.avail_in;
-        size_t got = sizeof out - d->z.avail_out;
+        z->z.next_out = out;
+        z->z.avail_out = sizeof out;
+        uInt before = z->z.avail_in;
+        int r = inflate(&z->z, Z_NO_FLUSH);
+        z->zin += before - z->z.avail_in;
+        size_t got = sizeof out - z->z.avail_out;
         if (got) {
-            uint64_t after = d->decoded + got;
-            bool over = after > DECODE_MAX || (after > DECODE_RATIO_FLOOR && after > (uint64_t)DECODE_RATIO * (d->zin + 1));
+            uint64_t after = b->decoded + got;
+            bool over = after > DECODE_MAX || (after > DECODE_RATIO_FLOOR && after > (uint64_t)DECODE_RATIO * (z->zin + 1));
             if (over) {
                 mm_sensor_app_error(f, "http", "decompressed body over cap");
-                if (after > DECODE_MAX) sink(st, f, dir, out, (size_t)(DECODE_MAX - d->decoded));
-                d->zdead = true;
-                file_gap(d);
-                zdec_end(d);
+                if (after > DECODE_MAX) sink(f, b, out, (size_t)(DECODE_MAX - b->decoded));
+                b->zdead = true;
+                file_gap(b);
+                zdec_end(b);
                 return;
             }
-            sink(st, f, dir, out, got);
+            sink(f, b, out, got);
         }
         if (r == Z_STREAM_END) {
             /* gzip may hold several members one after the other */
-            if (d->z.avail_in && d->enc == E_GZIP && inflateReset(&d->z) == Z_OK) continue;
-            d->zend = true;
-            zdec_end(d);
+            if (z->z.avail_in && b->enc == E_GZIP && inflateReset(&z->z) == Z_OK) continue;
+            b->zend = true;
+            zdec_end(b);
             return;
         }
         if (r != Z_OK && r != Z_BUF_ERROR) {
             mm_sensor_app_error(f, "http", "bad compressed body");
-            d->zdead = true;
-            file_gap(d);
-            zdec_end(d);
+            b->zdead = true;
+            file_gap(b);
+            zdec_end(b);
             return;
         }
-        if (!got && before == d->z.avail_in) break;
+        if (!got && before == z->z.avail_in) break;
     }
 }
 
 /* The body ended (complete or not): files close, the transaction may be emitted. */
 static void body_end(hstate *st, mm_flow *f, int dir, bool complete) {
     hdir *d = &st->d[dir];
-    htx *tx = d->tx;
-    if (complete && d->enc != E_NONE && !d->zend && !d->zdead && (d->zon || d->npeek)) {
+    hbody *b = d->b;
+    htx *tx = b->tx;
+    if (complete && b->enc != E_NONE && !b->zend && !b->zdead && b->z && (b->z->on || b->z->npeek)) {
         mm_sensor_app_error(f, "http", "compressed body ends early");
         complete = false;
     }
-    zdec_end(d);
-    if (!complete) file_gap(d);
-    if (d->mp) {
-        if (d->mp->file && tx) {
-            upload_done(tx, d->mp->file);
-            d->mp->file = NULL;
+    zdec_end(b);
+    if (!complete) file_gap(b);
+    if (b->mp) {
+        if (b->mp->file && tx) {
+            upload_done(tx, b->mp->file);
+            b->mp->file = NULL;
         }
-        mp_free(d->mp);
-        d->mp = NULL;
+        mp_free(b->mp);
+        b->mp = NULL;
     }
-    if (d->file) {
+    if (b->file) {
         if (dir == MM_C2S && tx) {
-            upload_done(tx, d->file);
-        } else if (d->file_rng) {
-            uint64_t next = d->rng_start + d->decoded;
-            if (complete && next < d->rng_total && !st->tunnel) {
-                st->rng = d->file;
-                st->rng_key = d->rng_key, st->rng_next = next, st->rng_total = d->rng_total;
+            upload_done(tx, b->file);
+        } else if (b->file_rng) {
+            uint64_t next = b->rng_start + b->decoded;
+            hrng *r = complete && next < b->rng_total && !st->tunnel ? malloc(sizeof *r) : NULL;
+            if (r) {
+                r->file = b->file;
+                r->key = b->rng_key, r->next = next, r->total = b->rng_total;
+                st->rng = r;
             } else {
-                if (next < d->rng_total) mm_sfile_gap(d->file, 0);
-                mm_sfile_close(d->file, NULL);
+                if (next < b->rng_total) mm_sfile_gap(b->file, 0);
+                mm_sfile_close(b->file, NULL);
             }
         } else
-            mm_sfile_close(d->file, NULL);
-        d->file = NULL;
+            mm_sfile_close(b->file, NULL);
+        b->file = NULL;
     }
     if (tx) {
         if (dir == MM_C2S) tx->req_done = true;
         else tx->resp_done = true;
     }
-    d->tx = NULL;
-    d->want_file = d->file_rng = false;
-    d->enc = E_NONE;
-    d->zdead = d->zend = false;
-    d->npeek = 0;
-    d->zin = d->decoded = 0;
+    free(b);
+    d->b = NULL;
     if (d->st == S_BODY) d->st = S_START;
     q_flush(st, f, false);
 }
@@ -857,51 +946,51 @@ static void dead(hstate *st, mm_flow *f, int dir, const char *why) {
 }
 
 static size_t chunk_in(hstate *st, mm_flow *f, int dir, const uint8_t *p, size_t n) {
-    hdir *d = &st->d[dir];
+    hbody *b = st->d[dir].b;
     size_t i = 0;
     while (i < n) {
         uint8_t c = p[i];
-        switch (d->cst) {
+        switch (b->cst) {
         case C_SIZE:
         case C_EXT:
             i++;
-            if (++d->clen > CHUNK_LINE_MAX) {
+            if (++b->clen > CHUNK_LINE_MAX) {
                 dead(st, f, dir, "chunk-size line too long");
                 return n;
             }
             if (c == '\n') {
-                if (!d->cdigits) {
+                if (!b->cdigits) {
                     dead(st, f, dir, "bad chunk size");
                     return n;
                 }
-                d->clen = 0;
-                if (d->csize == 0) {
-                    d->cst = C_TRAILER;
-                    d->tline = d->ttotal = 0;
+                b->clen = 0;
+                if (b->csize == 0) {
+                    b->cst = C_TRAILER;
+                    b->tline = b->ttotal = 0;
                 } else {
-                    d->cst = C_DATA;
-                    d->remain = d->csize;
+                    b->cst = C_DATA;
+                    b->remain = b->csize;
                 }
-            } else if (d->cst == C_SIZE && hexv(c) >= 0) {
-                if (d->csize >> 59) {   /* 16 significant hex digits at most */
+            } else if (b->cst == C_SIZE && hexv(c) >= 0) {
+                if (b->csize >> 59) {   /* 16 significant hex digits at most */
                     dead(st, f, dir, "chunk size overflow");
                     return n;
                 }
-                d->csize = d->csize << 4 | (uint64_t)hexv(c);
-                d->cdigits++;
+                b->csize = b->csize << 4 | (uint64_t)hexv(c);
+                b->cdigits++;
             } else if (c == '\r' || c == ';' || is_sp((char)c)) {
-                d->cst = C_EXT;
-            } else if (d->cst == C_SIZE) {
+                b->cst = C_EXT;
+            } else if (b->cst == C_SIZE) {
                 dead(st, f, dir, "bad chunk size");
                 return n;
             }
             break;
         case C_DATA: {
-            size_t take = n - i < d->remain ? n - i : (size_t)d->remain;
-            entity(st, f, dir, p + i, take);
+            size_t take = n - i < b->remain ? n - i : (size_t)b->remain;
+            entity(f, b, p + i, take);
             i += take;
-            d->remain -= take;
-            if (!d->remain) d->cst = C_DATA_END;
+            b->remain -= take;
+            if (!b->remain) b->cst = C_DATA_END;
             break;
         }
         case C_DATA_END:
@@ -911,23 +1000,23 @@ static size_t chunk_in(hstate *st, mm_flow *f, int dir, const uint8_t *p, size_t
                 dead(st, f, dir, "chunk not followed by CRLF");
                 return n;
             }
-            d->cst = C_SIZE;
-            d->csize = 0, d->cdigits = 0, d->clen = 0;
+            b->cst = C_SIZE;
+            b->csize = 0, b->cdigits = 0, b->clen = 0;
             break;
         case C_TRAILER:
             i++;
-            if (++d->ttotal > HDR_MAX) {
+            if (++b->ttotal > HDR_MAX) {
                 dead(st, f, dir, "chunked trailers over cap");
                 return n;
             }
             if (c == '\n') {
-                if (!d->tline) {
+                if (!b->tline) {
                     body_end(st, f, dir, true);
                     return i;
                 }
-                d->tline = 0;
+                b->tline = 0;
             } else if (c != '\r')
-                d->tline++;
+                b->tline++;
             break;
         }
     }
@@ -935,44 +1024,68 @@ static size_t chunk_in(hstate *st, mm_flow *f, int dir, const uint8_t *p, size_t
 }
 
 static size_t body_in(hstate *st, mm_flow *f, int dir, const uint8_t *p, size_t n) {
-    hdir *d = &st->d[dir];
-    switch (d->bmode) {
+    hbody *b = st->d[dir].b;
+    switch (b->bmode) {
     case B_CL: {
-        size_t take = n < d->remain ? n : (size_t)d->remain;
-        entity(st, f, dir, p, take);
-        d->remain -= take;
-        if (!d->remain) body_end(st, f, dir, true);
+        size_t take = n < b->remain ? n : (size_t)b->remain;
+        entity(f, b, p, take);
+        b->remain -= take;
+        if (!b->remain) body_end(st, f, dir, true);
         return take;
     }
     case B_CHUNK:
         return chunk_in(st, f, dir, p, n);
     default:
-        entity(st, f, dir, p, n);
+        entity(f, b, p, n);
         return n;
     }
 }
 
-static void body_start(hstate *st, mm_flow *f, int dir, int mode, uint64_t len, int enc) {
+/* Start reading a body; NULL (and the direction given up) when out of memory. */
+static hbody *body_start(hstate *st, mm_flow *f, int dir, int mode, uint64_t len, int enc, htx *tx) {
     hdir *d = &st->d[dir];
+    hbody *b = calloc(1, sizeof *b);
+    if (!b) {
+        if (tx) {
+            if (dir == MM_C2S) tx->req_done = true;
+            else tx->resp_done = true;
+        }
+        dead(st, f, dir, "out of memory");
+        q_flush(st, f, false);
+        return NULL;
+    }
+    d->b = b;
     d->st = S_BODY;
-    d->bmode = mode;
-    d->remain = len;
-    d->cst = C_SIZE;
-    d->csize = 0, d->cdigits = 0, d->clen = 0;
-    d->enc = enc;
-    d->zon = d->zdead = d->zend = false;
-    d->npeek = 0;
-    d->zin = d->decoded = 0;
+    b->dir = (uint8_t)dir;
+    b->bmode = (uint8_t)mode;
+    b->remain = len;
+    b->cst = C_SIZE;
+    b->enc = (uint8_t)enc;
+    b->tx = tx;
+    return b;
 }
 
 /* ---------------------------------------------------------------- headers */
 
+/* obs-fold: a line starting with a space continues the one before. */
 static void unfold(uint8_t *b, size_t n) {
-    for (size_t i = 0; i + 1 < n; i++)
-        if (b[i] == '\n' && is_sp((char)b[i + 1])) {
-            b[i] = ' ';
-            if (i && b[i - 1] == '\r') b[i - 1] = ' ';
+    uint8_t *p = b, *end = b + n;
+    while ((p = memchr(p, '\n', (size_t)(end - p))) && p + 1 < end) {
+        if (is_sp((char)p[1])) {
+            p[0] = ' ';
+            if (p > b && p[-1] == '\r') p[-1] = ' ';
         }
+        p++;
+    }
+}
+
+static bool has_fold(const uint8_t *b, size_t n) {
+    const uint8_t *p = b, *end = b + n;
+    while ((p = memchr(p, '\n', (size_t)(end - p))) && p + 1 < end) {
+        if (is_sp((char)p[1])) return true;
+        p++;
+    }
+    return false;
 }
 
 static int coding_of(const char *v, size_t n) {
@@ -1003,47 +1116,81 @@ static bool parse_crange(const char *v, size_t n, hinfo *hi) {
     return hi->cr_a <= hi->cr_b && hi->cr_b < hi->cr_total;
 }
 
-/* One header of a request (dir c2s) or response into tx and hi. */
-static void header(mm_flow *f, int dir, htx *tx, hinfo *hi, const char *name, size_t nn, const char *v, size_t vn) {
-    if (ieqn(name, nn, "content-length")) {
-        uint64_t cl;
-        if (!parse_dec(v, vn, &cl)) hi->cl_bad = true;
-        else if (hi->has_cl && cl != hi->cl) hi->cl_bad = true;
-        else hi->cl = cl, hi->has_cl = true;
-    } else if (ieqn(name, nn, "transfer-encoding")) {
-        if (te_chunked(v, vn)) hi->chunked = true;
-        else hi->te_other = true;
-    } else if (ieqn(name, nn, "content-encoding")) {
-        hi->enc = coding_of(v, vn);
-    } else if (ieqn(name, nn, "content-type")) {
-        if (dir == MM_C2S) {
-            mime_set(tx->req_mime, &tx->req_mime_n, sizeof tx->req_mime, v, vn);
-            if (ieqn(tx->req_mime, tx->req_mime_n, "multipart/form-data") &&
+/* A string header's value, cut at cap; false when it was cut. */
+static bool slice(const char **dst, size_t *dn, size_t cap, const char *v, size_t vn) {
+    *dst = v;
+    *dn = vn < cap ? vn : cap;
+    return vn <= cap;
+}
+
+/* p[0..n) equals the lower-case literal lit of the same length, ignoring case. */
+static inline bool lceq(const char *p, const char *lit, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (lc(p[i]) != lit[i]) return false;
+    return true;
+}
+
+/* One header of a request (dir c2s) or response into hi.  The names that matter
+ * differ in length, which picks the one to compare. */
+static void header(mm_flow *f, int dir, hinfo *hi, const char *name, size_t nn, const char *v, size_t vn) {
+    switch (nn) {
+    case 14:
+        if (lceq(name, "content-length", nn)) {
+            uint64_t cl;
+            if (!parse_dec(v, vn, &cl)) hi->cl_bad = true;
+            else if (hi->has_cl && cl != hi->cl) hi->cl_bad = true;
+            else hi->cl = cl, hi->has_cl = true;
+        }
+        break;
+    case 17:
+        if (lceq(name, "transfer-encoding", nn)) {
+            if (te_chunked(v, vn)) hi->chunked = true;
+            else hi->te_other = true;
+        }
+        break;
+    case 16:
+        if (lceq(name, "content-encoding", nn)) hi->enc = coding_of(v, vn);
+        break;
+    case 12:
+        if (lceq(name, "content-type", nn)) {
+            mime_set(hi->mime, &hi->mime_n, sizeof hi->mime, v, vn);
+            if (dir == MM_C2S && ieqn(hi->mime, hi->mime_n, "multipart/form-data") &&
                 (!param_get(v, vn, "boundary", hi->boundary, sizeof hi->boundary, &hi->boundary_n) || !hi->boundary_n ||
                  memchr(hi->boundary, '\r', hi->boundary_n) || memchr(hi->boundary, '\n', hi->boundary_n))) {
                 hi->boundary_n = 0;   /* carried as one plain upload */
                 mm_sensor_app_error(f, "http", "multipart without a usable boundary");
             }
-        } else
-            mime_set(tx->resp_mime, &tx->resp_mime_n, sizeof tx->resp_mime, v, vn);
-    } else if (ieqn(name, nn, "content-disposition")) {
-        if (dir == MM_C2S) tx->req_fname_n = disp_filename(v, vn, tx->req_fname, sizeof tx->req_fname);
-        else tx->resp_fname_n = disp_filename(v, vn, tx->resp_fname, sizeof tx->resp_fname);
-    } else if (ieqn(name, nn, "content-range")) {
-        if (dir == MM_S2C) hi->cr_ok = parse_crange(v, vn, hi);
-    } else if (dir == MM_C2S && ieqn(name, nn, "host")) {
-        if (tx->host_n) mm_sensor_app_error(f, "http", "duplicate Host");
-        else if (!setf(tx->host, &tx->host_n, sizeof tx->host, v, vn)) mm_sensor_app_error(f, "http", "Host over cap");
-    } else if (dir == MM_C2S && ieqn(name, nn, "user-agent")) {
-        if (!tx->ua_n && !setf(tx->ua, &tx->ua_n, sizeof tx->ua, v, vn)) mm_sensor_app_error(f, "http", "User-Agent over cap");
-    } else if (dir == MM_C2S && (ieqn(name, nn, "referer") || ieqn(name, nn, "referrer"))) {
-        if (!tx->ref_n && !setf(tx->ref, &tx->ref_n, sizeof tx->ref, v, vn)) mm_sensor_app_error(f, "http", "Referer over cap");
+        }
+        break;
+    case 19:
+        if (lceq(name, "content-disposition", nn)) hi->fname_n = disp_filename(v, vn, hi->fname, sizeof hi->fname);
+        break;
+    case 13:
+        if (dir == MM_S2C && lceq(name, "content-range", nn)) hi->cr_ok = parse_crange(v, vn, hi);
+        break;
+    case 4:
+        if (dir == MM_C2S && lceq(name, "host", nn)) {
+            if (hi->host_n) mm_sensor_app_error(f, "http", "duplicate Host");
+            else if (!slice(&hi->host, &hi->host_n, 256, v, vn)) mm_sensor_app_error(f, "http", "Host over cap");
+        }
+        break;
+    case 10:
+        if (dir == MM_C2S && lceq(name, "user-agent", nn)) {
+            if (!hi->ua_n && !slice(&hi->ua, &hi->ua_n, 512, v, vn)) mm_sensor_app_error(f, "http", "User-Agent over cap");
+        }
+        break;
+    case 7:
+    case 8:
+        if (dir == MM_C2S && (nn == 7 ? lceq(name, "referer", 7) : lceq(name, "referrer", 8))) {
+            if (!hi->ref_n && !slice(&hi->ref, &hi->ref_n, 1024, v, vn)) mm_sensor_app_error(f, "http", "Referer over cap");
+        }
+        break;
     }
 }
 
 /* Walk the header lines after the start line.  Returns false when the block had
  * more lines than allowed (what came before is kept). */
-static bool headers(mm_flow *f, int dir, htx *tx, hinfo *hi, const char *p, const char *end) {
+static bool headers(mm_flow *f, int dir, hinfo *hi, const char *p, const char *end) {
     int lines = 0;
     bool bad = false;
     while (p < end) {
@@ -1065,37 +1212,37 @@ static bool headers(mm_flow *f, int dir, htx *tx, hinfo *hi, const char *p, cons
             size_t nn = (size_t)(colon - p), vn = n - nn - 1;
             trim(&nm, &nn);
             trim(&v, &vn);
-            header(f, dir, tx, hi, nm, nn, v, vn);
+            header(f, dir, hi, nm, nn, v, vn);
         }
         p = nl ? nl + 1 : end;
     }
     return true;
 }
 
-static htx *tx_new(hstate *st) {
-    if (st->qn >= TX_MAX) return NULL;
-    htx *tx = calloc(1, sizeof *tx);
-    if (!tx) return NULL;
-    st->q[st->qn++] = tx;
-    return tx;
-}
+static void hinfo_init(hinfo *hi) { memset(hi, 0, offsetof(hinfo, boundary)); }
 
+/* RFC 9110 tchar; NUL passes too (this parser always let it through). */
 static bool token_char(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c);
+    static const uint32_t tbl[8] = {
+        0x00000001u,   /* NUL */
+        0x03ff6cfau,   /* ! # $ % & ' * + - . 0-9 */
+        0xc7fffffeu,   /* A-Z ^ _ */
+        0x57ffffffu,   /* ` a-z | ~ */
+    };
+    return tbl[c >> 5] >> (c & 31) & 1;
 }
 
-static bool parse_version(const char *p, size_t n, char out[8]) {
+static bool parse_version(const char *p, size_t n, char out[4]) {
     if (n < 8 || !iprefix(p, n, "HTTP/") || p[5] < '0' || p[5] > '9' || p[6] != '.' || p[7] < '0' || p[7] > '9')
         return false;
     out[0] = p[5], out[1] = '.', out[2] = p[7], out[3] = 0;
     return n == 8;
 }
 
-/* A request's start line and headers.  over: the block hit a cap (the transaction
- * ends with what was read). */
-static void request_head(hstate *st, mm_flow *f, char *b, size_t n, bool over) {
+/* A request's start line and headers (already unfolded).  over: the block hit a
+ * cap (the transaction ends with what was read). */
+static void request_head(hstate *st, mm_flow *f, const char *b, size_t n, bool over) {
     hdir *d = &st->d[MM_C2S];
-    unfold((uint8_t *)b, n);
     const char *end = b + n;
     const char *nl = memchr(b, '\n', n);
     size_t ln = nl ? (size_t)(nl - b) : n;
@@ -1117,7 +1264,7 @@ static void request_head(hstate *st, mm_flow *f, char *b, size_t n, bool over) {
     const char *lsp = NULL;
     for (const char *c = t; c < te; c++)
         if (*c == ' ') lsp = c;
-    char ver[8] = "0.9";
+    char ver[4] = "0.9";
     const char *tend = te;
     if (lsp && iprefix(lsp + 1, (size_t)(te - lsp - 1), "HTTP/")) {
         if (!parse_version(lsp + 1, (size_t)(te - lsp - 1), ver)) {
@@ -1131,22 +1278,37 @@ static void request_head(hstate *st, mm_flow *f, char *b, size_t n, bool over) {
         dead(st, f, MM_C2S, "bad request target");
         return;
     }
-    htx *tx = tx_new(st);
-    if (!tx) {
+    if (st->qn >= TX_MAX) {
         dead(st, f, MM_C2S, "pipelined requests over cap");
         return;
     }
-    tx->has_req = true;
-    setf(tx->method, &tx->method_n, sizeof tx->method, b, (size_t)(sp - b));
-    if (!setf(tx->url, &tx->url_n, sizeof tx->url, t, (size_t)(tend - t))) mm_sensor_app_error(f, "http", "URL over cap");
-    memcpy(tx->ver, ver, sizeof ver);
+    size_t mn = (size_t)(sp - b), un = (size_t)(tend - t);
+    if (un > URL_MAX) {
+        mm_sensor_app_error(f, "http", "URL over cap");
+        un = URL_MAX;
+    }
     hinfo hi;
-    memset(&hi, 0, sizeof hi);
-    bool ok = headers(f, MM_C2S, tx, &hi, nl ? nl + 1 : end, end);
+    hinfo_init(&hi);
+    bool ok = headers(f, MM_C2S, &hi, nl ? nl + 1 : end, end);
+    htx *tx = tx_new(st, mn + un + hi.host_n + hi.ua_n + hi.ref_n + hi.mime_n + hi.fname_n);
+    if (!tx) {
+        dead(st, f, MM_C2S, "out of memory");
+        return;
+    }
+    tx->has_req = true;
+    tx_put(f, tx, T_METHOD, b, mn);
+    tx_put(f, tx, T_URL, t, un);
+    tx_put(f, tx, T_HOST, hi.host, hi.host_n);
+    tx_put(f, tx, T_UA, hi.ua, hi.ua_n);
+    tx_put(f, tx, T_REF, hi.ref, hi.ref_n);
+    tx_put(f, tx, T_REQ_MIME, hi.mime, hi.mime_n);
+    tx_put(f, tx, T_REQ_FNAME, hi.fname, hi.fname_n);
+    memcpy(tx->ver, ver, sizeof ver);
+    tx->post_put = is_method(tx, "POST") || is_method(tx, "PUT");
 
-    if (tx->ua_n && mm_sensor_novel(f, "ua", tx->ua, tx->ua_n, 3)) f->risks |= MM_RISK_NEW_UA_FOR_HOST;
+    if (tx->len[T_UA] && mm_sensor_novel(f, "ua", ts(tx, T_UA), tx->len[T_UA], 3)) f->risks |= MM_RISK_NEW_UA_FOR_HOST;
     urlp u;
-    url_split(f, tx, &u);
+    url_split(f, tx, &u, false);
     if (u.domn && mm_host_is_ip(u.dom, u.domn)) f->risks |= MM_RISK_NUMERIC_HOST;
 
     if (over || !ok) {
@@ -1171,9 +1333,9 @@ static void request_head(hstate *st, mm_flow *f, char *b, size_t n, bool over) {
         q_flush(st, f, false);
         return;
     }
-    body_start(st, f, MM_C2S, mode, len, hi.enc);
-    d->tx = tx;
-    if (is_method(tx, "POST") || is_method(tx, "PUT")) {
+    hbody *bd = body_start(st, f, MM_C2S, mode, len, hi.enc, tx);
+    if (!bd) return;
+    if (tx->post_put) {
         if (hi.boundary_n) {
             mpart *mp = calloc(1, sizeof *mp);
             if (mp) {
@@ -1182,27 +1344,27 @@ static void request_head(hstate *st, mm_flow *f, char *b, size_t n, bool over) {
                 mp->dlen = (uint8_t)(4 + hi.boundary_n);
                 mp->st = MP_PRE;
                 mp->match = 2;   /* the first delimiter may open the body, without CRLF */
-                d->mp = mp;
+                bd->mp = mp;
             }
         } else
-            d->want_file = true;
+            bd->want_file = true;
     }
 }
 
 static htx *next_unanswered(hstate *st) {
-    for (int i = 0; i < st->qn; i++)
-        if (!st->q[i]->resp_started) return st->q[i];
+    for (htx *tx = st->qh; tx; tx = tx->next)
+        if (!tx->resp_started) return tx;
     return NULL;
 }
 
-static void response_head(hstate *st, mm_flow *f, char *b, size_t n, bool over) {
+/* A response's status line and headers (already unfolded). */
+static void response_head(hstate *st, mm_flow *f, const char *b, size_t n, bool over) {
     hdir *d = &st->d[MM_S2C];
-    unfold((uint8_t *)b, n);
     const char *end = b + n;
     const char *nl = memchr(b, '\n', n);
     size_t ln = nl ? (size_t)(nl - b) : n;
     if (ln && b[ln - 1] == '\r') ln--;
-    char ver[8];
+    char ver[4];
     if (ln < 12 || !parse_version(b, 8, ver) || b[8] != ' ') {
         dead(st, f, MM_S2C, "bad status line");
         return;
@@ -1221,19 +1383,22 @@ static void response_head(hstate *st, mm_flow *f, char *b, size_t n, bool over) 
     }
     htx *tx = next_unanswered(st);
     if (!tx) {
-        tx = tx_new(st);
+        /* the request was not seen (capture started late) */
+        tx = tx_new(st, 0);
         if (!tx) {
             dead(st, f, MM_S2C, "responses over cap");
             return;
         }
-        tx->req_done = true;   /* the request was not seen (capture started late) */
+        tx->req_done = true;
         memcpy(tx->ver, ver, sizeof ver);
     }
     tx->resp_started = true;
-    tx->status = status;
+    tx->status = (uint16_t)status;
     hinfo hi;
-    memset(&hi, 0, sizeof hi);
-    bool ok = headers(f, MM_S2C, tx, &hi, nl ? nl + 1 : end, end);
+    hinfo_init(&hi);
+    bool ok = headers(f, MM_S2C, &hi, nl ? nl + 1 : end, end);
+    tx_put(f, tx, T_RESP_MIME, hi.mime, hi.mime_n);
+    tx_put(f, tx, T_RESP_FNAME, hi.fname, hi.fname_n);
     uploads_flush(tx);   /* the status is known now */
     bool connect = is_method(tx, "CONNECT");
     if (status == 101 || (connect && status >= 200 && status < 300)) {
@@ -1261,29 +1426,85 @@ static void response_head(hstate *st, mm_flow *f, char *b, size_t n, bool over) 
         q_flush(st, f, false);
         return;
     }
-    body_start(st, f, MM_S2C, mode, len, hi.enc);
-    d->tx = tx;
-    d->want_file = true;
+    hbody *bd = body_start(st, f, MM_S2C, mode, len, hi.enc, tx);
+    if (!bd) return;
+    bd->want_file = true;
     if (status == 206 && hi.cr_ok) {
         urlp u;
-        url_split(f, tx, &u);
+        url_split(f, tx, &u, true);
         uint64_t key = mm_hash(u.full, u.fulln, 0x52414e4745ull);
-        d->file_rng = true;
-        d->rng_start = hi.cr_a, d->rng_total = hi.cr_total, d->rng_key = key;
-        if (st->rng && st->rng_key == key && st->rng_next == hi.cr_a && st->rng_total == hi.cr_total) {
-            d->file = st->rng;   /* the next piece of the same download */
-            st->rng = NULL;
-        } else {
-            if (st->rng) {
-                mm_sfile_gap(st->rng, 0);
-                mm_sfile_close(st->rng, NULL);
-                st->rng = NULL;
-            }
+        bd->file_rng = true;
+        bd->rng_start = hi.cr_a, bd->rng_total = hi.cr_total, bd->rng_key = key;
+        hrng *r = st->rng;
+        if (r && r->key == key && r->next == hi.cr_a && r->total == hi.cr_total) {
+            bd->file = r->file;   /* the next piece of the same download */
+        } else if (r) {
+            mm_sfile_gap(r->file, 0);
+            mm_sfile_close(r->file, NULL);
         }
+        free(r);
+        st->rng = NULL;
     }
 }
 
-/* Header block bytes: buffered until the empty line ends it. */
+/* Where the header block in b[0..n) ends (just past its empty line), 0 when not
+ * yet; *scan: where to look from, and where to go on from next time. */
+static size_t head_end(const uint8_t *b, size_t n, uint32_t *scan) {
+    size_t i = *scan;
+    while (i < n) {
+        if (n - i < 32) {   /* a few bytes (a block arriving in small pieces): no call */
+            while (i < n && b[i] != '\n') i++;
+            if (i == n) break;
+        } else {
+            const uint8_t *nl = memchr(b + i, '\n', n - i);
+            if (!nl) {
+                i = n;
+                break;
+            }
+            i = (size_t)(nl - b);
+        }
+        if (i + 1 >= n) break;
+        if (b[i + 1] == '\n') return i + 2;
+        if (b[i + 1] == '\r') {
+            if (i + 2 >= n) break;
+            if (b[i + 2] == '\n') return i + 3;
+        }
+        i++;
+    }
+    *scan = (uint32_t)i;
+    return 0;
+}
+
+static void hb_free(hdir *d) {
+    free(d->hb);
+    d->hb = NULL;
+    d->hlen = d->hcap = d->scan = 0;
+}
+
+/* Room for `need` bytes of header block: sized by what arrived, doubled as it
+ * grows, never over HDR_MAX. */
+static bool hb_reserve(hdir *d, size_t need) {
+    if (need <= d->hcap) return true;
+    size_t nc;
+    if (!d->hcap) nc = (need + HB_MIN - 1) / HB_MIN * HB_MIN;
+    else {
+        nc = (size_t)d->hcap * 2;
+        if (nc < need) nc = need;
+    }
+    if (nc > HDR_MAX) nc = HDR_MAX;
+    uint8_t *nb = realloc(d->hb, nc);
+    if (!nb) return false;
+    d->hb = nb, d->hcap = (uint32_t)nc;
+    return true;
+}
+
+static void head_done(hstate *st, mm_flow *f, int dir, const uint8_t *b, size_t n, bool over) {
+    if (dir == MM_C2S) request_head(st, f, (const char *)b, n, over);
+    else response_head(st, f, (const char *)b, n, over);
+}
+
+/* Header block bytes: complete blocks are parsed where they lie; a block cut by
+ * the segment ends is collected until the empty line ends it. */
 static size_t head_in(hstate *st, mm_flow *f, int dir, const uint8_t *p, size_t n) {
     hdir *d = &st->d[dir];
     if (d->st == S_START) {
@@ -1295,9 +1516,8 @@ static size_t head_in(hstate *st, mm_flow *f, int dir, const uint8_t *p, size_t 
             htx *w = next_unanswered(st);
             if (w && strcmp(w->ver, "0.9") == 0 && p[0] != 'H') {
                 w->resp_started = true;
-                body_start(st, f, MM_S2C, B_CLOSE, 0, E_NONE);
-                d->tx = w;
-                d->want_file = true;
+                hbody *bd = body_start(st, f, MM_S2C, B_CLOSE, 0, E_NONE, w);
+                if (bd) bd->want_file = true;
                 return 0;
             }
         }
@@ -1306,74 +1526,85 @@ static size_t head_in(hstate *st, mm_flow *f, int dir, const uint8_t *p, size_t 
     }
     size_t room = HDR_MAX - d->hlen;
     size_t take = n < room ? n : room;
-    if (d->hlen + take > d->hcap) {
-        size_t nc = d->hcap ? d->hcap : 1024;
-        while (nc < d->hlen + take) nc *= 2;
-        if (nc > HDR_MAX) nc = HDR_MAX;
-        uint8_t *nb = realloc(d->hb, nc);
-        if (!nb) {
+    size_t old = d->hlen;
+    const uint8_t *blk;   /* the block so far */
+    size_t bn;
+    if (!old) {
+        blk = p, bn = take;
+    } else {
+        if (!hb_reserve(d, old + take)) {
             dead(st, f, dir, "out of memory");
             return n;
         }
-        d->hb = nb, d->hcap = nc;
+        memcpy(d->hb + old, p, take);
+        d->hlen += (uint32_t)take;
+        blk = d->hb, bn = d->hlen;
     }
-    size_t old = d->hlen;
-    memcpy(d->hb + d->hlen, p, take);
-    d->hlen += take;
     /* reject what is not HTTP early, not after 64 KiB */
     if (old < 40) {
-        size_t k = d->hlen < 40 ? d->hlen : 40;
+        size_t k = bn < 40 ? bn : 40;
         if (dir == MM_C2S) {
             size_t i = 0;
-            while (i < k && token_char(d->hb[i])) i++;
-            if ((i < k && d->hb[i] != ' ') || (i == k && k >= 24)) {
+            while (i < k && token_char(blk[i])) i++;
+            if ((i < k && blk[i] != ' ') || (i == k && k >= 24)) {
+                hb_free(d);
                 dead(st, f, dir, "not an HTTP request");
                 return n;
             }
         } else {
             for (size_t i = 0; i < k && i < 5; i++)
-                if (lc((char)d->hb[i]) != "http/"[i]) {
+                if (lc((char)blk[i]) != "http/"[i]) {
+                    hb_free(d);
                     dead(st, f, dir, "not an HTTP response");
                     return n;
                 }
         }
     }
-    size_t endpos = 0;
-    size_t i = d->scan;
-    for (; i < d->hlen; i++) {
-        if (d->hb[i] != '\n') continue;
-        if (i + 1 >= d->hlen) break;
-        if (d->hb[i + 1] == '\n') { endpos = i + 2; break; }
-        if (d->hb[i + 1] == '\r') {
-            if (i + 2 >= d->hlen) break;
-            if (d->hb[i + 2] == '\n') { endpos = i + 3; break; }
-        }
-    }
-    d->scan = i;
+    size_t endpos = head_end(blk, bn, &d->scan);
     if (!endpos) {
+        if (!old) {   /* keep the start of the block */
+            if (!hb_reserve(d, take)) {
+                dead(st, f, dir, "out of memory");
+                return n;
+            }
+            memcpy(d->hb, p, take);
+            d->hlen = (uint32_t)take;
+        }
         if (d->hlen >= HDR_MAX) {
             mm_sensor_app_error(f, "http", "headers over cap");
             /* keep the complete lines, end the transaction there */
             size_t keep = d->hlen;
             while (keep && d->hb[keep - 1] != '\n') keep--;
-            if (dir == MM_C2S) request_head(st, f, (char *)d->hb, keep, true);
-            else response_head(st, f, (char *)d->hb, keep, true);
+            unfold(d->hb, keep);
+            head_done(st, f, dir, d->hb, keep, true);
             d->st = S_DEAD;
+            hb_free(d);
         }
         return take;
     }
     size_t used = endpos - old;
-    d->hlen = 0;
     d->st = S_START;
     /* the block without its terminating empty line */
     size_t bl = endpos;
-    while (bl && (d->hb[bl - 1] == '\n' || d->hb[bl - 1] == '\r')) bl--;
-    if (dir == MM_C2S) request_head(st, f, (char *)d->hb, bl, false);
-    else response_head(st, f, (char *)d->hb, bl, false);
-    if (d->hcap > 4096) {   /* a large block is rare: do not keep its buffer */
-        free(d->hb);
-        d->hb = NULL, d->hcap = 0;
-    }
+    while (bl && (blk[bl - 1] == '\n' || blk[bl - 1] == '\r')) bl--;
+    if (old) {
+        unfold(d->hb, bl);
+        d->hlen = 0;
+        head_done(st, f, dir, d->hb, bl, false);
+        hb_free(d);
+    } else if (has_fold(p, bl)) {   /* rare: unfolded in a copy */
+        uint8_t *c = malloc(bl ? bl : 1);
+        if (!c) {
+            dead(st, f, dir, "out of memory");
+            return n;
+        }
+        memcpy(c, p, bl);
+        unfold(c, bl);
+        head_done(st, f, dir, c, bl, false);
+        free(c);
+    } else
+        head_done(st, f, dir, p, bl, false);
+    d->scan = 0;
     return used;
 }
 
@@ -1436,8 +1667,6 @@ static void *open_(mm_flow *f) {
         mm_sensor_app_error(f, "http", "out of memory");
         return NULL;
     }
-    st->d[MM_C2S].dir = MM_C2S;
-    st->d[MM_S2C].dir = MM_S2C;
     return st;
 }
 
@@ -1457,32 +1686,34 @@ static void gap(void *vst, mm_flow *f, int dir, size_t n) {
     hstate *st = vst;
     hdir *d = &st->d[dir];
     if (st->tunnel || d->st == S_DEAD) return;
+    hbody *b = d->b;
     bool in_data = d->st == S_BODY &&
-                   ((d->bmode == B_CL && n <= d->remain) || (d->bmode == B_CHUNK && d->cst == C_DATA && n <= d->remain) ||
-                    d->bmode == B_CLOSE);
+                   ((b->bmode == B_CL && n <= b->remain) || (b->bmode == B_CHUNK && b->cst == C_DATA && n <= b->remain) ||
+                    b->bmode == B_CLOSE);
     if (!in_data) {
+        hb_free(d);
         dead(st, f, dir, "gap outside a body");
         return;
     }
     /* the body goes on without the lost bytes: counted, files marked truncated */
-    if (d->bmode != B_CLOSE) d->remain -= n;
-    if (d->tx) {
-        if (dir == MM_C2S) d->tx->req_bytes += n;
-        else d->tx->resp_bytes += n;
+    if (b->bmode != B_CLOSE) b->remain -= n;
+    if (b->tx) {
+        if (dir == MM_C2S) b->tx->req_bytes += n;
+        else b->tx->resp_bytes += n;
     }
-    if (d->enc != E_NONE && !d->zdead) {
-        d->zdead = true;   /* the inflate state cannot skip */
-        zdec_end(d);
+    if (b->enc != E_NONE && !b->zdead) {
+        b->zdead = true;   /* the inflate state cannot skip */
+        zdec_end(b);
     }
-    if (d->mp) {
-        if (d->mp->file) mm_sfile_gap(d->mp->file, 0);
-        d->mp->st = MP_END;   /* part boundaries are lost */
+    if (b->mp) {
+        if (b->mp->file) mm_sfile_gap(b->mp->file, 0);
+        b->mp->st = MP_END;   /* part boundaries are lost */
     }
-    if (!d->mp) file_ensure(f, d);
-    file_gap(d);
-    if (d->file_rng) d->decoded += n;
-    if (d->bmode == B_CL && !d->remain) body_end(st, f, dir, false);
-    else if (d->bmode == B_CHUNK && !d->remain) d->cst = C_DATA_END;
+    if (!b->mp) file_ensure(f, b);
+    file_gap(b);
+    if (b->file_rng) b->decoded += n;
+    if (b->bmode == B_CL && !b->remain) body_end(st, f, dir, false);
+    else if (b->bmode == B_CHUNK && !b->remain) b->cst = C_DATA_END;
 }
 
 static void close_(void *vst, mm_flow *f) {
@@ -1490,15 +1721,13 @@ static void close_(void *vst, mm_flow *f) {
     if (!st) return;
     for (int dir = 0; dir < 2; dir++) {
         hdir *d = &st->d[dir];
-        if (d->st == S_BODY) body_end(st, f, dir, d->bmode == B_CLOSE);
-        zdec_end(d);
-        if (d->file) mm_sfile_close(d->file, NULL), d->file = NULL;
-        mp_free(d->mp), d->mp = NULL;
-        free(d->hb);
+        if (d->st == S_BODY) body_end(st, f, dir, d->b->bmode == B_CLOSE);
+        hb_free(d);
     }
     if (st->rng) {
-        mm_sfile_gap(st->rng, 0);
-        mm_sfile_close(st->rng, NULL);
+        mm_sfile_gap(st->rng->file, 0);
+        mm_sfile_close(st->rng->file, NULL);
+        free(st->rng);
     }
     q_flush(st, f, true);
     free(st);

@@ -3,6 +3,7 @@
  * picks the link type, then frames as [len16][bytes]. */
 #include "sensor/sensor.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,11 @@ static size_t events;
 static void sink(void *ctx, const char *json, size_t len, int64_t ts) {
     (void)ctx, (void)ts;
     if (!len || json[0] != '{' || json[len - 1] != '}') abort();
+    /* every event must be one valid JSON object, whatever the packets held */
+    json_error_t e;
+    json_t *j = json_loadb(json, len, JSON_ALLOW_NUL, &e);
+    if (!j || !json_is_object(j)) abort();
+    json_decref(j);
     events++;
 }
 

@@ -4,12 +4,18 @@
  * Input: [port selector][proto] then segments [dir|flags][seq delta16][len8][bytes]. */
 #include "sensor/sensor.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void sink(void *ctx, const char *json, size_t len, int64_t ts) {
     (void)ctx, (void)ts;
     if (!len || json[0] != '{' || json[len - 1] != '}') abort();
+    /* every event must be one valid JSON object, whatever the packets held */
+    json_error_t e;
+    json_t *j = json_loadb(json, len, JSON_ALLOW_NUL, &e);
+    if (!j || !json_is_object(j)) abort();
+    json_decref(j);
 }
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
