@@ -57,9 +57,19 @@ typedef struct mm_buf {
     char *p;
     size_t len, cap;
 } mm_buf;
-void mm_buf_put(mm_buf *b, const void *p, size_t n);
+/* Make room for need more bytes (and a NUL); aborts on out of memory. */
+void mm_buf_reserve(mm_buf *b, size_t need);
+/* Inline: events are written a few bytes at a time, millions of times a second. */
+static inline void mm_buf_put(mm_buf *b, const void *p, size_t n) {
+    if (b->len + n + 1 > b->cap) mm_buf_reserve(b, n);
+    if (n) __builtin_memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
 void mm_buf_puts(mm_buf *b, const char *s);
-void mm_buf_putc(mm_buf *b, char c);
+static inline void mm_buf_putc(mm_buf *b, char c) {
+    if (b->len + 2 > b->cap) mm_buf_reserve(b, 1);
+    b->p[b->len++] = c;
+}
 void mm_buf_printf(mm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mm_buf_reset(mm_buf *b);
 void mm_buf_free(mm_buf *b);

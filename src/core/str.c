@@ -57,7 +57,7 @@ bool mm_str_to_i64(mm_str s, int64_t *out) {
 
 /* ---- buffers ---- */
 
-static void buf_grow(mm_buf *b, size_t need) {
+void mm_buf_reserve(mm_buf *b, size_t need) {
     if (b->len + need + 1 <= b->cap) return;
     size_t nc = b->cap ? b->cap : 256;
     while (nc < b->len + need + 1) nc *= 2;
@@ -67,16 +67,7 @@ static void buf_grow(mm_buf *b, size_t need) {
     b->cap = nc;
 }
 
-void mm_buf_put(mm_buf *b, const void *p, size_t n) {
-    buf_grow(b, n);
-    if (n) memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
 void mm_buf_puts(mm_buf *b, const char *s) { mm_buf_put(b, s, strlen(s)); }
-void mm_buf_putc(mm_buf *b, char c) {
-    buf_grow(b, 1);
-    b->p[b->len++] = c;
-}
 void mm_buf_printf(mm_buf *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -88,7 +79,7 @@ void mm_buf_printf(mm_buf *b, const char *fmt, ...) {
         mm_buf_put(b, tmp, (size_t)n);
         return;
     }
-    buf_grow(b, (size_t)n);
+    mm_buf_reserve(b, (size_t)n);
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -101,7 +92,7 @@ void mm_buf_free(mm_buf *b) {
     b->len = b->cap = 0;
 }
 const char *mm_buf_cstr(mm_buf *b) {
-    buf_grow(b, 0);
+    mm_buf_reserve(b, 0);
     b->p[b->len] = 0;
     return b->p;
 }
@@ -131,7 +122,7 @@ static size_t utf8_len(const unsigned char *p, size_t n) {
 void mm_json_str(mm_buf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    buf_grow(b, n + 2);
+    mm_buf_reserve(b, n + 2);
     mm_buf_putc(b, '"');
     size_t i = 0;
     while (i < n) {
