@@ -258,7 +258,8 @@ static const ckey schema[] = {
     {"inputs[].filter", K_STR, "pcap: BPF filter expression (default: everything)"},
     {"inputs[].snaplen", K_INT, "pcap: bytes captured per packet (default: 65535)"},
     {"inputs[].promisc", K_BOOL, "pcap: promiscuous mode (default: true)"},
-    {"inputs[].buffer_mb", K_INT, "pcap: kernel capture buffer in MiB (default: 64)"},
+    {"inputs[].buffer_mb", K_INT, "pcap: kernel capture buffer in MiB, per thread (default: 64)"},
+    {"inputs[].threads", K_INT, "pcap: capture threads on this interface, flows spread by PACKET_FANOUT (default: 1)"},
     {"sensor", K_MAP, "the packet sensor (pcap inputs and ingest --pcap)"},
     {"sensor.home_net", K_SEQ_STR, "internal address ranges, for network.direction (default: RFC 1918, ULA, loopback, link-local)"},
     {"sensor.quarantine_dir", K_STR, "where extracted files are stored by sha256 (default: none, files are hashed only)"},
@@ -596,6 +597,11 @@ static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *
             in->snaplen = get_int(mm_cnode_get(it, "snaplen"), 65535);
             in->promisc = get_bool(mm_cnode_get(it, "promisc"), true);
             in->buffer_mb = get_int(mm_cnode_get(it, "buffer_mb"), 64);
+            in->threads = get_int(mm_cnode_get(it, "threads"), 1);
+            if (in->type == MM_IN_PCAP && (in->threads < 1 || in->threads > 64)) {
+                mm_err_set(err, "%s: line %d: pcap input '%s': threads must be 1..64", path, it->line, in->name);
+                goto bad;
+            }
             in->sensor = &c->sensor;
             if (in->type == MM_IN_PCAP && !in->interface) {
                 mm_err_set(err, "%s: line %d: pcap input '%s' needs 'interface'", path, it->line, in->name);

@@ -371,7 +371,8 @@ typedef struct mm_input_conf {
     char *filter;            /* BPF expression, NULL: everything */
     int snaplen;             /* bytes captured per packet */
     bool promisc;
-    int buffer_mb;           /* kernel capture buffer */
+    int buffer_mb;           /* kernel capture buffer (per thread) */
+    int threads;             /* capture threads sharing the interface (PACKET_FANOUT) */
     const mm_sensor_conf *sensor;   /* the configuration's sensor section */
     int line;                /* where it was declared */
 } mm_input_conf;

@@ -2,15 +2,21 @@
  *
  * Offline (mamori ingest --pcap): pcap and pcapng files, or directories of them
  * (read in name order); each file is one capture with its own flow table, so the
- * times of unrelated captures never mix.  Live (input type pcap): one thread per
- * interface, each with its own sensor and the interface's BPF filter, snaplen and
- * kernel buffer; pcap_stats' kernel drops become counters.  The device is opened
+ * times of unrelated captures never mix.  Live (input type pcap): `threads` capture
+ * threads per interface (default 1), each with its own handle, sensor and feeder;
+ * with several, Linux's PACKET_FANOUT hashes each flow (the same both ways) to one
+ * of them, so one busy link uses several cores.  BPF filter, snaplen and kernel
+ * buffer per interface; pcap_stats' kernel drops become counters.  The device is opened
  * in start, before `run` drops its privileges. */
 #include "input.h"
 #include "../sensor/sensor.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +159,8 @@ typedef struct live {
     char *name;
     struct pcap_stat last_ps;
     mm_sensor_stats last;
+    bool started;
+    int index;                   /* thread number within the input */
 } live;
 
 static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *data) {
@@ -197,14 +205,15 @@ static void *live_main(void *arg) {
     return NULL;
 }
 
-int mm_input_pcap_start(void **st, const mm_input_conf *c, const mm_source *src, mm_pipeline *p, mm_err *err) {
+/* One capture thread: its own handle, sensor and feeder. */
+static int live_open(live *l, const mm_input_conf *c, const mm_source *src, mm_pipeline *p, int fanout_group,
+                     int thread, mm_err *err) {
     char eb[PCAP_ERRBUF_SIZE];
-    live *l = mm_xcalloc(1, sizeof *l);
     l->name = mm_xstrdup(c->interface);
     pcap_t *pc = pcap_create(c->interface, eb);
     if (!pc) {
         mm_err_set(err, "input %s: pcap %s: %s", c->name, c->interface, eb);
-        goto bad;
+        return MM_EIO;
     }
     l->pc = pc;
     pcap_set_snaplen(pc, c->snaplen);
@@ -215,50 +224,89 @@ int mm_input_pcap_start(void **st, const mm_input_conf *c, const mm_source *src,
     int rc = pcap_activate(pc);
     if (rc < 0) {
         mm_err_set(err, "input %s: cannot capture on %s: %s", c->name, c->interface, pcap_geterr(pc));
-        goto bad;
+        return MM_EIO;
     }
     if (c->filter && *c->filter) {
         struct bpf_program prog;
         if (pcap_compile(pc, &prog, c->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             mm_err_set(err, "input %s: filter '%s': %s", c->name, c->filter, pcap_geterr(pc));
-            goto bad;
+            return MM_EINVAL;
         }
         int frc = pcap_setfilter(pc, &prog);
         pcap_freecode(&prog);   /* the kernel (or libpcap) has its own copy */
         if (frc != 0) {
             mm_err_set(err, "input %s: filter '%s': %s", c->name, c->filter, pcap_geterr(pc));
-            goto bad;
+            return MM_EINVAL;
+        }
+    }
+    if (fanout_group >= 0) {
+        /* the kernel spreads packets over the threads' sockets by a hash of the flow
+         * that is the same both ways (and after defragmenting), so each thread's
+         * sensor sees whole conversations */
+        int v = (fanout_group & 0xffff) | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+        if (setsockopt(pcap_fileno(pc), SOL_PACKET, PACKET_FANOUT, &v, sizeof v) != 0) {
+            mm_err_set(err, "input %s: %s: cannot spread the capture over %d threads (PACKET_FANOUT): %s", c->name,
+                       c->interface, c->threads, strerror(errno));
+            return MM_EIO;
         }
     }
     mm_sensor_opts so;
     mm_sensor_opts_from_conf(&so, c->sensor);
     so.interface = l->name;
-    if (mm_sensor_new(&l->s, &so, emit, &l->sk, err) != 0) goto bad;
+    if (mm_sensor_new(&l->s, &so, emit, &l->sk, err) != 0) return MM_EINVAL;
     l->sk = (sink){mm_feeder_new(p, false), src, mm_decoder_find("ecs"), 0};
     if (pthread_create(&l->th, NULL, live_main, l) != 0) {
-        mm_err_set(err, "input %s: cannot start its thread", c->name);
+        mm_err_set(err, "input %s: cannot start capture thread %d", c->name, thread);
         mm_feeder_free(l->sk.f);
-        goto bad;
+        l->sk.f = NULL;
+        return MM_EIO;
     }
-    *st = l;
+    l->started = true;
+    l->index = thread;
     return 0;
-bad:
+}
+
+static void live_close(live *l) {
+    if (l->started) {
+        l->stop = true;
+        pcap_breakloop(l->pc);
+        pthread_join(l->th, NULL);
+        if (l->sk.dropped) mm_count(MM_C_QUEUE_DROPS, l->sk.dropped);
+        mm_feeder_free(l->sk.f);
+        mm_sensor_stats st;
+        mm_sensor_stats_get(l->s, &st);
+        mm_info("capture %s thread %d: %llu packets, %llu flows, %llu kernel drops", l->name, l->index,
+                (unsigned long long)st.packets, (unsigned long long)st.flows, (unsigned long long)l->last_ps.ps_drop);
+    }
     if (l->s) mm_sensor_free(l->s);
     if (l->pc) pcap_close(l->pc);
     free(l->name);
-    free(l);
-    return MM_EIO;
+}
+
+typedef struct live_input {
+    int n;
+    live t[];
+} live_input;
+
+int mm_input_pcap_start(void **st, const mm_input_conf *c, const mm_source *src, mm_pipeline *p, mm_err *err) {
+    int n = c->threads > 0 ? c->threads : 1;
+    live_input *li = mm_xcalloc(1, sizeof *li + (size_t)n * sizeof(live));
+    li->n = n;
+    static _Atomic int groups;
+    int group = n > 1 ? (int)((getpid() * 31 + atomic_fetch_add(&groups, 1)) & 0xffff) : -1;
+    for (int i = 0; i < n; i++)
+        if (live_open(&li->t[i], c, src, p, group, i, err) != 0) {
+            for (int k = 0; k <= i; k++) live_close(&li->t[k]);
+            free(li);
+            return MM_EIO;
+        }
+    *st = li;
+    return 0;
 }
 
 void mm_input_pcap_stop(void *st) {
-    live *l = st;
-    l->stop = true;
-    pcap_breakloop(l->pc);
-    pthread_join(l->th, NULL);
-    if (l->sk.dropped) mm_count(MM_C_QUEUE_DROPS, l->sk.dropped);
-    mm_feeder_free(l->sk.f);
-    mm_sensor_free(l->s);
-    pcap_close(l->pc);
-    free(l->name);
-    free(l);
+    live_input *li = st;
+    for (int i = 0; i < li->n; i++) li->t[i].stop = true;
+    for (int i = 0; i < li->n; i++) live_close(&li->t[i]);
+    free(li);
 }
