@@ -95,6 +95,9 @@ struct mm_sensor {
     novel_slot *nhost, *npair, *nval;
     mm_sensor_files *files;
     mm_sensor_stats st, published;
+    int64_t tsec;                /* the second whose text is in ttxt (event times) */
+    char ttxt[24];
+    size_t ttxt_len;
     uint64_t id_salt;
     const mm_analyzer *const *apps;
     size_t napps;
@@ -170,21 +173,15 @@ static void sev_key(mm_sev *e, const char *key) {
     /* a member while a list is open: the list ends here (the output stays JSON) */
     if (e->in_list) mm_sev_list_end(e);
     size_t n = strlen(key);
-    char t[96];
-    size_t k = 0;
-    if (!e->first) t[k++] = ',';
+    mm_buf_reserve(e->b, n + 4);
+    char *w = e->b->p + e->b->len;
+    if (!e->first) *w++ = ',';
     e->first = false;
-    if (n > sizeof t - 4) {
-        mm_buf_put(e->b, t, k);
-        mm_json_str(e->b, key, n);
-        mm_buf_putc(e->b, ':');
-        return;
-    }
-    t[k++] = '"';
-    memcpy(t + k, key, n);
-    k += n;
-    t[k++] = '"', t[k++] = ':';
-    mm_buf_put(e->b, t, k);
+    *w++ = '"';
+    memcpy(w, key, n);
+    w += n;
+    *w++ = '"', *w++ = ':';
+    e->b->len = (size_t)(w - e->b->p);
 }
 
 static void put_i64(mm_buf *b, int64_t v) {
@@ -211,7 +208,33 @@ void mm_sev_int(mm_sev *e, const char *key, int64_t v) {
 void mm_sev_time(mm_sev *e, const char *key, int64_t ns) {
     sev_key(e, key);
     mm_buf_putc(e->b, '"');
-    mm_time_fmt(e->b, ns);
+    mm_sensor *s = e->f ? e->f->s : NULL;
+    int64_t sec = ns / 1000000000LL, frac = ns % 1000000000LL;
+    if (!s || ns < 0) {
+        mm_time_fmt(e->b, ns);
+    } else {
+        /* events come in time order: the date and time of day change once a second */
+        if (sec != s->tsec || !s->ttxt_len) {
+            mm_buf t = {0};
+            mm_time_fmt(&t, sec * 1000000000LL);   /* "YYYY-MM-DDTHH:MM:SSZ" */
+            s->ttxt_len = t.len > 1 && t.len - 1 < sizeof s->ttxt ? t.len - 1 : 0;
+            if (s->ttxt_len) memcpy(s->ttxt, t.p, s->ttxt_len);
+            s->tsec = sec;
+            mm_buf_free(&t);
+        }
+        if (!s->ttxt_len || !frac) {
+            mm_time_fmt(e->b, ns);
+        } else {
+            mm_buf_put(e->b, s->ttxt, s->ttxt_len);
+            char d[10];
+            int digits = frac % 1000000 == 0 ? 3 : frac % 1000 == 0 ? 6 : 9;
+            int64_t v = digits == 3 ? frac / 1000000 : digits == 6 ? frac / 1000 : frac;
+            d[0] = '.';
+            for (int i = digits; i >= 1; i--, v /= 10) d[i] = (char)('0' + v % 10);
+            mm_buf_put(e->b, d, (size_t)digits + 1);
+            mm_buf_putc(e->b, 'Z');
+        }
+    }
     mm_buf_putc(e->b, '"');
 }
 void mm_sev_ip(mm_sev *e, const char *key, const mm_ip *ip) {

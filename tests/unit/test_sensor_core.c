@@ -354,6 +354,10 @@ static void tcp_flow_record_counts_both_directions(void) {
     CHECK_INT(iget(fl, "destination.bytes"), 3 * 40 + 5);
     CHECK_STR(sget(fl, "flow.history"), "ShADdFf");
     CHECK_STR(sget(fl, "flow.end_reason"), "closed");
+    /* event times: the cached date text must follow the second, fractions exact */
+    CHECK_STR(sget(fl, "event.start"), "1970-01-01T00:00:10Z");
+    CHECK_STR(sget(fl, "event.end"), "1970-01-01T00:00:12.000000200Z");
+    CHECK_STR(sget(fl, "@timestamp"), "1970-01-01T00:00:12.000000200Z");
     CHECK_STR(sget(fl, "network.direction"), "outbound");
     CHECK_INT(iget(fl, "event.duration"), 2 * NS + 200);
     mm_sensor_free(s);
