@@ -166,6 +166,7 @@ static int flows_bench(long nflows) {
 }
 
 int main(int argc, char **argv) {
+    mm_sensor_tune_malloc();   /* as `mamori` does */
     if (argc == 3 && !strcmp(argv[1], "--flows")) return flows_bench(atol(argv[2]));
     if (argc == 3 && !strcmp(argv[1], "--no-type-cache")) return file_bench(argv[2], true);
     if (argc != 2) {

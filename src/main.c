@@ -1398,6 +1398,7 @@ static int cmd_config(cli *c) {
 }
 
 int main(int argc, char **argv) {
+    mm_sensor_tune_malloc();
     cli c = {0};
     c.argv = calloc((size_t)argc + 1, sizeof *c.argv);
     for (int i = 1; i < argc; i++) {

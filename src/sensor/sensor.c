@@ -16,6 +16,7 @@
 #include "stream.h"
 #include "files_int.h"
 
+#include <malloc.h>
 #include <nettle/sha1.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@
 
 static const mm_analyzer *const analyzers[] = {
     &mm_app_http, &mm_app_tls, &mm_app_dns, &mm_app_smtp, &mm_app_ftp,
-    &mm_app_ssh, &mm_app_irc,
+    &mm_app_ssh, &mm_app_irc, &mm_app_rawfile,
 };
 #define NANALYZERS (sizeof analyzers / sizeof analyzers[0])
 
@@ -102,6 +103,8 @@ struct mm_sensor {
     const mm_analyzer *const *apps;
     size_t napps;
 };
+
+void mm_sensor_tune_malloc(void) { mallopt(M_TOP_PAD, 64 << 20); }
 
 void mm_sensor_opts_default(mm_sensor_opts *o) {
     memset(o, 0, sizeof *o);
@@ -547,7 +550,7 @@ static bool app_choose(flow_ent *e) {
     }
     f->app = pick;
     f->app_name = pick->name;
-    if (!port_of(pick, f->sport) && !port_of(pick, f->cport)) f->risks |= MM_RISK_NONSTD_PORT;
+    if (pick->ports && pick->ports[0] && !port_of(pick, f->sport) && !port_of(pick, f->cport)) f->risks |= MM_RISK_NONSTD_PORT;
     f->app_state = pick->open(f);
     if (!f->app_state) {
         f->app = NULL, e->app_off = true;
