@@ -42,7 +42,7 @@ $(B)/libmamori.a: $(OBJ)
 $(B)/mamori: $(B)/obj/src/main.o $(B)/libmamori.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/test.h $(B)/libmamori.a
+$(B)/tests/%: tests/unit/%.c tests/unit/test.h tests/sensor_harness.h $(B)/libmamori.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libmamori.a $(LDLIBS)
 
@@ -88,7 +88,7 @@ build-fuzz/lib/libmamori.a: $(SRC) $(HDR)
 	@$(MAKE) --no-print-directory MM_SUBMAKE=1 B=build-fuzz/lib CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    build-fuzz/lib/libmamori.a
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/lib/libmamori.a
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/sensor_harness.h build-fuzz/lib/libmamori.a
 	clang $(ALL_CFLAGS) -O1 -g -fsanitize=address,undefined,fuzzer -fno-sanitize-recover=all -o $@ $< build-fuzz/lib/libmamori.a $(LDLIBS)
 endif
 fuzz-build: deps

@@ -14,7 +14,24 @@
  * NICK, 001 and the server's echo of a nick change) for what the client sends and for
  * 001/332, the sender's nick from the ":nick!user@host" prefix for relayed messages.
  * irc.message is the text exactly as sent (the JSON writer escapes control bytes such
- * as CTCP's \x01). */
+ * as CTCP's \x01).
+ *
+ * DCC SEND: a PRIVMSG/NOTICE whose text is the CTCP "\x01DCC SEND name ip port
+ * [size [token]]\x01", from the client or relayed by the server, offers a file on a
+ * direct connection: the receiver connects to ip:port (ip as a decimal integer,
+ * dotted or IPv6) and the offering side sends the bytes, the receiver answering with
+ * 4-byte acknowledgements.  The sensor is told to expect that connection (from any
+ * client; for our client's own offer, its own address too, as NAT makes the
+ * announced one differ) with a small refcounted offer, and the `irc-dcc` analyzer
+ * carves it into a file named as offered, linked to irc.nick (who sends the file)
+ * and irc.target (who receives it), marked truncated when fewer bytes than offered
+ * came.  A reverse ("passive") DCC offers port 0 and a token; the receiver's answer
+ * with its own address, port and the token makes the offering side connect and send
+ * (the data flows from that connection's client).  Malformed offers (bad address,
+ * port or size, an unterminated quote, a name over 255 bytes) are counted, not
+ * expected; so is a port below 1024 (no IRC client listens there, and an offer must
+ * not make the next connection to a server's 443 or 53 skip its own analyzer).  An
+ * IRC flow has at most 32 offers expected. */
 #include "sensor_int.h"
 
 #include <ctype.h>
@@ -27,6 +44,9 @@
 #define IRC_PARAMS 15
 #define IRC_EVENTS_MAX 5000   /* per flow: a busy channel must not flood the pipeline */
 #define IRC_NICK_MAX 64
+#define DCC_NAME_MAX 255
+#define DCC_TARGET_MAX 128
+#define DCC_OFFERS_MAX 32      /* per IRC flow: a flood of offers must not evict others' expectations */
 
 static const uint16_t ports[] = {6660, 6661, 6662, 6663, 6664, 6665, 6666, 6667, 6668, 6669, 6697, 7000, 0};
 
@@ -42,7 +62,20 @@ typedef struct irc_state {
     char nick[IRC_NICK_MAX + 1];
     bool recognised;
     uint32_t events;
+    uint32_t dcc_offers;
 } irc_state;
+
+/* One DCC SEND offer, shared by the IRC flow's expectation(s) and the data flow. */
+typedef struct dcc_offer {
+    int refs;
+    bool from_client;             /* the data flows from the connecting side (reverse DCC) */
+    bool has_size;
+    uint64_t size;
+    char name[DCC_NAME_MAX + 1];
+    char nick[IRC_NICK_MAX + 1];
+    char target[DCC_TARGET_MAX + 1];
+    size_t name_n, nick_n, target_n;
+} dcc_offer;
 
 typedef struct irc_msg {
     const char *prefix, *cmd;
@@ -141,6 +174,125 @@ static bool nickserv_secret(const irc_msg *m) {
     return (n >= 9 && !strncasecmp(t, "IDENTIFY ", 9)) || (n >= 9 && !strncasecmp(t, "REGISTER ", 9));
 }
 
+/* ---- DCC SEND offers ---- */
+
+static void dcc_unref(void *arg) {
+    dcc_offer *o = arg;
+    if (o && --o->refs <= 0) free(o);
+}
+
+/* The next space-separated word of [*p, e) (with quoted: a "quoted name" too). */
+static bool dcc_word(const char **p, const char *e, const char **w, size_t *n, bool quoted) {
+    const char *q = *p;
+    while (q < e && *q == ' ') q++;
+    if (q == e) return false;
+    if (quoted && *q == '"') {
+        const char *c = memchr(q + 1, '"', (size_t)(e - q - 1));
+        if (!c) return false;
+        *w = q + 1, *n = (size_t)(c - q - 1);
+        *p = c + 1;
+        return *p == e || **p == ' ';
+    }
+    *w = q;
+    while (q < e && *q != ' ') q++;
+    *n = (size_t)(q - *w);
+    *p = q;
+    return true;
+}
+
+/* Decimal digits only, at most max. */
+static bool dcc_num(const char *p, size_t n, uint64_t max, uint64_t *v) {
+    if (!n || n > 20) return false;
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') return false;
+        unsigned d = (unsigned)(p[i] - '0');
+        if (x > (max - d) / 10) return false;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return true;
+}
+
+/* The address: an IPv4 address as a decimal integer (the classic form), or a
+ * dotted / IPv6 literal.  The unspecified address is refused. */
+static bool dcc_addr(const char *p, size_t n, mm_ip *ip) {
+    uint64_t v;
+    memset(ip, 0, sizeof *ip);
+    if (dcc_num(p, n, 0xffffffffu, &v)) {
+        ip->af = 4;
+        ip->b[0] = (uint8_t)(v >> 24), ip->b[1] = (uint8_t)(v >> 16), ip->b[2] = (uint8_t)(v >> 8), ip->b[3] = (uint8_t)v;
+    } else if (!n || n > 45 || !mm_ip_parse((mm_str){p, (uint32_t)n}, ip)) {
+        return false;
+    }
+    static const uint8_t zero[16];
+    return memcmp(ip->b, zero, ip->af == 4 ? 4 : 16) != 0;
+}
+
+/* A PRIVMSG/NOTICE text t from direction dir, by nick, to target: a DCC SEND offer
+ * makes the sensor expect its data connection. */
+static void dcc_offer_check(irc_state *s, mm_flow *f, int dir, const char *t, size_t n, const char *nick,
+                            size_t nick_n, const char *target, size_t target_n) {
+    if (n < 10 || t[0] != 1 || strncasecmp(t + 1, "DCC SEND ", 9)) return;
+    const char *e = memchr(t + 1, 1, n - 1);
+    if (!e) e = t + n;
+    const char *p = t + 10, *name, *ipw, *portw, *sizew = NULL, *tok = NULL;
+    size_t name_n, ip_n, port_n, size_n = 0, tok_n = 0;
+    if (!dcc_word(&p, e, &name, &name_n, true) || !dcc_word(&p, e, &ipw, &ip_n, false) ||
+        !dcc_word(&p, e, &portw, &port_n, false)) {
+        mm_sensor_app_error(f, "irc", "dcc-short");
+        return;
+    }
+    if (dcc_word(&p, e, &sizew, &size_n, false)) {
+        if (!dcc_word(&p, e, &tok, &tok_n, false)) tok = NULL;
+    } else
+        sizew = NULL;
+    mm_ip ip;
+    uint64_t port, size = 0;
+    const char *bad = NULL;
+    if (!name_n || name_n > DCC_NAME_MAX) bad = "dcc-name";
+    else if (!dcc_addr(ipw, ip_n, &ip)) bad = "dcc-address";
+    else if (!dcc_num(portw, port_n, 65535, &port) || (port && port < 1024)) bad = "dcc-port";
+    else if (sizew && !dcc_num(sizew, size_n, (uint64_t)INT64_MAX, &size)) bad = "dcc-size";
+    if (bad) {
+        mm_sensor_app_error(f, "irc", bad);
+        return;
+    }
+    if (!port) return;   /* a reverse DCC offer: the receiver answers with its own port */
+    if (s->dcc_offers >= DCC_OFFERS_MAX) {
+        if (s->dcc_offers++ == DCC_OFFERS_MAX) mm_sensor_app_error(f, "irc", "dcc-too-many");
+        return;
+    }
+    s->dcc_offers++;
+    dcc_offer *o = calloc(1, sizeof *o);
+    if (!o) {
+        mm_sensor_app_error(f, "irc", "out of memory");
+        return;
+    }
+    o->refs = 1;
+    o->from_client = tok != NULL;   /* the answer to a reverse offer: its author listens */
+    o->has_size = sizew != NULL, o->size = size;
+    memcpy(o->name, name, name_n), o->name_n = name_n;
+    if (tok) {   /* irc.nick is who sends the file, irc.target who receives it */
+        const char *t0 = nick;
+        size_t n0 = nick_n;
+        nick = target, nick_n = target_n;
+        target = t0, target_n = n0;
+    }
+    o->nick_n = nick_n > IRC_NICK_MAX ? IRC_NICK_MAX : nick_n;
+    if (o->nick_n) memcpy(o->nick, nick, o->nick_n);
+    o->target_n = target_n > DCC_TARGET_MAX ? DCC_TARGET_MAX : target_n;
+    if (o->target_n) memcpy(o->target, target, o->target_n);
+    o->refs++;
+    mm_sensor_expect(f, NULL, &ip, (uint16_t)port, &mm_app_irc_dcc, o, dcc_unref);
+    /* our client's own offer: NAT may make its real address differ from the announced one */
+    if (dir == MM_C2S && !mm_ip_eq(&ip, &f->cli)) {
+        o->refs++;
+        mm_sensor_expect(f, NULL, &f->cli, (uint16_t)port, &mm_app_irc_dcc, o, dcc_unref);
+    }
+    dcc_unref(o);
+}
+
 static void client_line(irc_state *s, mm_flow *f, const irc_msg *m) {
     const char *n0 = m->npar > 0 ? m->par[0] : NULL;
     size_t l0 = m->npar > 0 ? m->par_len[0] : 0;
@@ -168,6 +320,7 @@ static void client_line(irc_state *s, mm_flow *f, const irc_msg *m) {
         if (cmd_is(m, "PART") && n1) mm_sev_str(e, "irc.message", n1, l1);
         mm_sev_end(e);
     } else if (cmd_is(m, "PRIVMSG") || cmd_is(m, "NOTICE")) {
+        if (n1) dcc_offer_check(s, f, MM_C2S, n1, l1, s->nick, strlen(s->nick), n0, l0);
         if (!(e = begin(s, f, m, s->nick, strlen(s->nick)))) return;
         mm_sev_str(e, "irc.target", n0, l0);
         if (n0) channels(e, n0, l0);
@@ -240,6 +393,8 @@ static void server_line(irc_state *s, mm_flow *f, const irc_msg *m) {
             set_nick(s, m->par[0], m->par_len[0]);
     } else if (user && (cmd_is(m, "PRIVMSG") || cmd_is(m, "NOTICE") || cmd_is(m, "TOPIC")) &&
                m->npar >= 1) {
+        if (m->npar >= 2 && !cmd_is(m, "TOPIC"))
+            dcc_offer_check(s, f, MM_S2C, m->par[1], m->par_len[1], src, src_len, m->par[0], m->par_len[0]);
         if (!(e = begin(s, f, m, src, src_len))) return;
         mm_sev_str(e, "irc.target", m->par[0], m->par_len[0]);
         channels(e, m->par[0], m->par_len[0]);
@@ -405,3 +560,72 @@ static void close_(void *st, mm_flow *f) {
 }
 
 const mm_analyzer mm_app_irc = {"irc", 1, 0, ports, probe, open_, data, gap, close_};
+
+/* ---- DCC SEND data connections (only ever chosen by an expectation) ---- */
+
+typedef struct dcc_data {
+    dcc_offer *o;
+    mm_sfile *file;
+    int fdir;                     /* the direction that carries the file */
+    uint64_t seen;                /* bytes of it, delivered or lost */
+} dcc_data;
+
+static int dcc_probe(const mm_flow *f, const uint8_t *c2s, size_t nc, const uint8_t *s2c, size_t ns) {
+    return MM_PROBE_NO;
+}
+
+static void *dcc_open(mm_flow *f) {
+    dcc_offer *o = f->expect_arg;
+    f->expect_arg = NULL;
+    dcc_data *d = calloc(1, sizeof *d);
+    if (!d) {
+        mm_sensor_app_error(f, "irc-dcc", "out of memory");
+        dcc_unref(o);
+        return NULL;
+    }
+    d->o = o;
+    d->fdir = o && o->from_client ? MM_C2S : MM_S2C;
+    return d;
+}
+
+static bool dcc_file(dcc_data *d, mm_flow *f) {
+    if (d->file) return true;
+    dcc_offer *o = d->o;
+    d->file = mm_sfile_open(f, d->fdir, d->fdir == MM_S2C ? "file-download" : "file-upload", o ? o->name : NULL,
+                            o ? o->name_n : 0);
+    if (!d->file) return false;
+    mm_sev *e = mm_sfile_fields(d->file);
+    mm_sev_cstr(e, "irc.command", "DCC SEND");
+    if (o && o->nick_n) mm_sev_str(e, "irc.nick", o->nick, o->nick_n);
+    if (o && o->target_n) mm_sev_str(e, "irc.target", o->target, o->target_n);
+    return true;
+}
+
+static void dcc_data_(void *st, mm_flow *f, int dir, const uint8_t *p, size_t n) {
+    dcc_data *d = st;
+    if (dir != d->fdir || !n) return;   /* the receiver's 4-byte acknowledgements */
+    if (!dcc_file(d, f)) return;
+    d->seen += n;
+    mm_sfile_write(d->file, p, n);
+}
+
+static void dcc_gap(void *st, mm_flow *f, int dir, size_t n) {
+    dcc_data *d = st;
+    if (dir != d->fdir || !dcc_file(d, f)) return;
+    d->seen += n;
+    mm_sfile_gap(d->file, n);
+}
+
+static void dcc_close(void *st, mm_flow *f) {
+    dcc_data *d = st;
+    if (!d) return;
+    if (d->file) {
+        if (d->o && d->o->has_size && d->seen < d->o->size) mm_sfile_gap(d->file, 0);   /* cut short */
+        mm_sfile_close(d->file, NULL);
+    }
+    dcc_unref(d->o);
+    free(d);
+}
+
+static const uint16_t dcc_ports[] = {0};
+const mm_analyzer mm_app_irc_dcc = {"irc-dcc", 1, 0, dcc_ports, dcc_probe, dcc_open, dcc_data_, dcc_gap, dcc_close};

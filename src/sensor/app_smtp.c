@@ -144,40 +144,6 @@ static char *dupn(smtp *s, const char *p, size_t n) {
     return c;
 }
 
-/* Base64 of an AUTH line; tolerant of junk.  Returns the length, or -1 when the
- * line holds no base64 at all. */
-static long b64dec(const char *in, size_t n, uint8_t *out, size_t cap) {
-    uint32_t acc = 0;
-    int k = 0;
-    size_t o = 0;
-    bool any = false;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = (uint8_t)in[i];
-        int v;
-        if (c >= 'A' && c <= 'Z') v = c - 'A';
-        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9') v = c - '0' + 52;
-        else if (c == '+') v = 62;
-        else if (c == '/') v = 63;
-        else continue;
-        any = true;
-        acc = acc << 6 | (uint32_t)v;
-        if (++k == 4) {
-            if (o + 3 > cap) return (long)o;
-            out[o++] = (uint8_t)(acc >> 16);
-            out[o++] = (uint8_t)(acc >> 8);
-            out[o++] = (uint8_t)acc;
-            k = 0;
-        }
-    }
-    if (k == 2 && o < cap) out[o++] = (uint8_t)(acc >> 4);
-    if (k == 3 && o + 2 <= cap) {
-        out[o++] = (uint8_t)(acc >> 10);
-        out[o++] = (uint8_t)(acc >> 2);
-    }
-    return any ? (long)o : -1;
-}
-
 /* ---------------------------------------------------------------- events */
 
 typedef struct addr_ctx {
@@ -511,7 +477,7 @@ static void auth_data(smtp *s, const char *l, size_t n) {
         err(s, E_NOMEM);
         return;
     }
-    long dn = b64dec(l, n, d, AUTH_DEC_MAX);
+    long dn = mm_mime_b64_decode(l, n, d, AUTH_DEC_MAX, false);   /* AUTH line: tolerant of junk */
     int step = s->au.step++;
     if (dn < 0 && !(n == 1 && l[0] == '=')) {
         if (n) err(s, E_AUTH_BAD);

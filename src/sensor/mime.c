@@ -165,20 +165,21 @@ static const int8_t b64map[256] = {
     ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
 };   /* value + 1; 0 = not in the alphabet */
 
-/* Base64 of a header word (RFC 2047 "B"): tolerant, stops at padding. */
-static size_t b64_word(const char *in, size_t n, uint8_t *out, size_t cap) {
+long mm_mime_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap, bool stop_at_pad) {
     uint32_t acc = 0;
     int k = 0;
     size_t o = 0;
+    bool any = false;
     for (size_t i = 0; i < n; i++) {
         int v = b64map[(uint8_t)in[i]];
         if (!v) {
-            if (in[i] == '=') break;
+            if (stop_at_pad && in[i] == '=') break;
             continue;
         }
+        any = true;
         acc = acc << 6 | (uint32_t)(v - 1);
         if (++k == 4) {
-            if (o + 3 > cap) return o;
+            if (o + 3 > cap) return (long)o;
             out[o++] = (uint8_t)(acc >> 16);
             out[o++] = (uint8_t)(acc >> 8);
             out[o++] = (uint8_t)acc;
@@ -191,7 +192,7 @@ static size_t b64_word(const char *in, size_t n, uint8_t *out, size_t cap) {
         out[o++] = (uint8_t)(acc >> 10);
         out[o++] = (uint8_t)(acc >> 2);
     }
-    return o;
+    return any ? (long)o : -1;
 }
 
 /* ------------------------------------------------------------ charsets */
@@ -498,7 +499,8 @@ size_t mm_mime_decode_words(const char *in, size_t n, char *out, size_t cap) {
             /* a word holds at most ~3 KiB of decoded bytes; decode in slices of whole quads */
             for (size_t off = 0; off < tn;) {
                 size_t take = tn - off > 1024 ? 1024 : tn - off;
-                dn = b64_word(txt + off, take, dec, sizeof dec);
+                long r = mm_mime_b64_decode(txt + off, take, dec, sizeof dec, true);
+                dn = r < 0 ? 0 : (size_t)r;
                 if (st->rl + dn > sizeof st->raw) stage_flush(st, out, &o, lim);
                 memcpy(st->raw + st->rl, dec, dn);
                 st->rl += dn;

@@ -108,6 +108,12 @@ size_t mm_mime_to_utf8(const char *charset, const void *in, size_t n, char *out,
  * quoted strings, RFC 2231 continuations and charsets, RFC 2047 words inside, to
  * UTF-8.  Returns the length written, or -1 when the parameter is absent. */
 long mm_mime_param(const char *val, size_t n, const char *name, char *out, size_t cap);
+/* Tolerant base64: bytes outside the alphabet are skipped; with stop_at_pad the
+ * first '=' ends the input (an RFC 2047 "B" word), else '=' is skipped too (an SMTP
+ * AUTH line).  Writes whole groups only while they fit in cap and a short tail
+ * group when it fits.  Returns the length written, or -1 when the input holds no
+ * base64 at all. */
+long mm_mime_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap, bool stop_at_pad);
 /* The "type/subtype" (or disposition type) of a header value, lower-case. */
 size_t mm_mime_value_token(const char *val, size_t n, char *out, size_t cap);
 /* Each address of an address list ("Name" <a@b>, c@d (comment), group: e@f;):

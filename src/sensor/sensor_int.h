@@ -78,6 +78,8 @@ void mm_sensor_use_analyzers(mm_sensor *s, const mm_analyzer *const *list, size_
 
 extern const mm_analyzer mm_app_dns, mm_app_http, mm_app_tls, mm_app_smtp,
     mm_app_ftp, mm_app_ftp_data, mm_app_irc, mm_app_ssh;
+extern const mm_analyzer mm_app_rawfile;   /* no standard port: chosen by content only */
+extern const mm_analyzer mm_app_irc_dcc;   /* IRC DCC SEND data: chosen by an expectation */
 
 /* Count malformed application data (and mark the flow). */
 void mm_sensor_app_error(mm_flow *f, const char *analyzer, const char *why);

@@ -5,77 +5,43 @@
  * analyzer and, when the first input byte is odd, to a data connection as well.
  * Expectations the control channel announces stay in the sensor's bounded table.
  * Every emitted event must be valid JSON. */
-#include "sensor/sensor_int.h"
+#include "../sensor_harness.h"
 
-#include <jansson.h>
-#include <stdlib.h>
-#include <string.h>
+static sh_flowbuf g_dl;   /* the data connection */
+static void *g_st, *g_dt;
+static bool g_with_data, g_probed;
 
-static mm_sensor *g_s;
-static union {
-    mm_flow f;
-    char room[1 << 16];   /* the sensor reads its bookkeeping after mm_flow */
-} g_fl, g_dl;
-
-static void emit(void *ctx, const char *json, size_t len, int64_t ts) {
-    json_error_t err;
-    json_t *j = json_loadb(json, len, JSON_ALLOW_NUL, &err);
-    if (!j) abort();
-    json_decref(j);
-}
-
-static void flow_init(mm_flow *f, const mm_analyzer *a, uint16_t sport) {
-    memset(f, 0, sizeof *f);
-    f->s = g_s;
-    f->id = sport;
-    mm_ip_parse(mm_str_c("10.0.0.1"), &f->cli);
-    mm_ip_parse(mm_str_c("10.0.0.2"), &f->srv);
-    f->cport = 40000, f->sport = sport, f->proto = 6;
-    f->now_ns = 1700000000LL * 1000000000LL;
-    f->app = a;
-    f->app_name = a->name;
+static void chunk(void *ctx, int dir, const uint8_t *c, size_t n) {
+    mm_flow *f = &sh.fl.f, *d = &g_dl.f;
+    if (!c) {
+        if (g_st) mm_app_ftp.gap(g_st, f, dir, n);
+        if (g_dt && g_with_data) mm_app_ftp_data.gap(g_dt, d, dir, n);
+        return;
+    }
+    if (!g_probed) {
+        mm_app_ftp.probe(f, dir ? NULL : c, dir ? 0 : n, dir ? c : NULL, dir ? n : 0);
+        g_probed = true;
+    }
+    f->now_ns += 1000;
+    d->now_ns += 1000;
+    if (g_st) mm_app_ftp.data(g_st, f, dir, c, n);
+    if (g_dt && g_with_data) mm_app_ftp_data.data(g_dt, d, dir, c, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (!g_s) {
-        mm_sensor_opts o;
-        mm_sensor_opts_default(&o);
-        mm_err err;
-        if (mm_sensor_new(&g_s, &o, emit, NULL, &err) != 0) abort();
+    if (!sh.s) {
+        mm_sensor_opts o = sh_opts();
+        sh.s = sh_sensor_make(&o, sh_fuzz_sink, NULL);
     }
-    mm_flow *f = &g_fl.f, *d = &g_dl.f;
-    flow_init(f, &mm_app_ftp, 21);
-    flow_init(d, &mm_app_ftp_data, 30000);
-    void *st = mm_app_ftp.open(f);
-    void *dt = mm_app_ftp_data.open(d);
-    bool with_data = size && (data[0] & 1);
-    bool probed = false;
-    size_t i = 0;
-    while (i < size) {
-        uint8_t h = data[i++];
-        int dir = h >> 7;
-        size_t n = (h & 0x7f) + 1u;
-        if ((h & 0x7f) == 0x7f) {
-            size_t g = i < size ? data[i++] : 1;
-            if (st) mm_app_ftp.gap(st, f, dir, g);
-            if (dt && with_data) mm_app_ftp_data.gap(dt, d, dir, g);
-            continue;
-        }
-        if (n > size - i) n = size - i;
-        uint8_t *c = malloc(n ? n : 1);
-        memcpy(c, data + i, n);
-        if (!probed) {
-            mm_app_ftp.probe(f, dir ? NULL : c, dir ? 0 : n, dir ? c : NULL, dir ? n : 0);
-            probed = true;
-        }
-        f->now_ns += 1000;
-        d->now_ns += 1000;
-        if (st) mm_app_ftp.data(st, f, dir, c, n);
-        if (dt && with_data) mm_app_ftp_data.data(dt, d, dir, c, n);
-        free(c);
-        i += n;
-    }
-    if (st) mm_app_ftp.close(st, f);
-    if (dt) mm_app_ftp_data.close(dt, d);
+    mm_flow *f = sh_flow("10.0.0.1", 40000, "10.0.0.2", 21, 6);
+    mm_flow *d = sh_flow_init(&g_dl.f, sh.s, "10.0.0.1", 40000, "10.0.0.2", 30000, 6);
+    f->id = 21, d->id = 30000;
+    g_st = sh_app(f, &mm_app_ftp, true);
+    g_dt = sh_app(d, &mm_app_ftp_data, true);
+    g_with_data = size && (data[0] & 1);
+    g_probed = false;
+    sh_fuzz_chunks7(data, size, chunk, NULL);
+    if (g_st) mm_app_ftp.close(g_st, f);
+    if (g_dt) mm_app_ftp_data.close(g_dt, d);
     return 0;
 }

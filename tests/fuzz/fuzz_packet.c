@@ -1,38 +1,19 @@
 /* libFuzzer target: raw captured frames through the whole sensor (link and IP
  * decoding, fragments, flows, reassembly, every analyzer).  Input: one byte that
  * picks the link type, then frames as [len16][bytes]. */
-#include "sensor/sensor.h"
-
-#include <jansson.h>
-#include <stdlib.h>
-#include <string.h>
-
-static size_t events;
-static void sink(void *ctx, const char *json, size_t len, int64_t ts) {
-    (void)ctx, (void)ts;
-    if (!len || json[0] != '{' || json[len - 1] != '}') abort();
-    /* every event must be one valid JSON object, whatever the packets held */
-    json_error_t e;
-    json_t *j = json_loadb(json, len, JSON_ALLOW_NUL, &e);
-    if (!j || !json_is_object(j)) abort();
-    json_decref(j);
-    events++;
-}
+#include "../sensor_harness.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const int links[] = {1, 101, 113, 276, 0, 108, 228, 229};
     if (size < 1) return 0;
     int lt = links[data[0] % 8];
-    mm_sensor_opts o;
-    mm_sensor_opts_default(&o);
+    mm_sensor_opts o = sh_opts();
     o.max_flows = 64;
     o.stream_flow_max = 4096;
     o.stream_total_max = 65536;
     o.frag_max = 65536;
     o.file_max = 1 << 16;
-    mm_sensor *s;
-    mm_err err;
-    if (mm_sensor_new(&s, &o, sink, NULL, &err) != 0) abort();
+    mm_sensor *s = sh_sensor_make(&o, sh_fuzz_sink, NULL);
     size_t i = 1;
     int64_t ts = 1700000000LL * 1000000000LL;
     while (i + 2 <= size) {

@@ -3,12 +3,8 @@
  * chunks: a control byte (bit 0: direction, bit 1: a gap instead of data), a length
  * byte, then the data.  Every event must be valid JSON-ish output of the builder;
  * the analyzer must survive any order of bytes, gaps and closes. */
-#include "sensor/sensor_int.h"
+#include "../sensor_harness.h"
 
-#include <stdlib.h>
-#include <string.h>
-
-static mm_sensor *sensor;
 static size_t emitted;
 
 static void emit(void *ctx, const char *json, size_t len, int64_t ts) {
@@ -17,24 +13,14 @@ static void emit(void *ctx, const char *json, size_t len, int64_t ts) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (!sensor) {
-        mm_sensor_opts o;
-        mm_sensor_opts_default(&o);
+    if (!sh.s) {
+        mm_sensor_opts o = sh_opts();
         o.flow_events = false;
         o.file_max = 1 << 20;
-        mm_err err;
-        if (mm_sensor_new(&sensor, &o, emit, NULL, &err) != 0) abort();
+        sh.s = sh_sensor_make(&o, emit, NULL);
     }
-    mm_flow *f = calloc(1, sizeof *f);
-    f->s = sensor;
-    mm_ip_parse(MM_STR("10.1.1.1"), &f->cli);
-    mm_ip_parse(MM_STR("10.2.2.2"), &f->srv);
-    f->cport = 50123;
-    f->sport = 25;
-    f->proto = 6;
-    f->now_ns = 1700000000000000000LL;
-    f->app = &mm_app_smtp;
-    f->app_name = "smtp";
+    mm_flow *f = sh_flow_init(calloc(1, sizeof(mm_flow)), sh.s, "10.1.1.1", 50123, "10.2.2.2", 25, 6);
+    sh_app(f, &mm_app_smtp, false);
 
     size_t i = 0;
     /* the probe sees the first chunk of each direction */

@@ -2,21 +2,7 @@
  * sequence numbers and flags, so reassembly (holes, overlaps, retransmissions,
  * caps) and the analyzers behind content detection get exercised.
  * Input: [port selector][proto] then segments [dir|flags][seq delta16][len8][bytes]. */
-#include "sensor/sensor.h"
-
-#include <jansson.h>
-#include <stdlib.h>
-#include <string.h>
-
-static void sink(void *ctx, const char *json, size_t len, int64_t ts) {
-    (void)ctx, (void)ts;
-    if (!len || json[0] != '{' || json[len - 1] != '}') abort();
-    /* every event must be one valid JSON object, whatever the packets held */
-    json_error_t e;
-    json_t *j = json_loadb(json, len, JSON_ALLOW_NUL, &e);
-    if (!j || !json_is_object(j)) abort();
-    json_decref(j);
-}
+#include "../sensor_harness.h"
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
 static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)), put16(p + 2, (uint16_t)v); }
@@ -26,14 +12,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2) return 0;
     uint16_t sport = ports[data[0] % 12];
     bool udp = data[1] & 1;
-    mm_sensor_opts o;
-    mm_sensor_opts_default(&o);
+    mm_sensor_opts o = sh_opts();
     o.stream_flow_max = 2048;
     o.stream_total_max = 8192;
     o.file_max = 1 << 15;
-    mm_sensor *s;
-    mm_err err;
-    if (mm_sensor_new(&s, &o, sink, NULL, &err) != 0) abort();
+    mm_sensor *s = sh_sensor_make(&o, sh_fuzz_sink, NULL);
     uint32_t seq[2] = {1000, 500000};
     int64_t ts = 1700000000LL * 1000000000LL;
     size_t i = 2;

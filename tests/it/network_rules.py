@@ -10,7 +10,8 @@ end to end: packets -> sensor -> ecs decoder -> Sigma engine -> alert.
    reason, and nothing of rules/network for anyone else (the background PCs).
 3. The corpora captures raise what they hold: nDPI's exe_download_as_png (a PE
    named .png from a bare IP by "WinHTTP loader"), emotet (the random User-Agent,
-   the xlsm spam attachment), irc (IRC on port 8000), Zeek's ssh_sshguess and
+   the xlsm spam attachment), portable_executable (Meterpreter stages over raw TCP
+   on 4444 and 53), irc (IRC on port 8000), Zeek's ssh_sshguess and
    ftp_bruteforce (password guessing by 192.168.56.1).  Skipped when the corpora
    are missing.
 4. `mamori rules test rules/network` passes every fixture.
@@ -55,11 +56,13 @@ GUESS_INTERNAL = "3d4cd22a-9bdb-4950-a67a-25bb3a00165c"
 GUESS_INBOUND = "6f71e18f-9814-426b-8b71-c365d0ed5d1a"
 NONSTD = "ec2ba6c7-8094-4d84-abf6-79fba218cf1e"
 EXE_FROM_IP = "d25312ff-f261-412e-97c6-b1e003cba3c3"
+RAW_EXE_PORT = "5b0f3c2e-7d1a-4c8e-9a61-2f4e8b7d9c13"
+RAW_EXE = "8e2d6a47-1c35-4f0b-b7e9-6a3d51c0f284"
 IOC = "f84e8768-ae83-4df0-9148-50b43959e6da"
 
 NETWORK_RULES = {MISLEADING, DOUBLE_EXT, MAIL_EXEC, MAIL_MACRO, UA_NONE, UA_SHORT, UA_TOOL, UA_WINDL, UA_INJECT,
                  UA_RANDOM, UA_NEW, IRC_BOT, IRC_PORT, IRC_NEW, MAIL_IP, UPLOAD, UPLOAD_ARCHIVE, GUESS_INTERNAL,
-                 GUESS_INBOUND, NONSTD, EXE_FROM_IP}
+                 GUESS_INBOUND, NONSTD, EXE_FROM_IP, RAW_EXE_PORT, RAW_EXE}
 
 
 def check(name, ok, why=""):
@@ -184,6 +187,9 @@ cases = [
     ("ndpi/pcap/emotet.pcap", [
         ("emotet_random_ua", UA_RANDOM, "10.4.25.101", ("vBKbaQgjyvRRbcgfvlsc",)),
         ("emotet_xlsm_spam", MAIL_MACRO, "10.2.25.102", ("documentación_455.xlsm",))]),
+    ("ndpi/pcap/portable_executable.pcap", [
+        ("raw_tcp_stage_4444", RAW_EXE_PORT, "172.16.99.201", ("port 4444", "64.227.107.71:4444", "PE32")),
+        ("raw_tcp_stage_53", RAW_EXE_PORT, "172.16.99.10", ("port 53", "64.227.107.71:53", "PE32"))]),
     ("ndpi/pcap/irc.pcap", [
         ("irc_port_8000", IRC_PORT, "10.180.156.249", ("38.229.70.20:8000",))]),
     ("zeek/ssh_sshguess.pcap", [

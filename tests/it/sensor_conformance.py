@@ -24,9 +24,13 @@
    filemagic, filemd5, file_data of an upload, dns.response.rrname) are re-stated
    as file/DNS checks in SV_DERIVED and reported on their own line.
 2. Zeek traces: IRC commands/nicks/channels against the client's lines (tshark's TCP
-   payload), ssh_sshguess.pcap and ftp_bruteforce.pcap login failures from
-   192.168.56.1, and the brute-force alerts of rules/network/.
-3. nDPI: a disguised executable (exe_download_as_png), emotet's User-Agent and dll,
+   payload), the file of each DCC SEND offer carved whole from its data connection
+   (size and sha256 against tshark's bytes), ssh_sshguess.pcap and
+   ftp_bruteforce.pcap login failures from 192.168.56.1, and the brute-force alerts
+   of rules/network/.
+3. nDPI: a disguised executable (exe_download_as_png), Meterpreter stages sent over
+   raw TCP (portable_executable: PE file events byte-exact against tshark, no
+   non-standard-port flag, the raw-executable alert), emotet's User-Agent and dll,
    DNS tunnel query names byte-exact against the question names in the packets
    (parsed from tshark's payload), per-flow protocol against ndpiReader's .out
    (flows nDPI classified by payload, protocols mamori has analyzers for), and the
@@ -44,6 +48,7 @@ MM_VERBOSE=1 for long values in full.
 """
 import datetime
 import glob
+import hashlib
 import json
 import os
 import random
@@ -719,11 +724,23 @@ def zeek_irc(path):
         miss = sorted(want - got)
         result("zeek %s: %s %s in irc events" % (name, label, " ".join(sorted(want))), not miss,
                "missing %s; mamori has %s" % (" ".join(miss), short(sorted(got), 120)))
-    dcc = re.findall(r"DCC SEND (\S+) \d+ \d+ (\d+)", "".join(s["c2s"].decode("latin-1") for s in streams.values()))
-    for fname, size in dcc:
+    # DCC SEND: the offer names the file, the listener's address (a decimal integer)
+    # and port, and the size; the offering side sends the bytes on that connection
+    dcc = re.findall(r"DCC SEND (\S+) (\d+) (\d+) (\d+)", "".join(s["c2s"].decode("latin-1") for s in streams.values()))
+    for fname, addr, port, size in dcc:
+        ip = ".".join(str(int(addr) >> k & 255) for k in (24, 16, 8, 0))
+        data = [s["s2c"] for s in streams.values() if s["server"] == (ip, int(port))]
+        truth = hashlib.sha256(data[0]).hexdigest() if data else None
         files = [e for e in run.events if is_file(e) and first(e, "file.name") == fname]
-        print("  (informational) DCC SEND %s (%s bytes): mamori file events %s" %
-              (fname, size, [(first(e, "file.size"), first(e, "file.truncated")) for e in files] or "none"))
+        print("zeek %s: DCC SEND %s (%s bytes) from %s:%s; tshark %s bytes on that connection; mamori file events %s" %
+              (name, fname, size, ip, port, len(data[0]) if data else "no",
+               [(first(e, "file.size"), first(e, "file.truncated"), protocol(e), first(e, "irc.nick")) for e in files]
+               or "none"))
+        ok = [e for e in files if first(e, "file.size") == int(size) and not first(e, "file.truncated")
+              and first(e, "file.hash.sha256") == truth and protocol(e) == "irc-dcc"]
+        result("zeek %s: DCC SEND %s carved whole (%s bytes, sha256 as on the wire)" % (name, fname, size),
+               len(ok) == 1, "file events %s" % short([(first(e, "file.size"), first(e, "file.hash.sha256"))
+                                                        for e in files], 200))
 
 
 def zeek_logins(path, proto, truth_filter, minimum, notice):
@@ -918,6 +935,33 @@ def ndpi():
         check_alert("ndpi exe_download_as_png.pcap", r, "10.9.25.101",
                     [r"extension", r"mismatch", r"disguis", r"masquerad", r"misleading"],
                     ["file.extension", "mime_type"], "misleading-extension", must="tablone.png")
+
+    # a PE pushed down a raw TCP connection: a Meterpreter stage (4-byte length, then
+    # the DLL) on 4444, and again on TCP 53; nothing but the stage on the wire
+    r = runs.get("portable_executable.pcap")
+    if r:
+        path = os.path.join(root, "pcap", "portable_executable.pcap")
+        streams = L.tcp_streams(path) or {}
+        truth = {}
+        for st in streams.values():
+            if len(st["s2c"]) > 4 and st["s2c"][4:6] == b"MZ":
+                truth[st["server"][1]] = (hashlib.sha256(st["s2c"][4:]).hexdigest(), len(st["s2c"]) - 4,
+                                          struct.unpack("<I", st["s2c"][:4])[0])
+        files = [e for e in r.events if is_file(e)]
+        print("ndpi portable_executable.pcap: tshark: stages %s; mamori file events %s" % (
+            sorted((p, n, decl) for p, (_, n, decl) in truth.items()),
+            [(protocol(e), first(e, "destination.port"), first(e, "file.size"), first(e, "file.truncated"),
+              first(e, "file.mime_type")) for e in files] or "none"))
+        pe = [e for e in files if protocol(e) == "raw-file" and EXE_MIME.search(str(first(e, "file.mime_type", "")))
+              and first(e, "destination.port") in truth
+              and (first(e, "file.hash.sha256"), first(e, "file.size")) == truth[first(e, "destination.port")][:2]]
+        result("ndpi portable_executable.pcap: each stage sent over raw TCP is a file event typed as a PE, "
+               "bytes as on the wire (%d of %d)" % (len(pe), len(truth)), truth and len(pe) == len(truth))
+        off = [e for e in r.events if is_flow(e) and "known_proto_non_std_port" in values(e, "flow.risk")]
+        result("ndpi portable_executable.pcap: raw-file flows are not a known protocol on a non-standard port",
+               not off, "%d flows flagged" % len(off))
+        check_alert("ndpi portable_executable.pcap", r, "172.16.99.201", [r"raw TCP"], ["raw-file"],
+                    "executable over raw TCP", must="4444")
 
     r = runs.get("emotet.pcap")
     if r:

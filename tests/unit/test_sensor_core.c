@@ -4,56 +4,15 @@
 #include "test.h"
 
 #include "sensor/packet.h"
-#include "sensor/sensor.h"
 #include "sensor/stream.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
+#define SH_MAXEV 256
+#include "../sensor_harness.h"
 
 #define NS 1000000000LL
-
-/* ---- events collected from a sensor ---- */
-
-typedef struct sinkv {
-    json_t *ev[256];
-    int n;
-} sinkv;
-
-static void collect(void *ctx, const char *json, size_t len, int64_t ts) {
-    sinkv *s = ctx;
-    json_error_t e;
-    json_t *j = json_loadb(json, len, 0, &e);
-    if (!j) {
-        printf("FAIL invalid JSON from the sensor: %.*s\n", (int)len, json);
-        return;
-    }
-    if (s->n < 256) s->ev[s->n++] = j;
-    else json_decref(j);
-}
-
-static void sink_free(sinkv *s) {
-    for (int i = 0; i < s->n; i++) json_decref(s->ev[i]);
-    s->n = 0;
-}
-
-static const char *sget(json_t *j, const char *k) {
-    json_t *v = json_object_get(j, k);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-static long long iget(json_t *j, const char *k) {
-    json_t *v = json_object_get(j, k);
-    return json_is_integer(v) ? json_integer_value(v) : -1;
-}
-
-static json_t *find_action(sinkv *s, const char *action, int nth) {
-    for (int i = 0; i < s->n; i++) {
-        const char *a = sget(s->ev[i], "event.action");
-        if (a && !strcmp(a, action) && nth-- == 0) return s->ev[i];
-    }
-    return NULL;
-}
 
 /* ---- frame building ---- */
 
@@ -124,19 +83,16 @@ static void tcp_pkt(mm_sensor *s, int64_t ts, const char *src, uint16_t sp, cons
     mm_sensor_packet(s, 1, ts, f.b, (uint32_t)f.n, (uint32_t)f.n);
 }
 
-static mm_sensor *new_sensor(sinkv *k, mm_sensor_opts *o) {
-    mm_sensor_opts d;
-    if (!o) mm_sensor_opts_default(&d), o = &d;
-    mm_sensor *s = NULL;
-    mm_err err;
-    if (mm_sensor_new(&s, o, collect, k, &err) != 0) printf("FAIL sensor: %s\n", err.msg);
-    return s;
+static mm_sensor *new_sensor(sh_events *k, mm_sensor_opts *o) {
+    mm_sensor_opts d = sh_opts();
+    k->on_bad = SH_BAD_SAY;
+    return sh_sensor_make(o ? o : &d, sh_collect, k);
 }
 
 /* ---- tests ---- */
 
 static void community_id_matches_the_spec_example(void) {
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor *s = new_sensor(&k, NULL);
     frame f;
     uint8_t l4[64];
@@ -144,16 +100,16 @@ static void community_id_matches_the_spec_example(void) {
     ipv4(&f, "192.168.1.52", "8.8.8.8", 17, l4, udp(l4, 54585, 53, "x", 1), 7, 0, 0);
     mm_sensor_packet(s, 1, 1 * NS, f.b, (uint32_t)f.n, (uint32_t)f.n);
     mm_sensor_finish(s);
-    json_t *fl = find_action(&k, "flow", 0);
+    json_t *fl = sh_find_in(&k, "flow", 0);
     CHECK(fl);
-    CHECK_STR(sget(fl, "network.community_id"), "1:d/FP5EW3wiY1vCndhwleRRKHowQ=");
-    CHECK_STR(sget(fl, "network.transport"), "udp");
+    CHECK_STR(sh_str(fl, "network.community_id"), "1:d/FP5EW3wiY1vCndhwleRRKHowQ=");
+    CHECK_STR(sh_str(fl, "network.transport"), "udp");
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
 }
 
 static void qinq_vlan_id_is_the_inner_tag(void) {
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor *s = new_sensor(&k, NULL);
     frame f;
     uint8_t l4[64];
@@ -162,16 +118,16 @@ static void qinq_vlan_id_is_the_inner_tag(void) {
     ipv4(&f, "10.0.0.1", "10.0.0.2", 17, l4, udp(l4, 40000, 9999, "hello", 5), 7, 0, 0);
     mm_sensor_packet(s, 1, 1 * NS, f.b, (uint32_t)f.n, (uint32_t)f.n);
     mm_sensor_finish(s);
-    json_t *fl = find_action(&k, "flow", 0);
+    json_t *fl = sh_find_in(&k, "flow", 0);
     CHECK(fl);
-    CHECK_INT(iget(fl, "network.vlan.id"), 42);
-    CHECK_INT(iget(fl, "source.bytes"), 20 + 8 + 5);
+    CHECK_INT(sh_int(fl, "network.vlan.id"), 42);
+    CHECK_INT(sh_int(fl, "source.bytes"), 20 + 8 + 5);
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
 }
 
 static void truncated_headers_are_counted_not_analysed(void) {
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor *s = new_sensor(&k, NULL);
     frame f;
     uint8_t l4[64];
@@ -187,11 +143,11 @@ static void truncated_headers_are_counted_not_analysed(void) {
     CHECK(st.decode_errors >= 30);   /* every cut inside the Ethernet, IP or TCP header */
     CHECK_INT(st.flows, 0);
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
 }
 
 static void ipv6_extension_headers_are_skipped(void) {
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor *s = new_sensor(&k, NULL);
     uint8_t p[200] = {0};
     p[12] = 0x86, p[13] = 0xdd;
@@ -209,14 +165,14 @@ static void ipv6_extension_headers_are_skipped(void) {
     size_t n = 14 + 40 + 24 + ul;
     mm_sensor_packet(s, 1, 1 * NS, p, (uint32_t)n, (uint32_t)n);
     mm_sensor_finish(s);
-    json_t *fl = find_action(&k, "flow", 0);
+    json_t *fl = sh_find_in(&k, "flow", 0);
     CHECK(fl);
-    CHECK_STR(sget(fl, "source.ip"), "2001::1");
-    CHECK_INT(iget(fl, "source.port"), 5353);
-    CHECK_INT(iget(fl, "destination.port"), 7777);
-    CHECK_STR(sget(fl, "network.type"), "ipv6");
+    CHECK_STR(sh_str(fl, "source.ip"), "2001::1");
+    CHECK_INT(sh_int(fl, "source.port"), 5353);
+    CHECK_INT(sh_int(fl, "destination.port"), 7777);
+    CHECK_STR(sh_str(fl, "network.type"), "ipv6");
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
 }
 
 /* A UDP datagram in three fragments, out of order, one of them twice with
@@ -331,7 +287,7 @@ static void a_hole_over_the_cap_becomes_a_gap(void) {
 }
 
 static void tcp_flow_record_counts_both_directions(void) {
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor *s = new_sensor(&k, NULL);
     const char *c = "10.2.3.4", *v = "198.51.100.7";
     tcp_pkt(s, 10 * NS, c, 50000, v, 4444, 100, 0, 0x02, NULL);
@@ -344,28 +300,28 @@ static void tcp_flow_record_counts_both_directions(void) {
     tcp_pkt(s, 12 * NS + 200, c, 50000, v, 4444, 106, 907, 0x10, NULL);
     CHECK_INT(k.n, 0);                         /* lingering for late ACKs */
     mm_sensor_tick(s, 20 * NS);
-    json_t *fl = find_action(&k, "flow", 0);
+    json_t *fl = sh_find_in(&k, "flow", 0);
     CHECK(fl);
-    CHECK_STR(sget(fl, "source.ip"), c);
-    CHECK_INT(iget(fl, "destination.port"), 4444);
-    CHECK_INT(iget(fl, "source.packets"), 5);
-    CHECK_INT(iget(fl, "destination.packets"), 3);
-    CHECK_INT(iget(fl, "source.bytes"), 5 * 40 + 4);
-    CHECK_INT(iget(fl, "destination.bytes"), 3 * 40 + 5);
-    CHECK_STR(sget(fl, "flow.history"), "ShADdFf");
-    CHECK_STR(sget(fl, "flow.end_reason"), "closed");
+    CHECK_STR(sh_str(fl, "source.ip"), c);
+    CHECK_INT(sh_int(fl, "destination.port"), 4444);
+    CHECK_INT(sh_int(fl, "source.packets"), 5);
+    CHECK_INT(sh_int(fl, "destination.packets"), 3);
+    CHECK_INT(sh_int(fl, "source.bytes"), 5 * 40 + 4);
+    CHECK_INT(sh_int(fl, "destination.bytes"), 3 * 40 + 5);
+    CHECK_STR(sh_str(fl, "flow.history"), "ShADdFf");
+    CHECK_STR(sh_str(fl, "flow.end_reason"), "closed");
     /* event times: the cached date text must follow the second, fractions exact */
-    CHECK_STR(sget(fl, "event.start"), "1970-01-01T00:00:10Z");
-    CHECK_STR(sget(fl, "event.end"), "1970-01-01T00:00:12.000000200Z");
-    CHECK_STR(sget(fl, "@timestamp"), "1970-01-01T00:00:12.000000200Z");
-    CHECK_STR(sget(fl, "network.direction"), "outbound");
-    CHECK_INT(iget(fl, "event.duration"), 2 * NS + 200);
+    CHECK_STR(sh_str(fl, "event.start"), "1970-01-01T00:00:10Z");
+    CHECK_STR(sh_str(fl, "event.end"), "1970-01-01T00:00:12.000000200Z");
+    CHECK_STR(sh_str(fl, "@timestamp"), "1970-01-01T00:00:12.000000200Z");
+    CHECK_STR(sh_str(fl, "network.direction"), "outbound");
+    CHECK_INT(sh_int(fl, "event.duration"), 2 * NS + 200);
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
 }
 
 static void idle_flows_expire_and_the_cap_evicts(void) {
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor_opts o;
     mm_sensor_opts_default(&o);
     o.max_flows = 4;
@@ -382,18 +338,18 @@ static void idle_flows_expire_and_the_cap_evicts(void) {
     mm_sensor_stats_get(s, &st);
     CHECK_INT(st.flows_evicted, 2);
     CHECK_INT(st.flows_active, 4);
-    json_t *first = find_action(&k, "flow", 0);
+    json_t *first = sh_find_in(&k, "flow", 0);
     CHECK(first);
-    CHECK_INT(iget(first, "source.port"), 40000);   /* the least recently seen went first */
-    CHECK_STR(sget(first, "flow.end_reason"), "evicted");
+    CHECK_INT(sh_int(first, "source.port"), 40000);   /* the least recently seen went first */
+    CHECK_STR(sh_str(first, "flow.end_reason"), "evicted");
     mm_sensor_tick(s, 200 * NS);
     mm_sensor_stats_get(s, &st);
     CHECK_INT(st.flows_active, 0);
-    json_t *last = find_action(&k, "flow", 5);
+    json_t *last = sh_find_in(&k, "flow", 5);
     CHECK(last);
-    CHECK_STR(sget(last, "flow.end_reason"), "idle");
+    CHECK_STR(sh_str(last, "flow.end_reason"), "idle");
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
 }
 
 /* ---- review tests: each proved a bug before its fix ---- */
@@ -658,7 +614,7 @@ static const mm_analyzer mock_app = {"mock", 1, 1, mock_ports, mock_probe, mock_
 static const mm_analyzer mock_tcp_app = {"mocktcp", 1, 0, NULL, mock_probe, mock_open, mock_data, NULL, mock_close};
 static const mm_analyzer *const mock_list[] = {&mock_app};
 
-static mm_sensor *mock_sensor(sinkv *k) {
+static mm_sensor *mock_sensor(sh_events *k) {
     memset(&ML, 0, sizeof ML);
     mm_sensor *s = new_sensor(k, NULL);
     mm_sensor_use_analyzers(s, mock_list, 1);
@@ -667,7 +623,7 @@ static mm_sensor *mock_sensor(sinkv *k) {
 
 /* Bytes held while the analyzer is undecided are replayed in arrival order. */
 static void held_probe_bytes_replay_in_arrival_order(void) {
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor *s = mock_sensor(&k);
     const char *c = "10.0.0.1", *v = "10.0.0.2";
     tcp_pkt(s, 1 * NS, c, 40000, v, 7000, 100, 0, 0x02, NULL);
@@ -679,13 +635,13 @@ static void held_probe_bytes_replay_in_arrival_order(void) {
     CHECK_INT(ML.opens, 1);
     CHECK_STR(ML.b, ">ab<XY>cd<Z");
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
 }
 
 /* A new connection on the same ports while the last one lingers after its FINs
  * is a new flow, analysed from its SYN. */
 static void a_new_syn_on_a_closing_flow_starts_a_new_flow(void) {
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor *s = mock_sensor(&k);
     const char *c = "10.0.0.1", *v = "10.0.0.2";
     tcp_pkt(s, 1 * NS, c, 40000, v, 7000, 100, 0, 0x02, NULL);
@@ -702,10 +658,10 @@ static void a_new_syn_on_a_closing_flow_starts_a_new_flow(void) {
     mm_sensor_finish(s);
     CHECK_INT(ML.opens, 2);
     CHECK_STR(ML.b, ">one1<two2|>thr3<fou4|");
-    CHECK(find_action(&k, "flow", 1) != NULL);
-    CHECK_STR(sget(find_action(&k, "flow", 0), "flow.end_reason"), "closed");
+    CHECK(sh_find_in(&k, "flow", 1) != NULL);
+    CHECK_STR(sh_str(sh_find_in(&k, "flow", 0), "flow.end_reason"), "closed");
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
     /* a refused connection retried with its own SYN stays one flow */
     s = mock_sensor(&k);
     tcp_pkt(s, 1 * NS, c, 40001, v, 7000, 100, 0, 0x02, NULL);
@@ -714,9 +670,9 @@ static void a_new_syn_on_a_closing_flow_starts_a_new_flow(void) {
     tcp_pkt(s, 1 * NS + 3, v, 7000, c, 40001, 0, 101, 0x14, NULL);
     mm_sensor_finish(s);
     CHECK_INT(k.n, 1);
-    CHECK_STR(sget(k.ev[0], "flow.end_reason"), "reset");
+    CHECK_STR(sh_str(k.ev[0], "flow.end_reason"), "reset");
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
 }
 
 static int released;
@@ -725,7 +681,7 @@ static void count_release(void *a) { released++; }
 /* An expectation for a TCP analyzer is not consumed by a UDP flow to the same
  * address and port. */
 static void expectations_match_the_transport(void) {
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor *s = mock_sensor(&k);
     released = 0;
     mm_flow ctl = {0};
@@ -748,13 +704,13 @@ static void expectations_match_the_transport(void) {
     CHECK_STR(ML.b, ">data|");
     CHECK_INT(released, 0);
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
 }
 
 /* The event writer keeps its output valid JSON when an analyzer writes a member
  * while a list is open, or leaves a list open in a file's linking fields. */
 static void event_writer_output_stays_valid_json(void) {
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor *s = new_sensor(&k, NULL);
     mm_flow f = {0};
     f.s = s, f.now_ns = 5 * NS, f.proto = 17, f.cport = 1, f.sport = 2;
@@ -767,8 +723,8 @@ static void event_writer_output_stays_valid_json(void) {
     mm_sev_int(e, "dns.id", 7);
     mm_sev_end(e);
     CHECK_INT(k.n, 1);
-    CHECK_STR(sget(k.ev[0], "dns.question.name"), "q.example");
-    CHECK_INT(iget(k.ev[0], "dns.id"), 7);
+    CHECK_STR(sh_str(k.ev[0], "dns.question.name"), "q.example");
+    CHECK_INT(sh_int(k.ev[0], "dns.id"), 7);
     CHECK(json_array_size(json_object_get(k.ev[0], "dns.answers.name")) == 1);
     mm_sfile *h = mm_sfile_open(&f, MM_S2C, "file-download", "a.txt", 5);
     CHECK(h);
@@ -779,9 +735,9 @@ static void event_writer_output_stays_valid_json(void) {
     mm_sfile_close(h, NULL);
     CHECK_INT(k.n, 2);
     CHECK(json_array_size(json_object_get(k.ev[1], "email.to.address")) == 1);
-    CHECK_INT(iget(k.ev[1], "file.size"), 5);
+    CHECK_INT(sh_int(k.ev[1], "file.size"), 5);
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
 }
 
 /* The quarantine counts the bytes it stores: a file cut at file_max takes
@@ -789,7 +745,7 @@ static void event_writer_output_stays_valid_json(void) {
 static void quarantine_counts_stored_bytes(void) {
     char dir[] = "/tmp/h7qXXXXXX";
     CHECK(mkdtemp(dir));
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor_opts o;
     mm_sensor_opts_default(&o);
     o.quarantine_dir = dir;
@@ -818,7 +774,7 @@ static void quarantine_counts_stored_bytes(void) {
         CHECK_INT(st.st_size, 100);
     }
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
     /* cleanup */
     for (int i = 0; i < 3; i++) {
         unlink(paths[i]);
@@ -835,7 +791,7 @@ static void quarantine_counts_stored_bytes(void) {
  * and its counterpart (or the code, for one-way messages) as ports, as in the
  * spec's baseline. */
 static void icmp_echo_is_one_flow_with_the_spec_community_id(void) {
-    sinkv k = {0};
+    sh_events k = {0};
     mm_sensor *s = new_sensor(&k, NULL);
     frame f;
     uint8_t l4[16] = {8, 0, 0, 0, 0, 1, 0, 1};
@@ -849,14 +805,14 @@ static void icmp_echo_is_one_flow_with_the_spec_community_id(void) {
     mm_sensor_packet(s, 1, 1 * NS + 2000, f.b, (uint32_t)f.n, (uint32_t)f.n);
     mm_sensor_finish(s);
     CHECK_INT(k.n, 2);
-    json_t *a = find_action(&k, "flow", 0), *b = find_action(&k, "flow", 1);
-    if (!strcmp(sget(a, "source.ip"), "10.0.0.1")) { json_t *t = a; a = b; b = t; }
-    CHECK_STR(sget(a, "network.community_id"), "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=");
-    CHECK_INT(iget(a, "source.packets"), 1);
-    CHECK_INT(iget(a, "destination.packets"), 1);
-    CHECK_STR(sget(b, "network.community_id"), "1:YHxtAirCG//0OzkcVAukqKQN9xM=");
+    json_t *a = sh_find_in(&k, "flow", 0), *b = sh_find_in(&k, "flow", 1);
+    if (!strcmp(sh_str(a, "source.ip"), "10.0.0.1")) { json_t *t = a; a = b; b = t; }
+    CHECK_STR(sh_str(a, "network.community_id"), "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=");
+    CHECK_INT(sh_int(a, "source.packets"), 1);
+    CHECK_INT(sh_int(a, "destination.packets"), 1);
+    CHECK_STR(sh_str(b, "network.community_id"), "1:YHxtAirCG//0OzkcVAukqKQN9xM=");
     mm_sensor_free(s);
-    sink_free(&k);
+    sh_events_reset(&k);
 }
 
 int main(void) {

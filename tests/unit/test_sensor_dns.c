@@ -4,78 +4,20 @@
  * and hostile messages (pointer loops, forward pointers, over-long names, truncation,
  * bad TCP lengths) counted and dropped without a crash; the probe on and off the
  * standard ports. */
-#include "core/core.h"
-#include "sensor/sensor_int.h"
 #include "test.h"
 
-#include <jansson.h>
-#include <netinet/in.h>
-
-/* ---- harness: a sensor whose events land in an array, a flow made by hand ---- */
-
 #define MAXEV 64
-static char *g_ev[MAXEV];
-static int g_nev;
-static mm_sensor *g_s;
-/* The sensor core keeps its own data after the mm_flow inside its flow entries and
- * may read it; a zeroed block larger than that keeps a hand-made flow safe. */
-static union {
-    mm_flow f;
-    char pad[8192];
-} g_fl;
+#define SH_MAXEV MAXEV
+#include "../sensor_harness.h"
 
-static void emit(void *ctx, const char *json, size_t len, int64_t ts) {
-    if (g_nev < MAXEV) g_ev[g_nev++] = strndup(json, len);
-}
-
-static void reset(void) {
-    for (int i = 0; i < g_nev; i++) free(g_ev[i]);
-    g_nev = 0;
-    if (g_s) mm_sensor_free(g_s);
-    mm_sensor_opts o;
-    mm_sensor_opts_default(&o);
-    mm_err err;
-    g_s = NULL;
-    if (mm_sensor_new(&g_s, &o, emit, NULL, &err) != 0) {
-        printf("mm_sensor_new: %s\n", err.msg);
-        exit(1);
-    }
-}
+/* ---- a sensor whose events land in a list, a flow made by hand ---- */
 
 static mm_flow *flow(uint8_t proto, uint16_t cport, uint16_t sport) {
-    reset();
-    memset(&g_fl, 0, sizeof g_fl);
-    mm_flow *f = &g_fl.f;
-    f->s = g_s;
-    mm_ip_parse(MM_STR("10.1.2.3"), &f->cli);
-    mm_ip_parse(MM_STR("10.9.9.9"), &f->srv);
-    f->cport = cport;
-    f->sport = sport;
-    f->proto = proto;
-    f->first_ns = f->now_ns = 1700000000LL * 1000000000LL;
-    f->app = &mm_app_dns;
-    f->app_name = "dns";
+    sh_sensor_new(NULL);
+    mm_flow *f = sh_flow("10.1.2.3", cport, "10.9.9.9", sport, proto);
+    sh_app(f, &mm_app_dns, false);
     return f;
 }
-
-static uint64_t app_errors(void) {
-    mm_sensor_stats st;
-    mm_sensor_stats_get(g_s, &st);
-    return st.app_errors;
-}
-
-static json_t *g_j[MAXEV];
-static json_t *ev(int i) {
-    if (i >= g_nev) return NULL;
-    json_decref(g_j[i]);
-    g_j[i] = json_loads(g_ev[i], 0, NULL);
-    return g_j[i];
-}
-static const char *js(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
-static const char *jitem(json_t *o, const char *k, size_t i) {
-    return json_string_value(json_array_get(json_object_get(o, k), i));
-}
-static size_t jlen(json_t *o, const char *k) { return json_array_size(json_object_get(o, k)); }
 
 /* ---- a DNS message builder ---- */
 
@@ -131,23 +73,23 @@ static void query_event(void) {
     u16_(&g_m, 1), u16_(&g_m, 1);
     feed(f, MM_C2S, &g_m);
     mm_app_dns.close(f->app_state, f);
-    CHECK_INT(g_nev, 1);
-    json_t *e = ev(0);
+    CHECK_INT(sh_nev(), 1);
+    json_t *e = sh_ev(0);
     CHECK(e);
-    CHECK_STR(js(e, "event.action"), "dns-query");
-    CHECK_STR(js(e, "event.category"), "network");
-    CHECK_STR(js(e, "event.type"), "protocol");
-    CHECK_STR(js(e, "dns.type"), "query");
-    CHECK_STR(js(e, "dns.id"), "36146");
-    CHECK_STR(js(e, "dns.question.name"), "www.suricata-ids.org");
-    CHECK_STR(js(e, "dns.question.type"), "A");
-    CHECK_STR(js(e, "dns.question.class"), "IN");
-    CHECK_INT(jlen(e, "dns.header_flags"), 2);
-    CHECK_STR(jitem(e, "dns.header_flags", 0), "RD");
-    CHECK_STR(jitem(e, "dns.header_flags", 1), "AD");
+    CHECK_STR(sh_str(e, "event.action"), "dns-query");
+    CHECK_STR(sh_str(e, "event.category"), "network");
+    CHECK_STR(sh_str(e, "event.type"), "protocol");
+    CHECK_STR(sh_str(e, "dns.type"), "query");
+    CHECK_STR(sh_str(e, "dns.id"), "36146");
+    CHECK_STR(sh_str(e, "dns.question.name"), "www.suricata-ids.org");
+    CHECK_STR(sh_str(e, "dns.question.type"), "A");
+    CHECK_STR(sh_str(e, "dns.question.class"), "IN");
+    CHECK_INT(sh_len(e, "dns.header_flags"), 2);
+    CHECK_STR(sh_item(e, "dns.header_flags", 0), "RD");
+    CHECK_STR(sh_item(e, "dns.header_flags", 1), "AD");
     CHECK(!json_object_get(e, "dns.response_code"));
     CHECK(!json_object_get(e, "dns.answers.name"));
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_app_errors(), 0);
 }
 
 /* A response using every data form, with compression everywhere it may appear. */
@@ -192,37 +134,37 @@ static void answer_event(void) {
     build_answer(&g_m);
     feed(f, MM_S2C, &g_m);
     mm_app_dns.close(f->app_state, f);
-    CHECK_INT(g_nev, 1);
-    json_t *e = ev(0);
+    CHECK_INT(sh_nev(), 1);
+    json_t *e = sh_ev(0);
     CHECK(e);
-    CHECK_STR(js(e, "event.action"), "dns-answer");
-    CHECK_STR(js(e, "dns.type"), "answer");
-    CHECK_STR(js(e, "dns.id"), "48879");
-    CHECK_STR(js(e, "dns.question.type"), "ANY");
-    CHECK_STR(js(e, "dns.response_code"), "NXDOMAIN");
-    CHECK_INT(jlen(e, "dns.header_flags"), 3);
-    CHECK_STR(jitem(e, "dns.header_flags", 0), "AA");
-    CHECK_STR(jitem(e, "dns.header_flags", 2), "RA");
-    CHECK_INT(jlen(e, "dns.answers.name"), 8);
-    CHECK_INT(jlen(e, "dns.answers.type"), 8);
-    CHECK_INT(jlen(e, "dns.answers.data"), 8);
-    CHECK_INT(jlen(e, "dns.answers.ttl"), 8);
-    CHECK_STR(jitem(e, "dns.answers.name", 0), "www.example.com");
-    CHECK_STR(jitem(e, "dns.answers.name", 1), "example.com");
+    CHECK_STR(sh_str(e, "event.action"), "dns-answer");
+    CHECK_STR(sh_str(e, "dns.type"), "answer");
+    CHECK_STR(sh_str(e, "dns.id"), "48879");
+    CHECK_STR(sh_str(e, "dns.question.type"), "ANY");
+    CHECK_STR(sh_str(e, "dns.response_code"), "NXDOMAIN");
+    CHECK_INT(sh_len(e, "dns.header_flags"), 3);
+    CHECK_STR(sh_item(e, "dns.header_flags", 0), "AA");
+    CHECK_STR(sh_item(e, "dns.header_flags", 2), "RA");
+    CHECK_INT(sh_len(e, "dns.answers.name"), 8);
+    CHECK_INT(sh_len(e, "dns.answers.type"), 8);
+    CHECK_INT(sh_len(e, "dns.answers.data"), 8);
+    CHECK_INT(sh_len(e, "dns.answers.ttl"), 8);
+    CHECK_STR(sh_item(e, "dns.answers.name", 0), "www.example.com");
+    CHECK_STR(sh_item(e, "dns.answers.name", 1), "example.com");
     static const char *types[] = {"CNAME", "A", "AAAA", "MX", "TXT", "SOA", "SRV", "SPF"};
     static const char *data[] = {"web.example.com", "192.0.78.24", "2607:f8b0:400f:801::200e",
                                  "10 mail.example.com", "v=spf1 include:_spf.google.com ~all",
                                  "ns1.example.com", "1 2 5060 sip.example.com", "abc"};
     for (int i = 0; i < 8; i++) {
-        CHECK_STR(jitem(e, "dns.answers.type", i), types[i]);
-        CHECK_STR(jitem(e, "dns.answers.data", i), data[i]);
+        CHECK_STR(sh_item(e, "dns.answers.type", i), types[i]);
+        CHECK_STR(sh_item(e, "dns.answers.data", i), data[i]);
     }
     CHECK_INT(json_integer_value(json_array_get(json_object_get(e, "dns.answers.ttl"), 0)), 3544);
     CHECK_INT(json_integer_value(json_array_get(json_object_get(e, "dns.answers.ttl"), 4)), 3217);
-    CHECK_INT(jlen(e, "dns.resolved_ip"), 2);
-    CHECK_STR(jitem(e, "dns.resolved_ip", 0), "192.0.78.24");
-    CHECK_STR(jitem(e, "dns.resolved_ip", 1), "2607:f8b0:400f:801::200e");
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_len(e, "dns.resolved_ip"), 2);
+    CHECK_STR(sh_item(e, "dns.resolved_ip", 0), "192.0.78.24");
+    CHECK_STR(sh_item(e, "dns.resolved_ip", 1), "2607:f8b0:400f:801::200e");
+    CHECK_INT(sh_app_errors(), 0);
 }
 
 /* Over TCP, two length-prefixed messages arrive in any chunking: whole, one byte at
@@ -244,24 +186,24 @@ static void tcp_framing(void) {
             mm_app_dns.data(f->app_state, f, MM_S2C, stream.b + i, k);
         }
         mm_app_dns.close(f->app_state, f);
-        CHECK_INT(g_nev, 2);
-        CHECK_STR(jitem(ev(1), "dns.answers.data", 3), "10 mail.example.com");
-        CHECK_INT(app_errors(), 0);
+        CHECK_INT(sh_nev(), 2);
+        CHECK_STR(sh_item(sh_ev(1), "dns.answers.data", 3), "10 mail.example.com");
+        CHECK_INT(sh_app_errors(), 0);
     }
     /* a message cut short by the end of the connection is counted */
     mm_flow *f = flow(IPPROTO_TCP, 40000, 53);
     f->app_state = mm_app_dns.open(f);
     mm_app_dns.data(f->app_state, f, MM_S2C, stream.b, 40);
     mm_app_dns.close(f->app_state, f);
-    CHECK_INT(g_nev, 0);
-    CHECK_INT(app_errors(), 1);
+    CHECK_INT(sh_nev(), 0);
+    CHECK_INT(sh_app_errors(), 1);
     /* a length below a header's size ends the direction, counted */
     f = flow(IPPROTO_TCP, 40000, 53);
     f->app_state = mm_app_dns.open(f);
     mm_app_dns.data(f->app_state, f, MM_C2S, (const uint8_t *)"\x00\x05hello\x00\x05hello", 14);
     mm_app_dns.close(f->app_state, f);
-    CHECK_INT(g_nev, 0);
-    CHECK_INT(app_errors(), 1);
+    CHECK_INT(sh_nev(), 0);
+    CHECK_INT(sh_app_errors(), 1);
 }
 
 /* iodine-style: a 253-character name, kept byte for byte. */
@@ -285,10 +227,10 @@ static void tunnel_name_kept(void) {
     u16_(&g_m, 10), u16_(&g_m, 1);
     feed(f, MM_C2S, &g_m);
     mm_app_dns.close(f->app_state, f);
-    CHECK_INT(g_nev, 1);
+    CHECK_INT(sh_nev(), 1);
     CHECK_INT(strlen(want), 253);
-    CHECK_STR(js(ev(0), "dns.question.name"), want);
-    CHECK_STR(js(ev(0), "dns.question.type"), "NULL");
+    CHECK_STR(sh_str(sh_ev(0), "dns.question.name"), want);
+    CHECK_STR(sh_str(sh_ev(0), "dns.question.type"), "NULL");
 }
 
 static void hostile_names(void) {
@@ -298,8 +240,8 @@ static void hostile_names(void) {
     header(&g_m, 1, 0, 1, 0);
     u16_(&g_m, 0xc00c), u16_(&g_m, 1), u16_(&g_m, 1);
     feed(f, MM_C2S, &g_m);
-    CHECK_INT(g_nev, 0);
-    CHECK_INT(app_errors(), 1);
+    CHECK_INT(sh_nev(), 0);
+    CHECK_INT(sh_app_errors(), 1);
     /* a loop between two pointers in the answers: the message is dropped */
     build_answer(&g_m);
     size_t at = rr(&g_m, 12, 5, 1);
@@ -308,8 +250,8 @@ static void hostile_names(void) {
     rdlen(&g_m, at);
     g_m.b[7] = 9;
     feed(f, MM_S2C, &g_m);
-    CHECK_INT(g_nev, 0);
-    CHECK_INT(app_errors(), 2);
+    CHECK_INT(sh_nev(), 0);
+    CHECK_INT(sh_app_errors(), 2);
     /* a name over 255 bytes */
     header(&g_m, 1, 0, 1, 0);
     for (int i = 0; i < 5; i++) {
@@ -319,17 +261,17 @@ static void hostile_names(void) {
     }
     u8_(&g_m, 0), u16_(&g_m, 1), u16_(&g_m, 1);
     feed(f, MM_C2S, &g_m);
-    CHECK_INT(g_nev, 0);
-    CHECK_INT(app_errors(), 3);
+    CHECK_INT(sh_nev(), 0);
+    CHECK_INT(sh_app_errors(), 3);
     /* the old 0x40/0x80 label types */
     header(&g_m, 1, 0, 1, 0);
     u8_(&g_m, 0x41), u8_(&g_m, 0), u16_(&g_m, 1), u16_(&g_m, 1);
     feed(f, MM_C2S, &g_m);
-    CHECK_INT(app_errors(), 4);
+    CHECK_INT(sh_app_errors(), 4);
     /* too short for a header */
     mm_app_dns.data(f->app_state, f, MM_C2S, (const uint8_t *)"\x01\x02\x03", 3);
-    CHECK_INT(app_errors(), 5);
-    CHECK_INT(g_nev, 0);
+    CHECK_INT(sh_app_errors(), 5);
+    CHECK_INT(sh_nev(), 0);
     mm_app_dns.close(f->app_state, f);
 }
 
@@ -345,12 +287,12 @@ static void truncated_answers(void) {
     m->n = off + 5;
     feed(f, MM_S2C, m);
     mm_app_dns.close(f->app_state, f);
-    CHECK_INT(g_nev, 1);
-    CHECK_INT(app_errors(), 1);
-    json_t *e = ev(0);
-    CHECK_INT(jlen(e, "dns.answers.type"), 2);
-    CHECK_STR(jitem(e, "dns.answers.type", 1), "A");
-    CHECK_STR(jitem(e, "dns.resolved_ip", 0), "192.0.78.24");
+    CHECK_INT(sh_nev(), 1);
+    CHECK_INT(sh_app_errors(), 1);
+    json_t *e = sh_ev(0);
+    CHECK_INT(sh_len(e, "dns.answers.type"), 2);
+    CHECK_STR(sh_item(e, "dns.answers.type", 1), "A");
+    CHECK_STR(sh_item(e, "dns.resolved_ip", 0), "192.0.78.24");
 }
 
 /* A response with more records than one event carries: the rest are counted. */
@@ -367,10 +309,10 @@ static void many_answers(void) {
     }
     feed(f, MM_S2C, &g_m);
     mm_app_dns.close(f->app_state, f);
-    CHECK_INT(g_nev, 1);
-    CHECK_INT(jlen(ev(0), "dns.answers.data"), 64);
-    CHECK_STR(jitem(ev(0), "dns.answers.data", 63), "10.0.0.63");
-    CHECK_INT(app_errors(), 1);
+    CHECK_INT(sh_nev(), 1);
+    CHECK_INT(sh_len(sh_ev(0), "dns.answers.data"), 64);
+    CHECK_STR(sh_item(sh_ev(0), "dns.answers.data", 63), "10.0.0.63");
+    CHECK_INT(sh_app_errors(), 1);
 }
 
 static void unknown_type_hex(void) {
@@ -384,12 +326,12 @@ static void unknown_type_hex(void) {
     rdlen(&g_m, at);
     feed(f, MM_S2C, &g_m);
     mm_app_dns.close(f->app_state, f);
-    CHECK_INT(g_nev, 1);
-    CHECK_STR(js(ev(0), "dns.question.type"), "TYPE4242");
-    CHECK_STR(js(ev(0), "dns.question.class"), "CH");
-    CHECK_STR(jitem(ev(0), "dns.answers.type", 0), "TYPE4242");
-    CHECK_STR(jitem(ev(0), "dns.answers.data", 0), "deadbeef");
-    CHECK(!json_object_get(ev(0), "dns.resolved_ip"));
+    CHECK_INT(sh_nev(), 1);
+    CHECK_STR(sh_str(sh_ev(0), "dns.question.type"), "TYPE4242");
+    CHECK_STR(sh_str(sh_ev(0), "dns.question.class"), "CH");
+    CHECK_STR(sh_item(sh_ev(0), "dns.answers.type", 0), "TYPE4242");
+    CHECK_STR(sh_item(sh_ev(0), "dns.answers.data", 0), "deadbeef");
+    CHECK(!json_object_get(sh_ev(0), "dns.resolved_ip"));
 }
 
 static void probe(void) {
@@ -435,18 +377,18 @@ static void garbage(void) {
     build_answer(&g_m);
     static msg c;
     for (size_t n = 0; n <= g_m.n; n++) mm_app_dns.data(f->app_state, f, MM_S2C, g_m.b, n);
-    CHECK(g_nev <= MAXEV);
+    CHECK(sh_nev() <= MAXEV);
     uint32_t seed = 12345;
-    int before = g_nev;
+    int before = sh_nev();
     for (int k = 0; k < 3000; k++) {
         c = g_m;
         for (int j = 0; j < 3; j++) {
             seed = seed * 1103515245u + 12345u;
             c.b[(seed >> 8) % c.n] = (uint8_t)(seed >> 20);
         }
-        int n0 = g_nev;
+        int n0 = sh_nev();
         mm_app_dns.data(f->app_state, f, MM_S2C, c.b, c.n);
-        CHECK(g_nev - n0 <= 1 || g_nev == MAXEV);
+        CHECK(sh_nev() - n0 <= 1 || sh_nev() == MAXEV);
     }
     (void)before;
     mm_app_dns.close(f->app_state, f);
@@ -463,8 +405,6 @@ int main(void) {
     TEST(unknown_type_hex);
     TEST(probe);
     TEST(garbage);
-    reset();
-    mm_sensor_free(g_s);
-    for (int i = 0; i < MAXEV; i++) json_decref(g_j[i]);
+    sh_sensor_free();
     TEST_MAIN_END();
 }

@@ -10,117 +10,35 @@
 #include "sensor/sensor_int.h"
 #include "test.h"
 
-#include <jansson.h>
 #include <nettle/md5.h>
 #include <pcap/pcap.h>
 
 #define SEC 1000000000LL
-#define MAXEV 512
-
-static json_t *g_ev[MAXEV];
-static int g_n;
-static mm_sensor *g_s;
-/* The sensor reads its own bookkeeping that follows mm_flow in its flow entry:
- * give the test flow zeroed room after it. */
-static union {
-    mm_flow f;
-    char room[1 << 16];
-} g_fl;
-
-static void emit(void *ctx, const char *json, size_t len, int64_t ts) {
-    json_error_t err;
-    json_t *j = json_loadb(json, len, 0, &err);
-    if (!j) {
-        printf("invalid JSON event: %.*s\n", (int)len, json);
-        abort();
-    }
-    if (g_n < MAXEV) g_ev[g_n++] = j;
-    else json_decref(j);
-}
-
-static void reset_events(void) {
-    for (int i = 0; i < g_n; i++) json_decref(g_ev[i]);
-    g_n = 0;
-}
-
-static void new_sensor(void) {
-    reset_events();
-    if (g_s) mm_sensor_free(g_s);
-    mm_sensor_opts o;
-    mm_sensor_opts_default(&o);
-    mm_err err;
-    if (mm_sensor_new(&g_s, &o, emit, NULL, &err) != 0) {
-        printf("sensor: %s\n", err.msg);
-        abort();
-    }
-}
+#define SH_MAXEV 512
+#include "../sensor_harness.h"
 
 static mm_flow *setup(const mm_analyzer *a) {
-    new_sensor();
-    memset(&g_fl, 0, sizeof g_fl);
-    mm_flow *f = &g_fl.f;
-    f->s = g_s;
+    sh_sensor_new(NULL);
+    mm_flow *f = sh_flow("192.168.56.1", 54017, "192.168.56.101", 21, 6);
     f->id = 3;
-    mm_ip_parse(mm_str_c("192.168.56.1"), &f->cli);
-    mm_ip_parse(mm_str_c("192.168.56.101"), &f->srv);
-    f->cport = 54017, f->sport = 21;
-    f->proto = 6;
-    f->first_ns = f->now_ns = 1700000000LL * SEC;
-    f->app = a;
-    f->app_name = a->name;
+    sh_app(f, a, false);
     return f;
 }
 
+/* whole or one byte at a time; a microsecond per call */
 static int g_onebyte;
 static void feed(const mm_analyzer *a, void *st, mm_flow *f, int dir, const char *s, size_t n) {
     f->now_ns += 1000;
-    if (!g_onebyte) {
-        char *c = malloc(n ? n : 1);
-        memcpy(c, s, n);
-        a->data(st, f, dir, (const uint8_t *)c, n);
-        free(c);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char *c = malloc(1);
-        *c = s[i];
-        a->data(st, f, dir, (const uint8_t *)c, 1);
-        free(c);
-    }
+    sh_feed(a, st, f, dir, s, n, g_onebyte);
 }
 #define C(s) feed(&mm_app_ftp, st, f, MM_C2S, s, strlen(s))
 #define S(s) feed(&mm_app_ftp, st, f, MM_S2C, s, strlen(s))
 
-static json_t *ev(const char *action, int k) {
-    for (int i = 0; i < g_n; i++) {
-        const char *a = json_string_value(json_object_get(g_ev[i], "event.action"));
-        if (a && strcmp(a, action) == 0 && k-- == 0) return g_ev[i];
-    }
-    return NULL;
-}
-static int count(const char *action) {
-    int n = 0;
-    while (ev(action, n)) n++;
-    return n;
-}
-static const char *gs(json_t *e, const char *key) {
-    json_t *v = e ? json_object_get(e, key) : NULL;
-    return v ? json_string_value(v) : NULL;
-}
-static long long gi(json_t *e, const char *key) {
-    json_t *v = e ? json_object_get(e, key) : NULL;
-    return v && json_is_integer(v) ? json_integer_value(v) : -1;
-}
-static uint64_t app_errors(void) {
-    mm_sensor_stats s;
-    mm_sensor_stats_get(g_s, &s);
-    return s.app_errors;
-}
 /* the command event whose ftp.command is cmd (k-th) */
 static json_t *cmd_ev(const char *cmd, int k) {
-    for (int i = 0; ev("ftp-command", i); i++) {
-        json_t *e = ev("ftp-command", i);
-        if (strcmp(gs(e, "ftp.command"), cmd) == 0 && k-- == 0) return e;
+    for (int i = 0; sh_find("ftp-command", i); i++) {
+        json_t *e = sh_find("ftp-command", i);
+        if (strcmp(sh_str(e, "ftp.command"), cmd) == 0 && k-- == 0) return e;
     }
     return NULL;
 }
@@ -134,46 +52,46 @@ static void session_run(int onebyte) {
     S("220 FTP Sandbox Ready.\r\n");
     C("USER bob\r\n");
     S("331 Please specify the password.\r\n");
-    CHECK_INT(count("ftp-login"), 0);
+    CHECK_INT(sh_count("ftp-login"), 0);
     C("PASS password\r\n");
     S("230 Login successful.\r\n");
     C("TYPE I\r\n");
     S("200 Switching to Binary mode.\r\n");
     C("RETR index.html\r\n");
     S("150 Opening BINARY mode data connection for index.html (39 bytes).\r\n");
-    CHECK_INT(count("ftp-command"), 3);   /* RETR waits for its final reply */
+    CHECK_INT(sh_count("ftp-command"), 3);   /* RETR waits for its final reply */
     S("226 Transfer complete.\r\n");
     C("QUIT\r\n");
     S("221 Goodbye.\r\n");
     g_onebyte = 0;
     mm_app_ftp.close(st, f);
-    CHECK_INT(count("ftp-command"), 5);
+    CHECK_INT(sh_count("ftp-command"), 5);
     json_t *u = cmd_ev("USER", 0);
-    CHECK_STR(gs(u, "ftp.arg"), "bob");
-    CHECK_INT(gi(u, "ftp.reply.code"), 331);
-    CHECK_STR(gs(u, "ftp.reply.message"), "Please specify the password.");
-    CHECK_STR(gs(u, "event.category"), "network");
-    CHECK_STR(gs(u, "source.ip"), "192.168.56.1");
+    CHECK_STR(sh_str(u, "ftp.arg"), "bob");
+    CHECK_INT(sh_int(u, "ftp.reply.code"), 331);
+    CHECK_STR(sh_str(u, "ftp.reply.message"), "Please specify the password.");
+    CHECK_STR(sh_str(u, "event.category"), "network");
+    CHECK_STR(sh_str(u, "source.ip"), "192.168.56.1");
     json_t *p = cmd_ev("PASS", 0);
-    CHECK_STR(gs(p, "ftp.arg"), "****");
-    CHECK_INT(gi(p, "ftp.reply.code"), 230);
+    CHECK_STR(sh_str(p, "ftp.arg"), "****");
+    CHECK_INT(sh_int(p, "ftp.reply.code"), 230);
     json_t *r = cmd_ev("RETR", 0);
-    CHECK_INT(gi(r, "ftp.reply.code"), 226);
-    CHECK_STR(gs(r, "user.name"), "bob");
-    CHECK_STR(gs(r, "ftp.arg"), "index.html");
-    CHECK_INT(count("ftp-login"), 1);
-    json_t *l = ev("ftp-login", 0);
-    CHECK_STR(gs(l, "event.category"), "authentication");
-    CHECK_STR(gs(l, "event.outcome"), "success");
-    CHECK_STR(gs(l, "user.name"), "bob");
+    CHECK_INT(sh_int(r, "ftp.reply.code"), 226);
+    CHECK_STR(sh_str(r, "user.name"), "bob");
+    CHECK_STR(sh_str(r, "ftp.arg"), "index.html");
+    CHECK_INT(sh_count("ftp-login"), 1);
+    json_t *l = sh_find("ftp-login", 0);
+    CHECK_STR(sh_str(l, "event.category"), "authentication");
+    CHECK_STR(sh_str(l, "event.outcome"), "success");
+    CHECK_STR(sh_str(l, "user.name"), "bob");
     CHECK(f->risks & MM_RISK_CLEARTEXT_CREDS);
     /* the password never appears in any event */
-    for (int i = 0; i < g_n; i++) {
-        char *txt = json_dumps(g_ev[i], 0);
+    for (int i = 0; i < sh_nev(); i++) {
+        char *txt = json_dumps(sh_ev(i), 0);
         CHECK(strstr(txt, "password\"") == NULL && strstr(txt, ":\"password") == NULL);
         free(txt);
     }
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_app_errors(), 0);
 }
 static void test_session_commands_and_login(void) { session_run(0); }
 static void test_session_one_byte_at_a_time(void) { session_run(1); }
@@ -189,12 +107,12 @@ static void test_failed_login_after_pass(void) {
     C("QUIT\r\n");
     S("221 Goodbye.\r\n");
     mm_app_ftp.close(st, f);
-    CHECK_INT(count("ftp-login"), 1);
-    json_t *l = ev("ftp-login", 0);
-    CHECK_STR(gs(l, "event.outcome"), "failure");
-    CHECK_STR(gs(l, "user.name"), "bro");
-    CHECK_INT(gi(l, "ftp.reply.code"), 530);
-    CHECK_STR(gs(l, "event.reason"), "Login incorrect.");
+    CHECK_INT(sh_count("ftp-login"), 1);
+    json_t *l = sh_find("ftp-login", 0);
+    CHECK_STR(sh_str(l, "event.outcome"), "failure");
+    CHECK_STR(sh_str(l, "user.name"), "bro");
+    CHECK_INT(sh_int(l, "ftp.reply.code"), 530);
+    CHECK_STR(sh_str(l, "event.reason"), "Login incorrect.");
     CHECK(f->risks & MM_RISK_CLEARTEXT_CREDS);
 }
 
@@ -207,10 +125,10 @@ static void test_user_refused_at_once(void) {
     C("SYST\r\n");
     S("530 Please login with USER and PASS.\r\n");
     mm_app_ftp.close(st, f);
-    CHECK_INT(count("ftp-login"), 1);   /* SYST refused is no login attempt */
-    CHECK_STR(gs(ev("ftp-login", 0), "user.name"), "hello");
-    CHECK_STR(gs(ev("ftp-login", 0), "event.outcome"), "failure");
-    CHECK_INT(count("ftp-command"), 2);
+    CHECK_INT(sh_count("ftp-login"), 1);   /* SYST refused is no login attempt */
+    CHECK_STR(sh_str(sh_find("ftp-login", 0), "user.name"), "hello");
+    CHECK_STR(sh_str(sh_find("ftp-login", 0), "event.outcome"), "failure");
+    CHECK_INT(sh_count("ftp-command"), 2);
 }
 
 static void test_user_accepted_without_password(void) {
@@ -222,9 +140,9 @@ static void test_user_accepted_without_password(void) {
     C("PWD\r\n");
     S("257 \"/\"\r\n");
     mm_app_ftp.close(st, f);
-    CHECK_INT(count("ftp-login"), 1);
-    CHECK_STR(gs(ev("ftp-login", 0), "event.outcome"), "success");
-    CHECK_STR(gs(cmd_ev("PWD", 0), "user.name"), "trusted");
+    CHECK_INT(sh_count("ftp-login"), 1);
+    CHECK_STR(sh_str(sh_find("ftp-login", 0), "event.outcome"), "success");
+    CHECK_STR(sh_str(cmd_ev("PWD", 0), "user.name"), "trusted");
 }
 
 static void test_multiline_and_replayed_greeting(void) {
@@ -233,14 +151,14 @@ static void test_multiline_and_replayed_greeting(void) {
     /* the sensor replays held client bytes first when both sides spoke while undecided */
     C("FEAT\r\n");
     S("220-Welcome to the server\r\n220-second line\r\n220 ready\r\n");
-    CHECK_INT(count("ftp-command"), 0);
+    CHECK_INT(sh_count("ftp-command"), 0);
     S("211-Features:\r\n EPRT\r\n EPSV\r\n 211 not the end\r\n211x still not\r\n211 End\r\n");
-    CHECK_INT(count("ftp-command"), 1);
+    CHECK_INT(sh_count("ftp-command"), 1);
     json_t *e = cmd_ev("FEAT", 0);
-    CHECK_INT(gi(e, "ftp.reply.code"), 211);
-    CHECK_STR(gs(e, "ftp.reply.message"), "Features:");
+    CHECK_INT(sh_int(e, "ftp.reply.code"), 211);
+    CHECK_STR(sh_str(e, "ftp.reply.message"), "Features:");
     mm_app_ftp.close(st, f);
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_app_errors(), 0);
 }
 
 static void test_auth_tls_stops(void) {
@@ -252,8 +170,8 @@ static void test_auth_tls_stops(void) {
     feed(&mm_app_ftp, st, f, MM_C2S, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n", 13);
     C("USER hidden\r\n");
     mm_app_ftp.close(st, f);
-    CHECK_INT(count("ftp-command"), 1);
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_count("ftp-command"), 1);
+    CHECK_INT(sh_app_errors(), 0);
 }
 
 static void test_pending_at_close_and_caps(void) {
@@ -262,18 +180,18 @@ static void test_pending_at_close_and_caps(void) {
     S("220 ready\r\n");
     C("NOOP\r\n");
     mm_app_ftp.close(st, f);
-    CHECK_INT(count("ftp-command"), 1);
-    CHECK(!json_object_get(ev("ftp-command", 0), "ftp.reply.code"));
+    CHECK_INT(sh_count("ftp-command"), 1);
+    CHECK(!json_object_get(sh_find("ftp-command", 0), "ftp.reply.code"));
 
     /* more commands than the queue holds: the oldest are emitted without replies */
     f = setup(&mm_app_ftp);
     st = mm_app_ftp.open(f);
     S("220 ready\r\n");
     for (int i = 0; i < 40; i++) C("NOOP\r\n");
-    CHECK(app_errors() >= 1);
-    CHECK_INT(count("ftp-command"), 24);
+    CHECK(sh_app_errors() >= 1);
+    CHECK_INT(sh_count("ftp-command"), 24);
     mm_app_ftp.close(st, f);
-    CHECK_INT(count("ftp-command"), 40);
+    CHECK_INT(sh_count("ftp-command"), 40);
 
     /* an endless line, an endless multi-line reply, garbage */
     f = setup(&mm_app_ftp);
@@ -284,22 +202,22 @@ static void test_pending_at_close_and_caps(void) {
     C("STOR ");
     feed(&mm_app_ftp, st, f, MM_C2S, big, 20000);
     C("\r\n");
-    CHECK(app_errors() >= 1);
+    CHECK(sh_app_errors() >= 1);
     S("150-start\r\n");
     for (int i = 0; i < 1100; i++) S("more\r\n");
-    uint64_t e0 = app_errors();
+    uint64_t e0 = sh_app_errors();
     CHECK(e0 >= 2);
     S("\xff\xfe garbage\r\n");
     S("99 short\r\n");
     C("\x01\x02\r\n");
     C("TOOLONGCOMMANDNAME x\r\n");
-    CHECK(app_errors() > e0);
+    CHECK(sh_app_errors() > e0);
     feed(&mm_app_ftp, st, f, MM_S2C, big, 20000);
     free(big);
     mm_app_ftp.close(st, f);
     json_t *s = cmd_ev("STOR", 0);
     CHECK(s != NULL);
-    CHECK(strlen(gs(s, "ftp.arg")) <= 1024);
+    CHECK(strlen(sh_str(s, "ftp.arg")) <= 1024);
 }
 
 static void test_telnet_iac_stripped(void) {
@@ -309,7 +227,7 @@ static void test_telnet_iac_stripped(void) {
     feed(&mm_app_ftp, st, f, MM_C2S, "\xff\xf4\xff\xf2" "ABOR\r\n", 10);
     S("226 ABOR successful\r\n");
     mm_app_ftp.close(st, f);
-    CHECK_STR(gs(cmd_ev("ABOR", 0), "ftp.reply.message"), "ABOR successful");
+    CHECK_STR(sh_str(cmd_ev("ABOR", 0), "ftp.reply.message"), "ABOR successful");
 }
 
 static void test_probe(void) {
@@ -342,9 +260,9 @@ static void test_data_without_expectation(void) {
     feed(&mm_app_ftp_data, st, f, MM_S2C, buf, 100000);
     feed(&mm_app_ftp_data, st, f, MM_C2S, "ignored", 7);
     mm_app_ftp_data.close(st, f);
-    json_t *fe = ev("file-download", 0);
+    json_t *fe = sh_find("file-download", 0);
     CHECK(fe != NULL);
-    CHECK_INT(gi(fe, "file.size"), 100000);
+    CHECK_INT(sh_int(fe, "file.size"), 100000);
     struct md5_ctx c;
     uint8_t d[16];
     char want[33];
@@ -352,7 +270,7 @@ static void test_data_without_expectation(void) {
     md5_update(&c, 100000, (const uint8_t *)buf);
     md5_digest(&c, 16, d);
     mm_hex(want, d, 16);
-    CHECK_STR(gs(fe, "file.hash.md5"), want);
+    CHECK_STR(sh_str(fe, "file.hash.md5"), want);
     free(buf);
 }
 
@@ -390,7 +308,7 @@ static void pkt(const conn *c, int dir, uint8_t flags, const void *data, size_t 
     t[12] = 0x50, t[13] = flags, t[14] = 0xff, t[15] = 0xff;
     if (n) memcpy(t + 20, data, n);
     g_t += 1000000;
-    mm_sensor_packet(g_s, 12 /* DLT_RAW */, g_t, p, (uint32_t)len, (uint32_t)len);
+    mm_sensor_packet(sh.s, 12 /* DLT_RAW */, g_t, p, (uint32_t)len, (uint32_t)len);
 }
 enum { FIN = 1, SYN = 2, PSH = 8, ACK = 16 };
 
@@ -434,7 +352,7 @@ static void md5s(const void *p, size_t n, char out[33]) {
 }
 
 static void test_data_channels_through_sensor(void) {
-    new_sensor();
+    sh_sensor_new(NULL);
     g_t = 1700000000LL * SEC;
     conn c, d;
     c_open(&c, "10.0.0.5", 50000, "10.0.0.9", 21);
@@ -485,32 +403,32 @@ static void test_data_channels_through_sensor(void) {
     c_say(&c, 0, "QUIT\r\n");
     c_say(&c, 1, "221 Goodbye.\r\n");
     c_close(&c);
-    mm_sensor_finish(g_s);
+    mm_sensor_finish(sh.s);
 
-    CHECK_INT(count("file-download"), 2);
-    CHECK_INT(count("file-upload"), 1);
-    json_t *fe = ev("file-download", 0);
-    CHECK_STR(gs(fe, "file.name"), "report.exe");
-    CHECK_INT(gi(fe, "file.size"), 5000);
-    CHECK_STR(gs(fe, "file.hash.md5"), want);
-    CHECK_STR(gs(fe, "ftp.command"), "RETR");
-    CHECK_STR(gs(fe, "ftp.arg"), "pub/report.exe");
-    CHECK_STR(gs(fe, "user.name"), "alice");
-    CHECK_STR(gs(fe, "network.protocol"), "ftp-data");
-    CHECK_INT(gi(fe, "destination.port"), 40001);
-    json_t *up = ev("file-upload", 0);
-    CHECK_STR(gs(up, "file.name"), "up.txt");
-    CHECK_INT(gi(up, "file.size"), 14);
-    CHECK_STR(gs(up, "ftp.command"), "STOR");
-    json_t *nat = ev("file-download", 1);
-    CHECK_STR(gs(nat, "file.name"), "nat.bin");
-    CHECK_INT(gi(nat, "file.size"), 11);
-    CHECK_INT(count("ftp-login"), 1);
-    CHECK_STR(gs(cmd_ev("PASS", 0), "ftp.arg"), "****");
+    CHECK_INT(sh_count("file-download"), 2);
+    CHECK_INT(sh_count("file-upload"), 1);
+    json_t *fe = sh_find("file-download", 0);
+    CHECK_STR(sh_str(fe, "file.name"), "report.exe");
+    CHECK_INT(sh_int(fe, "file.size"), 5000);
+    CHECK_STR(sh_str(fe, "file.hash.md5"), want);
+    CHECK_STR(sh_str(fe, "ftp.command"), "RETR");
+    CHECK_STR(sh_str(fe, "ftp.arg"), "pub/report.exe");
+    CHECK_STR(sh_str(fe, "user.name"), "alice");
+    CHECK_STR(sh_str(fe, "network.protocol"), "ftp-data");
+    CHECK_INT(sh_int(fe, "destination.port"), 40001);
+    json_t *up = sh_find("file-upload", 0);
+    CHECK_STR(sh_str(up, "file.name"), "up.txt");
+    CHECK_INT(sh_int(up, "file.size"), 14);
+    CHECK_STR(sh_str(up, "ftp.command"), "STOR");
+    json_t *nat = sh_find("file-download", 1);
+    CHECK_STR(sh_str(nat, "file.name"), "nat.bin");
+    CHECK_INT(sh_int(nat, "file.size"), 11);
+    CHECK_INT(sh_count("ftp-login"), 1);
+    CHECK_STR(sh_str(cmd_ev("PASS", 0), "ftp.arg"), "****");
 }
 
 static void test_eprt_ipv6_active(void) {
-    new_sensor();
+    sh_sensor_new(NULL);
     g_t = 1700000000LL * SEC;
     conn c, d;
     c_open(&c, "2001:db8::5", 50000, "2001:db8::9", 21);
@@ -528,89 +446,74 @@ static void test_eprt_ipv6_active(void) {
     c_close(&d);
     c_say(&c, 1, "226 done\r\n");
     c_close(&c);
-    mm_sensor_finish(g_s);
-    json_t *fe = ev("file-download", 0);
+    mm_sensor_finish(sh.s);
+    json_t *fe = sh_find("file-download", 0);
     CHECK(fe != NULL);
-    CHECK_STR(gs(fe, "file.name"), "c.zip");
-    CHECK_INT(gi(fe, "file.size"), 11);
-    CHECK_STR(gs(fe, "source.ip"), "2001:db8::9");   /* active: the server opened it */
-    CHECK_STR(gs(fe, "user.name"), "anonymous");
-    CHECK_STR(gs(ev("ftp-command", 0), "network.protocol"), "ftp");
+    CHECK_STR(sh_str(fe, "file.name"), "c.zip");
+    CHECK_INT(sh_int(fe, "file.size"), 11);
+    CHECK_STR(sh_str(fe, "source.ip"), "2001:db8::9");   /* active: the server opened it */
+    CHECK_STR(sh_str(fe, "user.name"), "anonymous");
+    CHECK_STR(sh_str(sh_find("ftp-command", 0), "network.protocol"), "ftp");
 }
 
 /* ---------------------------------------------------------------- corpora */
 
-static bool run_pcap(const char *rel) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/pcap/%s", t_corpora(), rel);
-    char eb[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(path, eb);
-    if (!p) return false;
-    new_sensor();
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    int lt = pcap_datalink(p);
-    while (pcap_next_ex(p, &h, &d) == 1)
-        mm_sensor_packet(g_s, lt, (int64_t)h->ts.tv_sec * SEC + (int64_t)h->ts.tv_usec * 1000, d, h->caplen, h->len);
-    mm_sensor_finish(g_s);
-    pcap_close(p);
-    return true;
-}
+static bool run_pcap(const char *rel) { return sh_sensor_pcap(t_corpora(), rel, NULL, false); }
 
 static void test_corpus_zeek_bruteforce(void) {
     if (!run_pcap("zeek/ftp_bruteforce.pcap")) return;
     int failed = 0;
-    for (int k = 0; ev("ftp-login", k); k++) {
-        json_t *e = ev("ftp-login", k);
-        if (strcmp(gs(e, "event.outcome"), "failure") == 0 && strcmp(gs(e, "source.ip"), "192.168.56.1") == 0 &&
-            strcmp(gs(e, "user.name"), "bro") == 0)
+    for (int k = 0; sh_find("ftp-login", k); k++) {
+        json_t *e = sh_find("ftp-login", k);
+        if (strcmp(sh_str(e, "event.outcome"), "failure") == 0 && strcmp(sh_str(e, "source.ip"), "192.168.56.1") == 0 &&
+            strcmp(sh_str(e, "user.name"), "bro") == 0)
             failed++;
     }
     CHECK_INT(failed, 30);   /* Zeek's notice fires at its threshold of 20 */
-    CHECK_INT(count("ftp-login"), 30);
+    CHECK_INT(sh_count("ftp-login"), 30);
     /* Zeek's ftp.log: one QUIT / 221 Goodbye. per connection */
     int quits = 0;
     for (int k = 0; cmd_ev("QUIT", k); k++)
-        if (gi(cmd_ev("QUIT", k), "ftp.reply.code") == 221 && strcmp(gs(cmd_ev("QUIT", k), "ftp.reply.message"), "Goodbye.") == 0)
+        if (sh_int(cmd_ev("QUIT", k), "ftp.reply.code") == 221 && strcmp(sh_str(cmd_ev("QUIT", k), "ftp.reply.message"), "Goodbye.") == 0)
             quits++;
     CHECK_INT(quits, 30);
 }
 
 static void test_corpus_ndpi_ftp_failed(void) {
     if (!run_pcap("ndpi/pcap/ftp_failed.pcap")) return;
-    CHECK_INT(count("ftp-login"), 1);
-    CHECK_STR(gs(ev("ftp-login", 0), "user.name"), "hello");
-    CHECK_STR(gs(ev("ftp-login", 0), "event.outcome"), "failure");
-    CHECK_STR(gs(ev("ftp-login", 0), "network.type"), "ipv6");
+    CHECK_INT(sh_count("ftp-login"), 1);
+    CHECK_STR(sh_str(sh_find("ftp-login", 0), "user.name"), "hello");
+    CHECK_STR(sh_str(sh_find("ftp-login", 0), "event.outcome"), "failure");
+    CHECK_STR(sh_str(sh_find("ftp-login", 0), "network.type"), "ipv6");
 }
 
 static void test_corpus_download_active(void) {
     if (!run_pcap("suricata-verify/ftp_ftp-download-active/input.pcap")) return;
-    CHECK_INT(count("file-download"), 1);   /* the two NLST listings are no files */
-    CHECK_INT(count("file-upload"), 0);
-    json_t *fe = ev("file-download", 0);
-    CHECK_STR(gs(fe, "file.name"), "index.html");
-    CHECK_STR(gs(fe, "ftp.command"), "RETR");
-    CHECK_STR(gs(fe, "source.ip"), "172.23.0.2");
-    CHECK_STR(gs(fe, "destination.ip"), "172.23.0.3");
-    CHECK_STR(gs(fe, "network.protocol"), "ftp-data");
-    CHECK_STR(gs(fe, "user.name"), "bob");
-    CHECK_INT(gi(fe, "file.size"), 39);
+    CHECK_INT(sh_count("file-download"), 1);   /* the two NLST listings are no files */
+    CHECK_INT(sh_count("file-upload"), 0);
+    json_t *fe = sh_find("file-download", 0);
+    CHECK_STR(sh_str(fe, "file.name"), "index.html");
+    CHECK_STR(sh_str(fe, "ftp.command"), "RETR");
+    CHECK_STR(sh_str(fe, "source.ip"), "172.23.0.2");
+    CHECK_STR(sh_str(fe, "destination.ip"), "172.23.0.3");
+    CHECK_STR(sh_str(fe, "network.protocol"), "ftp-data");
+    CHECK_STR(sh_str(fe, "user.name"), "bob");
+    CHECK_INT(sh_int(fe, "file.size"), 39);
     json_t *u = cmd_ev("USER", 0);
-    CHECK_STR(gs(u, "source.ip"), "172.23.0.3");
-    CHECK_STR(gs(u, "destination.ip"), "172.23.0.2");
+    CHECK_STR(sh_str(u, "source.ip"), "172.23.0.3");
+    CHECK_STR(sh_str(u, "destination.ip"), "172.23.0.2");
 }
 
 static void test_corpus_upload_passive(void) {
     if (!run_pcap("suricata-verify/ftp_ftp-upload-passive/input.pcap")) return;
-    CHECK_INT(count("file-upload"), 1);
-    CHECK_INT(count("file-download"), 0);
-    json_t *fe = ev("file-upload", 0);
-    CHECK_STR(gs(fe, "file.name"), "index.html");
-    CHECK_STR(gs(fe, "ftp.command"), "STOR");
-    CHECK_STR(gs(fe, "source.ip"), "172.23.0.3");
-    CHECK_STR(gs(fe, "destination.ip"), "172.23.0.2");
-    CHECK_STR(gs(fe, "user.name"), "alice");
+    CHECK_INT(sh_count("file-upload"), 1);
+    CHECK_INT(sh_count("file-download"), 0);
+    json_t *fe = sh_find("file-upload", 0);
+    CHECK_STR(sh_str(fe, "file.name"), "index.html");
+    CHECK_STR(sh_str(fe, "ftp.command"), "STOR");
+    CHECK_STR(sh_str(fe, "source.ip"), "172.23.0.3");
+    CHECK_STR(sh_str(fe, "destination.ip"), "172.23.0.2");
+    CHECK_STR(sh_str(fe, "user.name"), "alice");
 }
 
 static void test_corpus_zeek_pe(void) {
@@ -619,14 +522,14 @@ static void test_corpus_zeek_pe(void) {
         const char *name;
         long long size;
     } want[] = {{"MSVIDEO.DLL", 126912}, {"NOTEPAD.EXE", 68608}, {"VMwareXferlogs.exe", 43568}, {"test1.bin", 131080}};
-    CHECK_INT(count("file-download"), 4);
+    CHECK_INT(sh_count("file-download"), 4);
     for (int i = 0; i < 4; i++) {
         bool found = false;
-        for (int k = 0; ev("file-download", k); k++) {
-            json_t *fe = ev("file-download", k);
-            if (strcmp(gs(fe, "file.name"), want[i].name) == 0) {
-                CHECK_INT(gi(fe, "file.size"), want[i].size);
-                CHECK_STR(gs(fe, "user.name"), "anonymous");
+        for (int k = 0; sh_find("file-download", k); k++) {
+            json_t *fe = sh_find("file-download", k);
+            if (strcmp(sh_str(fe, "file.name"), want[i].name) == 0) {
+                CHECK_INT(sh_int(fe, "file.size"), want[i].size);
+                CHECK_STR(sh_str(fe, "user.name"), "anonymous");
                 found = true;
             }
         }
@@ -635,6 +538,7 @@ static void test_corpus_zeek_pe(void) {
 }
 
 int main(void) {
+    sh.ev.on_bad = SH_BAD_ABORT;   /* an event that is not JSON */
     TEST(test_session_commands_and_login);
     TEST(test_session_one_byte_at_a_time);
     TEST(test_failed_login_after_pass);
@@ -653,7 +557,6 @@ int main(void) {
     TEST(test_corpus_download_active);
     TEST(test_corpus_upload_passive);
     TEST(test_corpus_zeek_pe);
-    reset_events();
-    mm_sensor_free(g_s);
+    sh_sensor_free();
     TEST_MAIN_END();
 }

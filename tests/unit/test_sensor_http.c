@@ -8,114 +8,33 @@
 #include "sensor/sensor_int.h"
 #include "test.h"
 
-#include <jansson.h>
 #include <nettle/md5.h>
 #include <pcap/pcap.h>
 #include <zlib.h>
 
 #define SEC 1000000000LL
-#define MAXEV 512
-
-static json_t *g_ev[MAXEV];
-static int g_n;
-static mm_sensor *g_s;
-/* The sensor reads its own bookkeeping that follows mm_flow in its flow entry:
- * give the test flow zeroed room after it. */
-static union {
-    mm_flow f;
-    char room[1 << 16];
-} g_fl;
-
-static void emit(void *ctx, const char *json, size_t len, int64_t ts) {
-    json_error_t err;
-    json_t *j = json_loadb(json, len, 0, &err);
-    if (!j) {
-        printf("invalid JSON event: %.*s\n", (int)len, json);
-        abort();
-    }
-    if (g_n < MAXEV) g_ev[g_n++] = j;
-    else json_decref(j);
-}
-
-static void reset_events(void) {
-    for (int i = 0; i < g_n; i++) json_decref(g_ev[i]);
-    g_n = 0;
-}
+#define SH_MAXEV 512
+#include "../sensor_harness.h"
 
 static mm_flow *setup_opts(uint16_t sport, int64_t learn_ns, size_t file_max) {
-    reset_events();
-    if (g_s) mm_sensor_free(g_s);
-    mm_sensor_opts o;
-    mm_sensor_opts_default(&o);
+    mm_sensor_opts o = sh_opts();
     o.learn_ns = learn_ns;
     if (file_max) o.file_max = file_max;
-    mm_err err;
-    if (mm_sensor_new(&g_s, &o, emit, NULL, &err) != 0) {
-        printf("sensor: %s\n", err.msg);
-        abort();
-    }
-    memset(&g_fl, 0, sizeof g_fl);
-    mm_flow *f = &g_fl.f;
-    f->s = g_s;
+    sh_sensor_new(&o);
+    mm_flow *f = sh_flow("10.1.2.3", 40000, "93.184.216.34", sport, 6);
     f->id = 7;
-    mm_ip_parse(mm_str_c("10.1.2.3"), &f->cli);
-    mm_ip_parse(mm_str_c("93.184.216.34"), &f->srv);
-    f->cport = 40000, f->sport = sport;
-    f->proto = 6;
-    f->first_ns = f->now_ns = 1700000000LL * SEC;
-    f->app = &mm_app_http;
-    f->app_name = "http";
+    sh_app(f, &mm_app_http, false);
     return f;
 }
 static mm_flow *setup(void) { return setup_opts(80, 600LL * SEC, 0); }
 
+/* whole or one byte at a time; a microsecond per call */
 static int g_onebyte;
 static void feed(void *st, mm_flow *f, int dir, const void *p, size_t n) {
-    const uint8_t *b = p;
     f->now_ns += 1000;
-    if (!g_onebyte) {
-        /* exact-size heap copy: ASan sees any read past the chunk */
-        uint8_t *c = malloc(n ? n : 1);
-        memcpy(c, b, n);
-        mm_app_http.data(st, f, dir, c, n);
-        free(c);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        uint8_t *c = malloc(1);
-        *c = b[i];
-        mm_app_http.data(st, f, dir, c, 1);
-        free(c);
-    }
+    sh_feed(&mm_app_http, st, f, dir, p, n, g_onebyte);
 }
 static void feeds(void *st, mm_flow *f, int dir, const char *s) { feed(st, f, dir, s, strlen(s)); }
-
-/* The k-th event (0-based) whose event.action is action. */
-static json_t *ev(const char *action, int k) {
-    for (int i = 0; i < g_n; i++) {
-        const char *a = json_string_value(json_object_get(g_ev[i], "event.action"));
-        if (a && strcmp(a, action) == 0 && k-- == 0) return g_ev[i];
-    }
-    return NULL;
-}
-static int count(const char *action) {
-    int n = 0;
-    while (ev(action, n)) n++;
-    return n;
-}
-static const char *gs(json_t *e, const char *key) {
-    json_t *v = e ? json_object_get(e, key) : NULL;
-    return v ? json_string_value(v) : NULL;
-}
-static long long gi(json_t *e, const char *key) {
-    json_t *v = e ? json_object_get(e, key) : NULL;
-    return v && json_is_integer(v) ? json_integer_value(v) : -1;
-}
-static uint64_t app_errors(void) {
-    mm_sensor_stats s;
-    mm_sensor_stats_get(g_s, &s);
-    return s.app_errors;
-}
 
 static void md5hex(const void *p, size_t n, char out[33]) {
     struct md5_ctx c;
@@ -156,43 +75,43 @@ static void basic_run(int onebyte) {
     g_onebyte = onebyte;
     void *st = mm_app_http.open(f);
     feeds(st, f, MM_C2S, REQ1);
-    CHECK_INT(count("http-request"), 0);   /* waits for the response */
+    CHECK_INT(sh_count("http-request"), 0);   /* waits for the response */
     feeds(st, f, MM_S2C, RESP1);
-    CHECK_INT(count("http-request"), 1);
-    json_t *e = ev("http-request", 0);
-    CHECK_STR(gs(e, "event.category"), "web");
-    CHECK_STR(gs(e, "http.request.method"), "GET");
-    CHECK_STR(gs(e, "url.original"), "/download/eicar.com?x=1&y=2");
-    CHECK_STR(gs(e, "url.full"), "http://www.eicar.org/download/eicar.com?x=1&y=2");
-    CHECK_STR(gs(e, "url.domain"), "www.eicar.org");
-    CHECK_STR(gs(e, "destination.domain"), "www.eicar.org");
-    CHECK_STR(gs(e, "url.path"), "/download/eicar.com");
-    CHECK_STR(gs(e, "url.query"), "x=1&y=2");
-    CHECK_INT(gi(e, "url.port"), 80);
-    CHECK_STR(gs(e, "http.version"), "1.1");
-    CHECK_INT(gi(e, "http.response.status_code"), 200);
-    CHECK_STR(gs(e, "user_agent.original"), "curl/7.43.0");
-    CHECK_STR(gs(e, "http.request.referrer"), "http://example.net/");
-    CHECK_STR(gs(e, "http.response.mime_type"), "application/octet-stream");
-    CHECK_INT(gi(e, "http.response.body.bytes"), 68);
-    CHECK_INT(gi(e, "http.request.body.bytes"), 0);
-    CHECK_STR(gs(e, "event.outcome"), "success");
+    CHECK_INT(sh_count("http-request"), 1);
+    json_t *e = sh_find("http-request", 0);
+    CHECK_STR(sh_str(e, "event.category"), "web");
+    CHECK_STR(sh_str(e, "http.request.method"), "GET");
+    CHECK_STR(sh_str(e, "url.original"), "/download/eicar.com?x=1&y=2");
+    CHECK_STR(sh_str(e, "url.full"), "http://www.eicar.org/download/eicar.com?x=1&y=2");
+    CHECK_STR(sh_str(e, "url.domain"), "www.eicar.org");
+    CHECK_STR(sh_str(e, "destination.domain"), "www.eicar.org");
+    CHECK_STR(sh_str(e, "url.path"), "/download/eicar.com");
+    CHECK_STR(sh_str(e, "url.query"), "x=1&y=2");
+    CHECK_INT(sh_int(e, "url.port"), 80);
+    CHECK_STR(sh_str(e, "http.version"), "1.1");
+    CHECK_INT(sh_int(e, "http.response.status_code"), 200);
+    CHECK_STR(sh_str(e, "user_agent.original"), "curl/7.43.0");
+    CHECK_STR(sh_str(e, "http.request.referrer"), "http://example.net/");
+    CHECK_STR(sh_str(e, "http.response.mime_type"), "application/octet-stream");
+    CHECK_INT(sh_int(e, "http.response.body.bytes"), 68);
+    CHECK_INT(sh_int(e, "http.request.body.bytes"), 0);
+    CHECK_STR(sh_str(e, "event.outcome"), "success");
     CHECK(!json_object_get(e, "http.request.body.content"));
-    json_t *fe = ev("file-download", 0);
+    json_t *fe = sh_find("file-download", 0);
     CHECK(fe != NULL);
-    CHECK_STR(gs(fe, "file.name"), "eicar.com");
-    CHECK_INT(gi(fe, "file.size"), 68);
-    CHECK_STR(gs(fe, "file.hash.md5"), "44d88612fea8a8f36de82e1278abb02f");
-    CHECK_STR(gs(fe, "url.full"), "http://www.eicar.org/download/eicar.com?x=1&y=2");
-    CHECK_STR(gs(fe, "url.domain"), "www.eicar.org");
-    CHECK_STR(gs(fe, "http.request.method"), "GET");
-    CHECK_INT(gi(fe, "http.response.status_code"), 200);
-    CHECK_STR(gs(fe, "user_agent.original"), "curl/7.43.0");
-    CHECK_STR(gs(fe, "http.response.mime_type"), "application/octet-stream");
+    CHECK_STR(sh_str(fe, "file.name"), "eicar.com");
+    CHECK_INT(sh_int(fe, "file.size"), 68);
+    CHECK_STR(sh_str(fe, "file.hash.md5"), "44d88612fea8a8f36de82e1278abb02f");
+    CHECK_STR(sh_str(fe, "url.full"), "http://www.eicar.org/download/eicar.com?x=1&y=2");
+    CHECK_STR(sh_str(fe, "url.domain"), "www.eicar.org");
+    CHECK_STR(sh_str(fe, "http.request.method"), "GET");
+    CHECK_INT(sh_int(fe, "http.response.status_code"), 200);
+    CHECK_STR(sh_str(fe, "user_agent.original"), "curl/7.43.0");
+    CHECK_STR(sh_str(fe, "http.response.mime_type"), "application/octet-stream");
     CHECK(!json_object_get(fe, "file.truncated"));
     mm_app_http.close(st, f);
-    CHECK_INT(count("http-request"), 1);
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_count("http-request"), 1);
+    CHECK_INT(sh_app_errors(), 0);
 }
 static void test_get_fields_and_download(void) { basic_run(0); }
 static void test_one_byte_at_a_time_same_result(void) { basic_run(1); g_onebyte = 0; }
@@ -210,21 +129,21 @@ static void test_pipelining_head_204_304(void) {
           "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"
           "HTTP/1.1 304 Not Modified\r\n\r\n"
           "HTTP/1.1 404 Not Found\r\nContent-Length: 3\r\n\r\nabc");
-    CHECK_INT(count("http-request"), 4);
-    CHECK_STR(gs(ev("http-request", 0), "url.path"), "/a");
-    CHECK_INT(gi(ev("http-request", 0), "http.response.status_code"), 200);
-    CHECK_INT(gi(ev("http-request", 0), "http.response.body.bytes"), 0);
-    CHECK_STR(gs(ev("http-request", 1), "url.path"), "/b");
-    CHECK_INT(gi(ev("http-request", 1), "http.response.status_code"), 204);
-    CHECK_INT(gi(ev("http-request", 2), "http.response.status_code"), 304);
-    CHECK_STR(gs(ev("http-request", 3), "url.path"), "/d");
-    CHECK_INT(gi(ev("http-request", 3), "http.response.status_code"), 404);
-    CHECK_STR(gs(ev("http-request", 3), "event.outcome"), "failure");
-    CHECK_INT(count("file-download"), 1);   /* only the 404 page had a body */
-    CHECK_STR(gs(ev("file-download", 0), "file.name"), "d");
+    CHECK_INT(sh_count("http-request"), 4);
+    CHECK_STR(sh_str(sh_find("http-request", 0), "url.path"), "/a");
+    CHECK_INT(sh_int(sh_find("http-request", 0), "http.response.status_code"), 200);
+    CHECK_INT(sh_int(sh_find("http-request", 0), "http.response.body.bytes"), 0);
+    CHECK_STR(sh_str(sh_find("http-request", 1), "url.path"), "/b");
+    CHECK_INT(sh_int(sh_find("http-request", 1), "http.response.status_code"), 204);
+    CHECK_INT(sh_int(sh_find("http-request", 2), "http.response.status_code"), 304);
+    CHECK_STR(sh_str(sh_find("http-request", 3), "url.path"), "/d");
+    CHECK_INT(sh_int(sh_find("http-request", 3), "http.response.status_code"), 404);
+    CHECK_STR(sh_str(sh_find("http-request", 3), "event.outcome"), "failure");
+    CHECK_INT(sh_count("file-download"), 1);   /* only the 404 page had a body */
+    CHECK_STR(sh_str(sh_find("file-download", 0), "file.name"), "d");
     mm_app_http.close(st, f);
-    CHECK_INT(count("http-request"), 4);
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_count("http-request"), 4);
+    CHECK_INT(sh_app_errors(), 0);
 }
 
 static void test_interim_100_continue(void) {
@@ -234,18 +153,18 @@ static void test_interim_100_continue(void) {
     feeds(st, f, MM_S2C, "HTTP/1.1 100 Continue\r\n\r\n");
     feeds(st, f, MM_C2S, "ABCD");
     feeds(st, f, MM_S2C, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
-    CHECK_INT(count("http-request"), 1);
-    json_t *e = ev("http-request", 0);
-    CHECK_INT(gi(e, "http.response.status_code"), 201);
-    CHECK_INT(gi(e, "url.port"), 8080);
-    CHECK_STR(gs(e, "url.full"), "http://h:8080/up/data.bin");
-    CHECK_STR(gs(e, "http.request.body.content"), "ABCD");
-    json_t *fe = ev("file-upload", 0);
+    CHECK_INT(sh_count("http-request"), 1);
+    json_t *e = sh_find("http-request", 0);
+    CHECK_INT(sh_int(e, "http.response.status_code"), 201);
+    CHECK_INT(sh_int(e, "url.port"), 8080);
+    CHECK_STR(sh_str(e, "url.full"), "http://h:8080/up/data.bin");
+    CHECK_STR(sh_str(e, "http.request.body.content"), "ABCD");
+    json_t *fe = sh_find("file-upload", 0);
     CHECK(fe != NULL);
-    CHECK_STR(gs(fe, "file.name"), "data.bin");
-    CHECK_INT(gi(fe, "file.size"), 4);
-    CHECK_INT(gi(fe, "http.response.status_code"), 201);   /* closed once the status was known */
-    CHECK_STR(gs(fe, "http.request.method"), "PUT");
+    CHECK_STR(sh_str(fe, "file.name"), "data.bin");
+    CHECK_INT(sh_int(fe, "file.size"), 4);
+    CHECK_INT(sh_int(fe, "http.response.status_code"), 201);   /* closed once the status was known */
+    CHECK_STR(sh_str(fe, "http.request.method"), "PUT");
     mm_app_http.close(st, f);
 }
 
@@ -274,19 +193,19 @@ static void chunked_gzip_run(int onebyte) {
     snprintf(line, sizeof line, "\r\n%zx\r\n", gn - a - b);
     feeds(st, f, MM_S2C, line);
     feed(st, f, MM_S2C, gz + a + b, gn - a - b);
-    CHECK_INT(count("http-request"), 0);
+    CHECK_INT(sh_count("http-request"), 0);
     feeds(st, f, MM_S2C, "\r\n0\r\nX-Trailer: yes\r\n\r\n");
     g_onebyte = 0;
-    CHECK_INT(count("http-request"), 1);
-    json_t *e = ev("http-request", 0);
-    CHECK_INT(gi(e, "http.response.body.bytes"), (long long)gn);
-    json_t *fe = ev("file-download", 0);
+    CHECK_INT(sh_count("http-request"), 1);
+    json_t *e = sh_find("http-request", 0);
+    CHECK_INT(sh_int(e, "http.response.body.bytes"), (long long)gn);
+    json_t *fe = sh_find("file-download", 0);
     CHECK(fe != NULL);
-    CHECK_INT(gi(fe, "file.size"), (long long)sizeof plain);
-    CHECK_STR(gs(fe, "file.hash.md5"), want);
-    CHECK_STR(gs(fe, "file.name"), "page.html");
+    CHECK_INT(sh_int(fe, "file.size"), (long long)sizeof plain);
+    CHECK_STR(sh_str(fe, "file.hash.md5"), want);
+    CHECK_STR(sh_str(fe, "file.name"), "page.html");
     mm_app_http.close(st, f);
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_app_errors(), 0);
 }
 static void test_chunked_gzip_decoded(void) { chunked_gzip_run(0); }
 static void test_chunked_gzip_one_byte(void) { chunked_gzip_run(1); }
@@ -307,12 +226,12 @@ static void test_deflate_zlib_and_raw(void) {
         g_onebyte = 1;   /* the two bytes that tell zlib from raw arrive apart */
         feed(st, f, MM_S2C, z, zn);
         g_onebyte = 0;
-        json_t *fe = ev("file-download", 0);
+        json_t *fe = sh_find("file-download", 0);
         CHECK(fe != NULL);
-        CHECK_STR(gs(fe, "file.hash.md5"), want);
-        CHECK_INT(gi(ev("http-request", 0), "http.response.body.bytes"), (long long)zn);
+        CHECK_STR(sh_str(fe, "file.hash.md5"), want);
+        CHECK_INT(sh_int(sh_find("http-request", 0), "http.response.body.bytes"), (long long)zn);
         mm_app_http.close(st, f);
-        CHECK_INT(app_errors(), 0);
+        CHECK_INT(sh_app_errors(), 0);
     }
 }
 
@@ -330,14 +249,14 @@ static void test_gzip_bomb_capped_and_counted(void) {
     feeds(st, f, MM_S2C, hdr);
     feed(st, f, MM_S2C, gz, gn);
     free(gz);
-    CHECK(app_errors() >= 1);
-    json_t *fe = ev("file-download", 0);
+    CHECK(sh_app_errors() >= 1);
+    json_t *fe = sh_find("file-download", 0);
     CHECK(fe != NULL);
-    CHECK_STR(gs(fe, "file.truncated"), "true");
-    CHECK(gi(fe, "file.size") < (long long)n);
-    CHECK(gi(fe, "file.size") >= (1 << 20));
-    CHECK_INT(count("http-request"), 1);   /* the transaction still completes */
-    CHECK_INT(gi(ev("http-request", 0), "http.response.body.bytes"), (long long)gn);
+    CHECK_STR(sh_str(fe, "file.truncated"), "true");
+    CHECK(sh_int(fe, "file.size") < (long long)n);
+    CHECK(sh_int(fe, "file.size") >= (1 << 20));
+    CHECK_INT(sh_count("http-request"), 1);   /* the transaction still completes */
+    CHECK_INT(sh_int(sh_find("http-request", 0), "http.response.body.bytes"), (long long)gn);
     mm_app_http.close(st, f);
 }
 
@@ -347,8 +266,8 @@ static void test_corrupt_gzip_counted(void) {
     feeds(st, f, MM_C2S, "GET /x.gz HTTP/1.1\r\nHost: h\r\n\r\n");
     feeds(st, f, MM_S2C, "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 20\r\n\r\n");
     feed(st, f, MM_S2C, "\x1f\x8b\x08\x00garbagegarbage!!", 20);
-    CHECK(app_errors() >= 1);
-    CHECK_INT(count("http-request"), 1);
+    CHECK(sh_app_errors() >= 1);
+    CHECK_INT(sh_count("http-request"), 1);
     mm_app_http.close(st, f);
 }
 
@@ -362,21 +281,21 @@ static void test_post_text_body_and_upload(void) {
              "Content-Length: %zu\r\n\r\n%s",
              strlen(body), body);
     feeds(st, f, MM_C2S, req);
-    CHECK_INT(count("file-upload"), 0);   /* waits for the status */
+    CHECK_INT(sh_count("file-upload"), 0);   /* waits for the status */
     feeds(st, f, MM_S2C, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
-    json_t *e = ev("http-request", 0);
-    CHECK_STR(gs(e, "http.request.body.content"), body);
-    CHECK_INT(gi(e, "http.request.body.bytes"), (long long)strlen(body));
-    CHECK_STR(gs(e, "http.request.mime_type"), "application/json");
-    CHECK_STR(gs(e, "url.domain"), "localhost");
-    CHECK_INT(gi(e, "url.port"), 8065);
-    json_t *up = ev("file-upload", 0);
+    json_t *e = sh_find("http-request", 0);
+    CHECK_STR(sh_str(e, "http.request.body.content"), body);
+    CHECK_INT(sh_int(e, "http.request.body.bytes"), (long long)strlen(body));
+    CHECK_STR(sh_str(e, "http.request.mime_type"), "application/json");
+    CHECK_STR(sh_str(e, "url.domain"), "localhost");
+    CHECK_INT(sh_int(e, "url.port"), 8065);
+    json_t *up = sh_find("file-upload", 0);
     CHECK(up != NULL);
-    CHECK_STR(gs(up, "file.name"), "login");
-    CHECK_INT(gi(up, "file.size"), (long long)strlen(body));
-    CHECK_INT(gi(up, "http.response.status_code"), 200);
-    CHECK_STR(gs(up, "url.full"), "http://localhost:8065/api/v4/users/login");
-    CHECK_INT(count("file-download"), 1);
+    CHECK_STR(sh_str(up, "file.name"), "login");
+    CHECK_INT(sh_int(up, "file.size"), (long long)strlen(body));
+    CHECK_INT(sh_int(up, "http.response.status_code"), 200);
+    CHECK_STR(sh_str(up, "url.full"), "http://localhost:8065/api/v4/users/login");
+    CHECK_INT(sh_count("file-download"), 1);
     mm_app_http.close(st, f);
 }
 
@@ -386,12 +305,12 @@ static void test_binary_post_body_not_kept(void) {
     feeds(st, f, MM_C2S, "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 6\r\n\r\n");
     feed(st, f, MM_C2S, "MZ\x90\0\x03\0", 6);
     mm_app_http.close(st, f);
-    json_t *e = ev("http-request", 0);
+    json_t *e = sh_find("http-request", 0);
     CHECK(e != NULL);
     CHECK(!json_object_get(e, "http.request.body.content"));
     CHECK(!json_object_get(e, "http.response.status_code"));   /* no response seen */
-    CHECK_STR(gs(e, "event.outcome"), "unknown");
-    CHECK_INT(gi(ev("file-upload", 0), "file.size"), 6);
+    CHECK_STR(sh_str(e, "event.outcome"), "unknown");
+    CHECK_INT(sh_int(sh_find("file-upload", 0), "file.size"), 6);
 }
 
 static void test_chunked_request_body(void) {
@@ -401,12 +320,12 @@ static void test_chunked_request_body(void) {
                          "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
                          "GET /after HTTP/1.1\r\nHost: h\r\n\r\n");
     feeds(st, f, MM_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-    CHECK_INT(count("http-request"), 2);
-    CHECK_STR(gs(ev("http-request", 0), "http.request.body.content"), "hello world");
-    CHECK_INT(gi(ev("http-request", 0), "http.request.body.bytes"), 11);
-    CHECK_STR(gs(ev("http-request", 1), "url.path"), "/after");
+    CHECK_INT(sh_count("http-request"), 2);
+    CHECK_STR(sh_str(sh_find("http-request", 0), "http.request.body.content"), "hello world");
+    CHECK_INT(sh_int(sh_find("http-request", 0), "http.request.body.bytes"), 11);
+    CHECK_STR(sh_str(sh_find("http-request", 1), "url.path"), "/after");
     mm_app_http.close(st, f);
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_app_errors(), 0);
 }
 
 static const char *MP_BODY =
@@ -439,20 +358,20 @@ static void multipart_run(int onebyte) {
     feeds(st, f, MM_C2S, MP_BODY);
     g_onebyte = 0;
     mm_app_http.close(st, f);
-    CHECK_INT(count("file-upload"), 2);
-    json_t *a = ev("file-upload", 0), *b = ev("file-upload", 1);
-    CHECK_STR(gs(a, "file.name"), "test.txt");
+    CHECK_INT(sh_count("file-upload"), 2);
+    json_t *a = sh_find("file-upload", 0), *b = sh_find("file-upload", 1);
+    CHECK_STR(sh_str(a, "file.name"), "test.txt");
     const char *content = "line one\r\n\r\n--not the boundary\r\nline three";
     char want[33];
     md5hex(content, strlen(content), want);
-    CHECK_INT(gi(a, "file.size"), (long long)strlen(content));
-    CHECK_STR(gs(a, "file.hash.md5"), want);
-    CHECK_STR(gs(a, "url.full"), "http://localhost:8000/upload");
-    CHECK_STR(gs(b, "file.name"), "evil.exe");
-    CHECK_INT(gi(b, "file.size"), 9);
-    CHECK_INT(count("http-request"), 1);
-    CHECK_INT(gi(ev("http-request", 0), "http.request.body.bytes"), (long long)strlen(MP_BODY));
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_int(a, "file.size"), (long long)strlen(content));
+    CHECK_STR(sh_str(a, "file.hash.md5"), want);
+    CHECK_STR(sh_str(a, "url.full"), "http://localhost:8000/upload");
+    CHECK_STR(sh_str(b, "file.name"), "evil.exe");
+    CHECK_INT(sh_int(b, "file.size"), 9);
+    CHECK_INT(sh_count("http-request"), 1);
+    CHECK_INT(sh_int(sh_find("http-request", 0), "http.request.body.bytes"), (long long)strlen(MP_BODY));
+    CHECK_INT(sh_app_errors(), 0);
 }
 static void test_multipart_parts_are_files(void) { multipart_run(0); }
 static void test_multipart_one_byte(void) { multipart_run(1); }
@@ -466,10 +385,10 @@ static void test_content_disposition_names(void) {
           "HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=fallback.bin; filename*=UTF-8''na%C3%AFve%20file.txt\r\n"
           "Content-Length: 1\r\n\r\nB"
           "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nC");
-    CHECK_INT(count("file-download"), 3);
-    CHECK_STR(gs(ev("file-download", 0), "file.name"), "report \"q1\".pdf");
-    CHECK_STR(gs(ev("file-download", 1), "file.name"), "na\xc3\xafve file.txt");
-    CHECK(!json_object_get(ev("file-download", 2), "file.name"));   /* "/dir/": no name */
+    CHECK_INT(sh_count("file-download"), 3);
+    CHECK_STR(sh_str(sh_find("file-download", 0), "file.name"), "report \"q1\".pdf");
+    CHECK_STR(sh_str(sh_find("file-download", 1), "file.name"), "na\xc3\xafve file.txt");
+    CHECK(!json_object_get(sh_find("file-download", 2), "file.name"));   /* "/dir/": no name */
     mm_app_http.close(st, f);
 }
 
@@ -492,15 +411,15 @@ static void test_range_pieces_joined(void) {
         feeds(st, f, MM_S2C, buf);
         feed(st, f, MM_S2C, data + a, b - a + 1);
     }
-    CHECK_INT(count("http-request"), 3);
-    CHECK_INT(count("file-download"), 1);
-    json_t *fe = ev("file-download", 0);
-    CHECK_INT(gi(fe, "file.size"), 2500);
-    CHECK_STR(gs(fe, "file.hash.md5"), want);
-    CHECK_STR(gs(fe, "file.name"), "z4d4kWk.jpg");
+    CHECK_INT(sh_count("http-request"), 3);
+    CHECK_INT(sh_count("file-download"), 1);
+    json_t *fe = sh_find("file-download", 0);
+    CHECK_INT(sh_int(fe, "file.size"), 2500);
+    CHECK_STR(sh_str(fe, "file.hash.md5"), want);
+    CHECK_STR(sh_str(fe, "file.name"), "z4d4kWk.jpg");
     CHECK(!json_object_get(fe, "file.truncated"));
     mm_app_http.close(st, f);
-    CHECK_INT(count("file-download"), 1);
+    CHECK_INT(sh_count("file-download"), 1);
 }
 
 static void test_range_part_only_is_truncated(void) {
@@ -508,12 +427,12 @@ static void test_range_part_only_is_truncated(void) {
     void *st = mm_app_http.open(f);
     feeds(st, f, MM_C2S, "GET /big.iso HTTP/1.1\r\nHost: h\r\nRange: bytes=100-109\r\n\r\n");
     feeds(st, f, MM_S2C, "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 100-109/5000\r\nContent-Length: 10\r\n\r\n0123456789");
-    CHECK_INT(count("file-download"), 0);   /* the next piece may follow */
+    CHECK_INT(sh_count("file-download"), 0);   /* the next piece may follow */
     mm_app_http.close(st, f);
-    json_t *fe = ev("file-download", 0);
+    json_t *fe = sh_find("file-download", 0);
     CHECK(fe != NULL);
-    CHECK_INT(gi(fe, "file.size"), 10);
-    CHECK_STR(gs(fe, "file.truncated"), "true");
+    CHECK_INT(sh_int(fe, "file.size"), 10);
+    CHECK_STR(sh_str(fe, "file.truncated"), "true");
 }
 
 static void test_connect_tunnel_stops(void) {
@@ -524,14 +443,14 @@ static void test_connect_tunnel_stops(void) {
     feed(st, f, MM_C2S, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
     feed(st, f, MM_S2C, "\x16\x03\x03\x00\x5d\x02\x00", 7);
     mm_app_http.close(st, f);
-    CHECK_INT(count("http-request"), 1);
-    json_t *e = ev("http-request", 0);
-    CHECK_STR(gs(e, "http.request.method"), "CONNECT");
-    CHECK_STR(gs(e, "url.domain"), "mail.example.com");
-    CHECK_INT(gi(e, "url.port"), 443);
+    CHECK_INT(sh_count("http-request"), 1);
+    json_t *e = sh_find("http-request", 0);
+    CHECK_STR(sh_str(e, "http.request.method"), "CONNECT");
+    CHECK_STR(sh_str(e, "url.domain"), "mail.example.com");
+    CHECK_INT(sh_int(e, "url.port"), 443);
     CHECK(!json_object_get(e, "url.full"));
-    CHECK_INT(count("file-download") + count("file-upload"), 0);
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_count("file-download") + sh_count("file-upload"), 0);
+    CHECK_INT(sh_app_errors(), 0);
 }
 
 static void test_response_until_close_http10(void) {
@@ -539,16 +458,16 @@ static void test_response_until_close_http10(void) {
     void *st = mm_app_http.open(f);
     feeds(st, f, MM_C2S, "GET /old HTTP/1.0\r\n\r\n");
     feeds(st, f, MM_S2C, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nno length here");
-    CHECK_INT(count("http-request"), 0);
+    CHECK_INT(sh_count("http-request"), 0);
     mm_app_http.close(st, f);
-    json_t *e = ev("http-request", 0);
-    CHECK_INT(gi(e, "http.response.body.bytes"), 14);
-    CHECK_STR(gs(e, "http.version"), "1.0");
+    json_t *e = sh_find("http-request", 0);
+    CHECK_INT(sh_int(e, "http.response.body.bytes"), 14);
+    CHECK_STR(sh_str(e, "http.version"), "1.0");
     /* no Host: the server's address stands in */
-    CHECK_STR(gs(e, "url.full"), "http://93.184.216.34/old");
+    CHECK_STR(sh_str(e, "url.full"), "http://93.184.216.34/old");
     CHECK(!json_object_get(e, "url.domain"));
-    CHECK_INT(gi(ev("file-download", 0), "file.size"), 14);
-    CHECK(!json_object_get(ev("file-download", 0), "file.truncated"));
+    CHECK_INT(sh_int(sh_find("file-download", 0), "file.size"), 14);
+    CHECK(!json_object_get(sh_find("file-download", 0), "file.truncated"));
 }
 
 static void test_truncated_body_at_close(void) {
@@ -557,9 +476,9 @@ static void test_truncated_body_at_close(void) {
     feeds(st, f, MM_C2S, "GET /f.exe HTTP/1.1\r\nHost: h\r\n\r\n");
     feeds(st, f, MM_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nMZpartial");
     mm_app_http.close(st, f);
-    CHECK_STR(gs(ev("file-download", 0), "file.truncated"), "true");
-    CHECK_INT(gi(ev("file-download", 0), "file.size"), 9);
-    CHECK_INT(count("http-request"), 1);
+    CHECK_STR(sh_str(sh_find("file-download", 0), "file.truncated"), "true");
+    CHECK_INT(sh_int(sh_find("file-download", 0), "file.size"), 9);
+    CHECK_INT(sh_count("http-request"), 1);
 }
 
 static void test_gap_in_body_marks_file(void) {
@@ -569,15 +488,15 @@ static void test_gap_in_body_marks_file(void) {
     feeds(st, f, MM_S2C, "HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n0123456789");
     mm_app_http.gap(st, f, MM_S2C, 10);
     feeds(st, f, MM_S2C, "0123456789HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    CHECK_INT(count("http-request"), 2);   /* resynchronised after the body */
-    CHECK_INT(gi(ev("http-request", 0), "http.response.body.bytes"), 30);
-    CHECK_STR(gs(ev("file-download", 0), "file.truncated"), "true");
-    CHECK_INT(gi(ev("file-download", 0), "file.size"), 20);
+    CHECK_INT(sh_count("http-request"), 2);   /* resynchronised after the body */
+    CHECK_INT(sh_int(sh_find("http-request", 0), "http.response.body.bytes"), 30);
+    CHECK_STR(sh_str(sh_find("file-download", 0), "file.truncated"), "true");
+    CHECK_INT(sh_int(sh_find("file-download", 0), "file.size"), 20);
     /* a gap in headers: the direction gives up, counted */
-    uint64_t before = app_errors();
+    uint64_t before = sh_app_errors();
     feeds(st, f, MM_C2S, "GET /i HTTP/1.1\r\nHo");
     mm_app_http.gap(st, f, MM_C2S, 5);
-    CHECK(app_errors() > before);
+    CHECK(sh_app_errors() > before);
     mm_app_http.close(st, f);
 }
 
@@ -589,23 +508,23 @@ static void test_gap_ending_body_then_next(void) {
     mm_app_http.gap(st, f, MM_S2C, 5);   /* the rest of the chunk */
     feeds(st, f, MM_S2C, "\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n");
     mm_app_http.gap(st, f, MM_S2C, 4);   /* the whole of the second body */
-    CHECK_INT(count("http-request"), 2);
-    CHECK_INT(gi(ev("http-request", 0), "http.response.body.bytes"), 8);
-    CHECK_INT(gi(ev("http-request", 1), "http.response.body.bytes"), 4);
-    CHECK_STR(gs(ev("file-download", 0), "file.truncated"), "true");
-    CHECK_INT(gi(ev("file-download", 0), "file.size"), 3);
-    CHECK_STR(gs(ev("file-download", 1), "file.truncated"), "true");
+    CHECK_INT(sh_count("http-request"), 2);
+    CHECK_INT(sh_int(sh_find("http-request", 0), "http.response.body.bytes"), 8);
+    CHECK_INT(sh_int(sh_find("http-request", 1), "http.response.body.bytes"), 4);
+    CHECK_STR(sh_str(sh_find("file-download", 0), "file.truncated"), "true");
+    CHECK_INT(sh_int(sh_find("file-download", 0), "file.size"), 3);
+    CHECK_STR(sh_str(sh_find("file-download", 1), "file.truncated"), "true");
     mm_app_http.close(st, f);
-    CHECK_INT(count("http-request"), 2);
+    CHECK_INT(sh_count("http-request"), 2);
 }
 
 static void test_orphan_response(void) {
     mm_flow *f = setup();
     void *st = mm_app_http.open(f);
     feeds(st, f, MM_S2C, "HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n");
-    CHECK_INT(count("http-request"), 1);
-    json_t *e = ev("http-request", 0);
-    CHECK_INT(gi(e, "http.response.status_code"), 302);
+    CHECK_INT(sh_count("http-request"), 1);
+    json_t *e = sh_find("http-request", 0);
+    CHECK_INT(sh_int(e, "http.response.status_code"), 302);
     CHECK(!json_object_get(e, "http.request.method"));
     mm_app_http.close(st, f);
 }
@@ -631,9 +550,9 @@ static void test_header_folding_and_split_ua(void) {
     feeds(st, f, MM_C2S, "GET /tracking HTTP/1.1\r\nUser-Agent: Mozil");
     feeds(st, f, MM_C2S, "la/5.0 (Linux;\r\n Android 6.0.1)\r\nHost: va.origin.startappservice.com\r\n\r\n");
     feeds(st, f, MM_S2C, "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n");
-    json_t *e = ev("http-request", 0);
-    CHECK_STR(gs(e, "user_agent.original"), "Mozilla/5.0 (Linux;   Android 6.0.1)");
-    CHECK_INT(gi(e, "http.response.status_code"), 200);
+    json_t *e = sh_find("http-request", 0);
+    CHECK_STR(sh_str(e, "user_agent.original"), "Mozilla/5.0 (Linux;   Android 6.0.1)");
+    CHECK_INT(sh_int(e, "http.response.status_code"), 200);
     mm_app_http.close(st, f);
 }
 
@@ -643,10 +562,10 @@ static void test_header_caps_counted(void) {
     feeds(st, f, MM_C2S, "GET /many HTTP/1.1\r\nHost: h\r\n");
     for (int i = 0; i < 150; i++) feeds(st, f, MM_C2S, "X-Pad: 1\r\n");
     feeds(st, f, MM_C2S, "\r\n");
-    CHECK(app_errors() >= 1);
+    CHECK(sh_app_errors() >= 1);
     mm_app_http.close(st, f);
-    CHECK_INT(count("http-request"), 1);   /* the transaction ends with what was read */
-    CHECK_STR(gs(ev("http-request", 0), "url.path"), "/many");
+    CHECK_INT(sh_count("http-request"), 1);   /* the transaction ends with what was read */
+    CHECK_STR(sh_str(sh_find("http-request", 0), "url.path"), "/many");
 
     f = setup();
     st = mm_app_http.open(f);
@@ -655,20 +574,20 @@ static void test_header_caps_counted(void) {
     memset(big, 'A', 70000);
     feed(st, f, MM_C2S, big, 70000);
     free(big);
-    CHECK(app_errors() >= 1);
+    CHECK(sh_app_errors() >= 1);
     feeds(st, f, MM_C2S, "\r\n\r\nGET /next HTTP/1.1\r\n\r\n");   /* ignored: the direction gave up */
     mm_app_http.close(st, f);
-    CHECK_INT(count("http-request"), 1);
-    CHECK_STR(gs(ev("http-request", 0), "url.path"), "/huge");
+    CHECK_INT(sh_count("http-request"), 1);
+    CHECK_STR(sh_str(sh_find("http-request", 0), "url.path"), "/huge");
 }
 
 static void test_pipeline_cap(void) {
     mm_flow *f = setup();
     void *st = mm_app_http.open(f);
     for (int i = 0; i < 40; i++) feeds(st, f, MM_C2S, "GET /p HTTP/1.1\r\nHost: h\r\n\r\n");
-    CHECK(app_errors() >= 1);
+    CHECK(sh_app_errors() >= 1);
     mm_app_http.close(st, f);
-    CHECK_INT(count("http-request"), 32);
+    CHECK_INT(sh_count("http-request"), 32);
 }
 
 static void test_garbage_and_hostile(void) {
@@ -676,9 +595,9 @@ static void test_garbage_and_hostile(void) {
     void *st = mm_app_http.open(f);
     feed(st, f, MM_C2S, "\x16\x03\x01\x00\xff\x01garbage", 13);
     feed(st, f, MM_S2C, "SSH-2.0-OpenSSH\r\n", 17);
-    CHECK(app_errors() >= 2);
+    CHECK(sh_app_errors() >= 2);
     mm_app_http.close(st, f);
-    CHECK_INT(count("http-request"), 0);
+    CHECK_INT(sh_count("http-request"), 0);
 
     const char *bad[] = {
         "GET  HTTP/1.1\r\n\r\n",
@@ -701,7 +620,7 @@ static void test_garbage_and_hostile(void) {
         feeds(st, f, MM_C2S, bad[i]);
         feeds(st, f, MM_S2C, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x\r\nab");
         mm_app_http.close(st, f);
-        if (i < 8) CHECK(app_errors() > 0);   /* the first eight are malformed; the rest are tolerated */
+        if (i < 8) CHECK(sh_app_errors() > 0);   /* the first eight are malformed; the rest are tolerated */
     }
 }
 
@@ -727,92 +646,72 @@ static void test_probe(void) {
 
 /* ---------------------------------------------------------------- corpora */
 
-static bool run_pcap(const char *rel) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/pcap/%s", t_corpora(), rel);
-    char eb[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(path, eb);
-    if (!p) return false;
-    reset_events();
-    if (g_s) mm_sensor_free(g_s);
-    mm_sensor_opts o;
-    mm_sensor_opts_default(&o);
-    mm_err err;
-    if (mm_sensor_new(&g_s, &o, emit, NULL, &err) != 0) abort();
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    int lt = pcap_datalink(p);
-    while (pcap_next_ex(p, &h, &d) == 1)
-        mm_sensor_packet(g_s, lt, (int64_t)h->ts.tv_sec * SEC + (int64_t)h->ts.tv_usec * 1000, d, h->caplen, h->len);
-    mm_sensor_finish(g_s);
-    pcap_close(p);
-    return true;
-}
+static bool run_pcap(const char *rel) { return sh_sensor_pcap(t_corpora(), rel, NULL, false); }
 
 static void test_corpus_eicar_fileinfo(void) {
     if (!run_pcap("suricata-verify/output-eve-fileinfo/input.pcap")) return;
-    CHECK_INT(count("file-download"), 1);
-    json_t *fe = ev("file-download", 0);
-    CHECK_STR(gs(fe, "file.name"), "eicar.com");
-    CHECK_INT(gi(fe, "file.size"), 68);
-    CHECK_STR(gs(fe, "url.domain"), "www.eicar.org");
-    CHECK_STR(gs(fe, "url.original"), "/download/eicar.com");
-    CHECK_STR(gs(fe, "user_agent.original"), "curl/7.43.0");
-    json_t *e = ev("http-request", 0);
-    CHECK_STR(gs(e, "network.protocol"), "http");
-    CHECK_INT(gi(e, "http.response.status_code"), 200);
-    CHECK_STR(gs(e, "http.response.mime_type"), "application/octet-stream");
+    CHECK_INT(sh_count("file-download"), 1);
+    json_t *fe = sh_find("file-download", 0);
+    CHECK_STR(sh_str(fe, "file.name"), "eicar.com");
+    CHECK_INT(sh_int(fe, "file.size"), 68);
+    CHECK_STR(sh_str(fe, "url.domain"), "www.eicar.org");
+    CHECK_STR(sh_str(fe, "url.original"), "/download/eicar.com");
+    CHECK_STR(sh_str(fe, "user_agent.original"), "curl/7.43.0");
+    json_t *e = sh_find("http-request", 0);
+    CHECK_STR(sh_str(e, "network.protocol"), "http");
+    CHECK_INT(sh_int(e, "http.response.status_code"), 200);
+    CHECK_STR(sh_str(e, "http.response.mime_type"), "application/octet-stream");
 }
 
 static void test_corpus_range_file(void) {
     if (!run_pcap("suricata-verify/http-range-file/input.pcap")) return;
-    CHECK_INT(count("file-download"), 1);
-    CHECK_INT(gi(ev("file-download", 0), "file.size"), 146515);
-    CHECK(!json_object_get(ev("file-download", 0), "file.truncated"));
-    CHECK(count("http-request") >= 15);
+    CHECK_INT(sh_count("file-download"), 1);
+    CHECK_INT(sh_int(sh_find("file-download", 0), "file.size"), 146515);
+    CHECK(!json_object_get(sh_find("file-download", 0), "file.truncated"));
+    CHECK(sh_count("http-request") >= 15);
 }
 
 static void test_corpus_filemd5(void) {
     if (!run_pcap("suricata-verify/filemd5/input.pcap")) return;
-    CHECK_STR(gs(ev("file-download", 0), "file.hash.md5"), "e19c1283c925b3206685ff522acfe3e6");
+    CHECK_STR(sh_str(sh_find("file-download", 0), "file.hash.md5"), "e19c1283c925b3206685ff522acfe3e6");
 }
 
 static void test_corpus_pdf_magic_ext(void) {
     if (!run_pcap("suricata-verify/fileext-01/input.pcap")) return;
-    json_t *fe = ev("file-download", 0);
-    CHECK_STR(gs(fe, "file.name"), "r.pdf");
-    CHECK_STR(gs(fe, "file.extension"), "pdf");
-    CHECK_STR(gs(fe, "file.mime_type"), "application/pdf");
-    CHECK(strstr(gs(fe, "file.magic"), "version 1.5") != NULL);
+    json_t *fe = sh_find("file-download", 0);
+    CHECK_STR(sh_str(fe, "file.name"), "r.pdf");
+    CHECK_STR(sh_str(fe, "file.extension"), "pdf");
+    CHECK_STR(sh_str(fe, "file.mime_type"), "application/pdf");
+    CHECK(strstr(sh_str(fe, "file.magic"), "version 1.5") != NULL);
 }
 
 static void test_corpus_post_file(void) {
     if (!run_pcap("suricata-verify/http-post-file/input.pcap")) return;
     bool eicar = false;
-    for (int k = 0; ev("file-upload", k); k++)
-        if (gi(ev("file-upload", k), "file.size") == 68 &&
-            strcmp(gs(ev("file-upload", k), "file.hash.md5"), "44d88612fea8a8f36de82e1278abb02f") == 0)
+    for (int k = 0; sh_find("file-upload", k); k++)
+        if (sh_int(sh_find("file-upload", k), "file.size") == 68 &&
+            strcmp(sh_str(sh_find("file-upload", k), "file.hash.md5"), "44d88612fea8a8f36de82e1278abb02f") == 0)
             eicar = true;
     CHECK(eicar);
-    CHECK_INT(count("http-request"), 3);
+    CHECK_INT(sh_count("http-request"), 3);
 }
 
 static void test_corpus_zeek_multipart(void) {
     if (!run_pcap("zeek/http_multipart-form-data.pcap")) return;
-    CHECK_INT(count("file-upload"), 1);
-    CHECK_STR(gs(ev("file-upload", 0), "file.name"), "test.txt");
-    CHECK_INT(gi(ev("file-upload", 0), "file.size"), 584);
-    CHECK_INT(count("http-request"), 1);   /* no response in the trace: emitted at the end */
+    CHECK_INT(sh_count("file-upload"), 1);
+    CHECK_STR(sh_str(sh_find("file-upload", 0), "file.name"), "test.txt");
+    CHECK_INT(sh_int(sh_find("file-upload", 0), "file.size"), 584);
+    CHECK_INT(sh_count("http-request"), 1);   /* no response in the trace: emitted at the end */
 }
 
 static void test_corpus_exe_as_png(void) {
     if (!run_pcap("ndpi/pcap/exe_download_as_png.pcap")) return;
-    json_t *fe = ev("file-download", 0);
+    json_t *fe = sh_find("file-download", 0);
     CHECK(fe != NULL);
-    CHECK_STR(gs(fe, "file.name"), "tablone.png");
-    const char *m = gs(fe, "file.mime_type");   /* the name depends on libmagic's version */
+    CHECK_STR(sh_str(fe, "file.name"), "tablone.png");
+    const char *m = sh_str(fe, "file.mime_type");   /* the name depends on libmagic's version */
     CHECK(m && (strcmp(m, "application/x-dosexec") == 0 || strcmp(m, "application/vnd.microsoft.portable-executable") == 0));
-    json_t *fl = ev("flow", 0);
+    json_t *fl = sh_find("flow", 0);
     bool numeric = false, binary = false;
     json_t *risks = json_object_get(fl, "flow.risk");
     for (size_t i = 0; i < json_array_size(risks); i++) {
@@ -826,10 +725,10 @@ static void test_corpus_exe_as_png(void) {
 static void test_corpus_emotet_gzip_and_dll(void) {
     if (!run_pcap("ndpi/pcap/emotet.pcap")) return;
     bool html = false, dll = false;
-    for (int k = 0; ev("file-download", k); k++) {
-        json_t *fe = ev("file-download", k);
-        const char *m = gs(fe, "file.mime_type");
-        const char *n = gs(fe, "file.name");
+    for (int k = 0; sh_find("file-download", k); k++) {
+        json_t *fe = sh_find("file-download", k);
+        const char *m = sh_str(fe, "file.mime_type");
+        const char *n = sh_str(fe, "file.name");
         if (m && strcmp(m, "text/html") == 0 && !json_object_get(fe, "file.truncated")) html = true;   /* gunzipped */
         if (n && strcmp(n, "TfBXbg6gEAqeHioMEKOtCAAn73.dll") == 0) dll = true;
     }
@@ -838,6 +737,7 @@ static void test_corpus_emotet_gzip_and_dll(void) {
 }
 
 int main(void) {
+    sh.ev.on_bad = SH_BAD_ABORT;   /* an event that is not JSON */
     TEST(test_get_fields_and_download);
     TEST(test_one_byte_at_a_time_same_result);
     TEST(test_pipelining_head_204_304);
@@ -875,7 +775,6 @@ int main(void) {
     TEST(test_corpus_zeek_multipart);
     TEST(test_corpus_exe_as_png);
     TEST(test_corpus_emotet_gzip_and_dll);
-    reset_events();
-    mm_sensor_free(g_s);
+    sh_sensor_free();
     TEST_MAIN_END();
 }

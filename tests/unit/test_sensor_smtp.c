@@ -7,145 +7,34 @@
  * sensor, checked against what suricata-verify, Zeek and nDPI expect. */
 #include "test.h"
 
-#include "sensor/sensor_int.h"
-
-#include <jansson.h>
-#include <pcap.h>
+#include "../sensor_harness.h"
 
 #define NS 1000000000LL
 
-typedef struct sinkv {
-    json_t *ev[1024];
-    char *raw[1024];
-    int n;
-} sinkv;
-
-static sinkv g_sink;
-static mm_sensor *g_s;
-static int g_bad_json;
-
-static void collect(void *ctx, const char *json, size_t len, int64_t ts) {
-    sinkv *s = ctx;
-    json_error_t e;
-    json_t *j = json_loadb(json, len, 0, &e);
-    if (!j) {
-        g_bad_json++;
-        printf("invalid JSON: %.*s\n", (int)len, json);
-        return;
-    }
-    if (s->n < 1024) {
-        s->raw[s->n] = strndup(json, len);
-        s->ev[s->n++] = j;
-    } else {
-        json_decref(j);
-    }
-}
-
-static void sink_free(void) {
-    for (int i = 0; i < g_sink.n; i++) json_decref(g_sink.ev[i]), free(g_sink.raw[i]);
-    g_sink.n = 0;
-}
-
 static void setup(void) {
-    sink_free();
-    if (g_s) mm_sensor_free(g_s);
-    mm_sensor_opts o;
-    mm_sensor_opts_default(&o);
+    mm_sensor_opts o = sh_opts();
     o.flow_events = false;
-    mm_err err;
-    g_s = NULL;
-    if (mm_sensor_new(&g_s, &o, collect, &g_sink, &err) != 0) printf("sensor: %s\n", err.msg);
-    g_bad_json = 0;
-}
-
-static uint64_t app_errors(void) {
-    mm_sensor_stats st;
-    mm_sensor_stats_get(g_s, &st);
-    return st.app_errors;
+    sh_sensor_new(&o);
 }
 
 /* A flow of its own per test (heap: ASan sees any read past it). */
 static mm_flow *flow_new(uint16_t sport) {
-    mm_flow *f = calloc(1, sizeof *f);
-    f->s = g_s;
-    mm_ip_parse(MM_STR("10.0.0.1"), &f->cli);
-    mm_ip_parse(MM_STR("192.0.2.25"), &f->srv);
-    f->cport = 40000;
-    f->sport = sport;
-    f->proto = 6;
+    mm_flow *f = sh_flow_init(calloc(1, sizeof(mm_flow)), sh.s, "10.0.0.1", 40000, "192.0.2.25", sport, 6);
     f->id = 7;
-    f->first_ns = f->last_ns = f->now_ns = 1700000000LL * NS;
-    f->app = &mm_app_smtp;
-    f->app_name = "smtp";
+    f->last_ns = f->now_ns;
+    sh_app(f, &mm_app_smtp, false);
     return f;
-}
-
-static const char *sget(json_t *j, const char *k) {
-    json_t *v = json_object_get(j, k);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-static long long iget(json_t *j, const char *k) {
-    json_t *v = json_object_get(j, k);
-    return json_is_integer(v) ? json_integer_value(v) : -1;
-}
-static const char *lget(json_t *j, const char *k, size_t i) {
-    json_t *v = json_array_get(json_object_get(j, k), i);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-static long long lint(json_t *j, const char *k, size_t i) {
-    json_t *v = json_array_get(json_object_get(j, k), i);
-    return json_is_integer(v) ? json_integer_value(v) : -1;
-}
-static size_t llen(json_t *j, const char *k) { return json_array_size(json_object_get(j, k)); }
-
-static json_t *find(const char *action, int nth) {
-    for (int i = 0; i < g_sink.n; i++) {
-        const char *a = sget(g_sink.ev[i], "event.action");
-        if (a && !strcmp(a, action) && nth-- == 0) return g_sink.ev[i];
-    }
-    return NULL;
-}
-static int count(const char *action) {
-    int n = 0;
-    while (find(action, n)) n++;
-    return n;
-}
-static int index_of(const char *action) {
-    for (int i = 0; i < g_sink.n; i++) {
-        const char *a = sget(g_sink.ev[i], "event.action");
-        if (a && !strcmp(a, action)) return i;
-    }
-    return -1;
-}
-static bool any_raw_contains(const char *needle) {
-    for (int i = 0; i < g_sink.n; i++)
-        if (strstr(g_sink.raw[i], needle)) return true;
-    return false;
 }
 
 /* ---- driving the analyzer ---- */
 
-typedef struct step {
-    int dir;
-    const char *s;
-    size_t n;   /* 0: strlen */
-} step;
-#define C(x) {MM_C2S, x, 0}
-#define S(x) {MM_S2C, x, 0}
-#define END {-1, NULL, 0}
-
 #define FEED(x, f, dir, lit) mm_app_smtp.data(x, f, dir, (const uint8_t *)lit, sizeof lit - 1)
 
 /* chunk: 0 = each step whole, k = k bytes at a time */
-static void play(mm_flow *f, const step *st, size_t chunk, bool close) {
-    void *x = mm_app_smtp.open(f);
-    f->app_state = x;
-    for (int i = 0; st[i].dir >= 0; i++) {
-        size_t n = st[i].n ? st[i].n : strlen(st[i].s);
-        size_t c = chunk ? chunk : (n ? n : 1);
-        for (size_t o = 0; o < n; o += c) mm_app_smtp.data(x, f, st[i].dir, (const uint8_t *)st[i].s + o, n - o < c ? n - o : c);
-    }
-    if (close) mm_app_smtp.close(x, f);
+static void play(mm_flow *f, const sh_step *st, size_t chunk, bool close) {
+    sh_app(f, &mm_app_smtp, true);
+    sh_run(f, st, chunk);
+    if (close) mm_app_smtp.close(f->app_state, f);
 }
 
 static const char eve_body[] =
@@ -180,82 +69,82 @@ static const char eve_body[] =
     "\r\n"
     ".\r\n";
 
-static const step eve_session[] = {
-    S("220-xc90.websitewelcome.com ESMTP Exim 4.69 #1 Mon, 05 Oct 2009 01:05:54 -0500 \r\n"
+static const sh_step eve_session[] = {
+    SH_S("220-xc90.websitewelcome.com ESMTP Exim 4.69 #1 Mon, 05 Oct 2009 01:05:54 -0500 \r\n"
       "220-We do not authorize the use of this system to transport unsolicited, \r\n"
       "220 and/or bulk e-mail.\r\n"),
-    C("EHLO GP\r\n"),
-    S("250-xc90.websitewelcome.com Hello GP [122.162.143.157]\r\n250-SIZE 52428800\r\n250-PIPELINING\r\n"
+    SH_C("EHLO GP\r\n"),
+    SH_S("250-xc90.websitewelcome.com Hello GP [122.162.143.157]\r\n250-SIZE 52428800\r\n250-PIPELINING\r\n"
       "250-AUTH PLAIN LOGIN\r\n250-STARTTLS\r\n250 HELP\r\n"),
-    C("AUTH LOGIN\r\n"),
-    S("334 VXNlcm5hbWU6\r\n"),
-    C("Z3VycGFydGFwQHBhdHJpb3RzLmlu\r\n"),
-    S("334 UGFzc3dvcmQ6\r\n"),
-    C("cHVuamFiQDEyMw==\r\n"),
-    S("235 Authentication succeeded\r\n"),
-    C("MAIL FROM: <gurpartap@patriots.in>\r\n"),
-    S("250 OK\r\n"),
-    C("RCPT TO: <raj_deol2002in@yahoo.co.in>\r\n"),
-    S("250 Accepted\r\n"),
-    C("DATA\r\n"),
-    S("354 Enter message, ending with \".\" on a line by itself\r\n"),
+    SH_C("AUTH LOGIN\r\n"),
+    SH_S("334 VXNlcm5hbWU6\r\n"),
+    SH_C("Z3VycGFydGFwQHBhdHJpb3RzLmlu\r\n"),
+    SH_S("334 UGFzc3dvcmQ6\r\n"),
+    SH_C("cHVuamFiQDEyMw==\r\n"),
+    SH_S("235 Authentication succeeded\r\n"),
+    SH_C("MAIL FROM: <gurpartap@patriots.in>\r\n"),
+    SH_S("250 OK\r\n"),
+    SH_C("RCPT TO: <raj_deol2002in@yahoo.co.in>\r\n"),
+    SH_S("250 Accepted\r\n"),
+    SH_C("DATA\r\n"),
+    SH_S("354 Enter message, ending with \".\" on a line by itself\r\n"),
     {MM_C2S, eve_body, sizeof eve_body - 1},
-    S("250 OK id=1Mugho-0003Dg-Un\r\n"),
-    C("QUIT\r\n"),
-    S("221 xc90.websitewelcome.com closing connection\r\n"),
-    END};
+    SH_S("250 OK id=1Mugho-0003Dg-Un\r\n"),
+    SH_C("QUIT\r\n"),
+    SH_S("221 xc90.websitewelcome.com closing connection\r\n"),
+    SH_END};
 
 static void session_like_smtp_eve(void) {
     setup();
     mm_flow *f = flow_new(25);
     play(f, eve_session, 0, true);
-    CHECK_INT(g_bad_json, 0);
-    CHECK_INT(g_sink.n, 3);
+    CHECK_INT(sh.ev.bad, 0);
+    CHECK_INT(sh_nev(), 3);
     /* order: the auth, the attachment's file, then the mail */
-    CHECK(index_of("smtp-auth") < index_of("mail-attachment"));
-    CHECK(index_of("mail-attachment") < index_of("smtp-mail"));
-    json_t *a = find("smtp-auth", 0);
-    CHECK_STR(sget(a, "event.category"), "authentication");
-    CHECK_STR(sget(a, "user.name"), "gurpartap@patriots.in");
-    CHECK_STR(sget(a, "event.outcome"), "success");
-    CHECK_STR(sget(a, "network.protocol"), "smtp");
+    CHECK(sh_index_of("smtp-auth") < sh_index_of("mail-attachment"));
+    CHECK(sh_index_of("mail-attachment") < sh_index_of("smtp-mail"));
+    json_t *a = sh_find("smtp-auth", 0);
+    CHECK_STR(sh_str(a, "event.category"), "authentication");
+    CHECK_STR(sh_str(a, "user.name"), "gurpartap@patriots.in");
+    CHECK_STR(sh_str(a, "event.outcome"), "success");
+    CHECK_STR(sh_str(a, "network.protocol"), "smtp");
     CHECK(f->risks & MM_RISK_CLEARTEXT_CREDS);
-    CHECK(!any_raw_contains("punjab"));
-    CHECK(!any_raw_contains("cHVuamFiQDEyMw"));
+    CHECK(!sh_raw_contains("punjab"));
+    CHECK(!sh_raw_contains("cHVuamFiQDEyMw"));
 
-    json_t *fe = find("mail-attachment", 0);
-    CHECK_STR(sget(fe, "event.category"), "file");
-    CHECK_STR(sget(fe, "file.name"), "NEWS.txt");
-    CHECK_INT(iget(fe, "file.size"), 13);
-    CHECK_STR(sget(fe, "email.from.address"), "gurpartap@patriots.in");
-    CHECK_STR(lget(fe, "email.to.address", 0), "raj_deol2002in@yahoo.co.in");
-    CHECK_STR(sget(fe, "email.subject"), "SMTP");
-    CHECK_STR(sget(fe, "smtp.mail_from"), "<gurpartap@patriots.in>");
-    CHECK_STR(lget(fe, "smtp.rcpt_to", 0), "<raj_deol2002in@yahoo.co.in>");
-    CHECK_STR(sget(fe, "file.hash.sha256"), "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3");
+    json_t *fe = sh_find("mail-attachment", 0);
+    CHECK_STR(sh_str(fe, "event.category"), "file");
+    CHECK_STR(sh_str(fe, "file.name"), "NEWS.txt");
+    CHECK_INT(sh_int(fe, "file.size"), 13);
+    CHECK_STR(sh_str(fe, "email.from.address"), "gurpartap@patriots.in");
+    CHECK_STR(sh_item(fe, "email.to.address", 0), "raj_deol2002in@yahoo.co.in");
+    CHECK_STR(sh_str(fe, "email.subject"), "SMTP");
+    CHECK_STR(sh_str(fe, "smtp.mail_from"), "<gurpartap@patriots.in>");
+    CHECK_STR(sh_item(fe, "smtp.rcpt_to", 0), "<raj_deol2002in@yahoo.co.in>");
+    CHECK_STR(sh_str(fe, "file.hash.sha256"), "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3");
 
-    json_t *m = find("smtp-mail", 0);
-    CHECK_STR(sget(m, "event.category"), "email");
-    CHECK_STR(sget(m, "event.type"), "info");
-    CHECK_STR(sget(m, "smtp.helo"), "GP");
-    CHECK_STR(sget(m, "smtp.mail_from"), "<gurpartap@patriots.in>");
-    CHECK_INT(llen(m, "smtp.rcpt_to"), 1);
-    CHECK_STR(lget(m, "smtp.rcpt_to", 0), "<raj_deol2002in@yahoo.co.in>");
-    CHECK_STR(sget(m, "email.from.address"), "gurpartap@patriots.in");
-    CHECK_STR(lget(m, "email.to.address", 0), "raj_deol2002in@yahoo.co.in");
-    CHECK_STR(sget(m, "email.subject"), "SMTP");
-    CHECK_STR(sget(m, "email.message_id"), "000301ca4581$ef9e57f0$cedb07d0$@in");
-    CHECK_STR(sget(m, "email.x_mailer"), "Microsoft Office Outlook 12.0");
-    CHECK_STR(sget(m, "email.content_type"), "multipart/mixed");
-    CHECK_STR(lget(m, "email.attachments.file.name", 0), "NEWS.txt");
-    CHECK_STR(lget(m, "email.attachments.file.mime_type", 0), "text/plain");
-    CHECK_INT(lint(m, "email.attachments.file.size", 0), 13);
-    CHECK_STR(lget(m, "email.attachments.file.hash.sha256", 0), sget(fe, "file.hash.sha256"));
-    CHECK_INT(llen(m, "email.urls"), 2);
-    CHECK_STR(lget(m, "email.urls", 0), "https://evil.example/login");
-    CHECK_STR(lget(m, "email.urls", 1), "http://example.com/x");
-    CHECK_STR(sget(m, "event.outcome"), "success");
-    CHECK_INT(app_errors(), 0);
+    json_t *m = sh_find("smtp-mail", 0);
+    CHECK_STR(sh_str(m, "event.category"), "email");
+    CHECK_STR(sh_str(m, "event.type"), "info");
+    CHECK_STR(sh_str(m, "smtp.helo"), "GP");
+    CHECK_STR(sh_str(m, "smtp.mail_from"), "<gurpartap@patriots.in>");
+    CHECK_INT(sh_len(m, "smtp.rcpt_to"), 1);
+    CHECK_STR(sh_item(m, "smtp.rcpt_to", 0), "<raj_deol2002in@yahoo.co.in>");
+    CHECK_STR(sh_str(m, "email.from.address"), "gurpartap@patriots.in");
+    CHECK_STR(sh_item(m, "email.to.address", 0), "raj_deol2002in@yahoo.co.in");
+    CHECK_STR(sh_str(m, "email.subject"), "SMTP");
+    CHECK_STR(sh_str(m, "email.message_id"), "000301ca4581$ef9e57f0$cedb07d0$@in");
+    CHECK_STR(sh_str(m, "email.x_mailer"), "Microsoft Office Outlook 12.0");
+    CHECK_STR(sh_str(m, "email.content_type"), "multipart/mixed");
+    CHECK_STR(sh_item(m, "email.attachments.file.name", 0), "NEWS.txt");
+    CHECK_STR(sh_item(m, "email.attachments.file.mime_type", 0), "text/plain");
+    CHECK_INT(sh_item_int(m, "email.attachments.file.size", 0), 13);
+    CHECK_STR(sh_item(m, "email.attachments.file.hash.sha256", 0), sh_str(fe, "file.hash.sha256"));
+    CHECK_INT(sh_len(m, "email.urls"), 2);
+    CHECK_STR(sh_item(m, "email.urls", 0), "https://evil.example/login");
+    CHECK_STR(sh_item(m, "email.urls", 1), "http://example.com/x");
+    CHECK_STR(sh_str(m, "event.outcome"), "success");
+    CHECK_INT(sh_app_errors(), 0);
     free(f);
 }
 
@@ -264,10 +153,10 @@ static void session_bytewise_identical(void) {
     setup();
     mm_flow *f = flow_new(25);
     play(f, eve_session, 0, true);
-    int n = g_sink.n;
+    int n = sh_nev();
     json_t *whole[8];
     for (int i = 0; i < n && i < 8; i++) {
-        whole[i] = json_deep_copy(g_sink.ev[i]);
+        whole[i] = json_deep_copy(sh_ev(i));
         json_object_del(whole[i], "flow.id");   /* salted per sensor */
     }
     for (size_t chunk = 1; chunk <= 7; chunk += 3) {
@@ -275,10 +164,10 @@ static void session_bytewise_identical(void) {
         mm_flow *g = flow_new(25);
         play(g, eve_session, chunk, true);
         free(g);
-        CHECK_INT(g_sink.n, n);
+        CHECK_INT(sh_nev(), n);
         for (int i = 0; i < n && i < 8; i++) {
-            json_object_del(g_sink.ev[i], "flow.id");
-            CHECK(json_equal(g_sink.ev[i], whole[i]));
+            json_object_del(sh_ev(i), "flow.id");
+            CHECK(json_equal(sh_ev(i), whole[i]));
         }
     }
     for (int i = 0; i < n && i < 8; i++) json_decref(whole[i]);
@@ -288,67 +177,67 @@ static void session_bytewise_identical(void) {
 static void pipelining_and_refusals(void) {
     setup();
     mm_flow *f = flow_new(587);
-    static const step st[] = {
-        S("220 mx ESMTP\r\n"),
-        C("EHLO client.example\r\n"),
-        S("250-mx\r\n250 PIPELINING\r\n"),
-        C("MAIL FROM:<a@x.example> SIZE=100 BODY=8BITMIME\r\nRCPT TO:<b@y.example>\r\nRCPT TO:<nobody@y.example>\r\nDATA\r\n"),
-        S("250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n354 go ahead\r\n"),
-        C("Subject: one\r\nCc: \"Smith, J\" <js@y.example>, other@y.example\r\n\r\nbody\r\n.\r\n"),
-        S("250 2.0.0 queued\r\n"),
-        C("MAIL FROM:<spam@bad.example>\r\nRCPT TO:<u@y.example>\r\nDATA\r\n"),
-        S("250 ok\r\n550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n"),
-        C("QUIT\r\n"),
-        S("221 bye\r\n"),
-        END};
+    static const sh_step st[] = {
+        SH_S("220 mx ESMTP\r\n"),
+        SH_C("EHLO client.example\r\n"),
+        SH_S("250-mx\r\n250 PIPELINING\r\n"),
+        SH_C("MAIL FROM:<a@x.example> SIZE=100 BODY=8BITMIME\r\nRCPT TO:<b@y.example>\r\nRCPT TO:<nobody@y.example>\r\nDATA\r\n"),
+        SH_S("250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n354 go ahead\r\n"),
+        SH_C("Subject: one\r\nCc: \"Smith, J\" <js@y.example>, other@y.example\r\n\r\nbody\r\n.\r\n"),
+        SH_S("250 2.0.0 queued\r\n"),
+        SH_C("MAIL FROM:<spam@bad.example>\r\nRCPT TO:<u@y.example>\r\nDATA\r\n"),
+        SH_S("250 ok\r\n550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n"),
+        SH_C("QUIT\r\n"),
+        SH_S("221 bye\r\n"),
+        SH_END};
     play(f, st, 0, true);
-    CHECK_INT(count("smtp-mail"), 2);
-    json_t *m = find("smtp-mail", 0);
-    CHECK_STR(sget(m, "smtp.mail_from"), "<a@x.example>");
-    CHECK_INT(llen(m, "smtp.rcpt_to"), 2);
-    CHECK_STR(lget(m, "smtp.rcpt_to", 1), "<nobody@y.example>");
-    CHECK_STR(sget(m, "email.subject"), "one");
-    CHECK_INT(llen(m, "email.cc.address"), 2);
-    CHECK_STR(lget(m, "email.cc.address", 0), "js@y.example");
-    CHECK_STR(lget(m, "email.cc.address", 1), "other@y.example");
-    CHECK_STR(sget(m, "event.outcome"), "success");
-    CHECK(!sget(m, "email.to.address"));
+    CHECK_INT(sh_count("smtp-mail"), 2);
+    json_t *m = sh_find("smtp-mail", 0);
+    CHECK_STR(sh_str(m, "smtp.mail_from"), "<a@x.example>");
+    CHECK_INT(sh_len(m, "smtp.rcpt_to"), 2);
+    CHECK_STR(sh_item(m, "smtp.rcpt_to", 1), "<nobody@y.example>");
+    CHECK_STR(sh_str(m, "email.subject"), "one");
+    CHECK_INT(sh_len(m, "email.cc.address"), 2);
+    CHECK_STR(sh_item(m, "email.cc.address", 0), "js@y.example");
+    CHECK_STR(sh_item(m, "email.cc.address", 1), "other@y.example");
+    CHECK_STR(sh_str(m, "event.outcome"), "success");
+    CHECK(!sh_str(m, "email.to.address"));
     /* the refused transaction: reported when the flow ends, as a failure; its
      * refused DATA did not swallow QUIT */
-    json_t *r = find("smtp-mail", 1);
-    CHECK_STR(sget(r, "smtp.mail_from"), "<spam@bad.example>");
-    CHECK_STR(sget(r, "event.outcome"), "failure");
-    CHECK(!sget(r, "email.subject"));
-    CHECK_INT(app_errors(), 0);
+    json_t *r = sh_find("smtp-mail", 1);
+    CHECK_STR(sh_str(r, "smtp.mail_from"), "<spam@bad.example>");
+    CHECK_STR(sh_str(r, "event.outcome"), "failure");
+    CHECK(!sh_str(r, "email.subject"));
+    CHECK_INT(sh_app_errors(), 0);
     free(f);
 }
 
 static void multiple_messages_rset_and_failure_reason(void) {
     setup();
     mm_flow *f = flow_new(25);
-    static const step st[] = {
-        S("220 mx ESMTP\r\n"), C("HELO a\r\n"), S("250 hi\r\n"),
-        C("MAIL FROM:<first@x>\r\n"), S("250 ok\r\n"), C("RSET\r\n"), S("250 reset\r\n"),
-        C("MAIL FROM:<second@x>\r\n"), S("250 ok\r\n"), C("RCPT TO:<r@y>\r\n"), S("250 ok\r\n"),
-        C("DATA\r\n"), S("354 go\r\n"), C("Subject: two\r\n\r\nhi\r\n.\r\n"),
-        S("554 5.7.1 message rejected as spam\r\n"),
-        C("HELO b\r\n"), S("250 hi\r\n"),
-        C("MAIL FROM:<third@x>\r\n"), S("250 ok\r\n"), C("RCPT TO:<r@y>\r\n"), S("250 ok\r\n"),
-        C("DATA\r\n"), S("354 go\r\n"), C("Subject: three\r\n\r\nhi\r\n.\r\n"), S("250 ok\r\n"),
-        END};
+    static const sh_step st[] = {
+        SH_S("220 mx ESMTP\r\n"), SH_C("HELO a\r\n"), SH_S("250 hi\r\n"),
+        SH_C("MAIL FROM:<first@x>\r\n"), SH_S("250 ok\r\n"), SH_C("RSET\r\n"), SH_S("250 reset\r\n"),
+        SH_C("MAIL FROM:<second@x>\r\n"), SH_S("250 ok\r\n"), SH_C("RCPT TO:<r@y>\r\n"), SH_S("250 ok\r\n"),
+        SH_C("DATA\r\n"), SH_S("354 go\r\n"), SH_C("Subject: two\r\n\r\nhi\r\n.\r\n"),
+        SH_S("554 5.7.1 message rejected as spam\r\n"),
+        SH_C("HELO b\r\n"), SH_S("250 hi\r\n"),
+        SH_C("MAIL FROM:<third@x>\r\n"), SH_S("250 ok\r\n"), SH_C("RCPT TO:<r@y>\r\n"), SH_S("250 ok\r\n"),
+        SH_C("DATA\r\n"), SH_S("354 go\r\n"), SH_C("Subject: three\r\n\r\nhi\r\n.\r\n"), SH_S("250 ok\r\n"),
+        SH_END};
     play(f, st, 0, true);
-    CHECK_INT(count("smtp-mail"), 3);
-    CHECK_STR(sget(find("smtp-mail", 0), "smtp.mail_from"), "<first@x>");
-    CHECK_STR(sget(find("smtp-mail", 0), "event.outcome"), "unknown");
-    json_t *two = find("smtp-mail", 1);
-    CHECK_STR(sget(two, "email.subject"), "two");
-    CHECK_STR(sget(two, "event.outcome"), "failure");
-    CHECK_STR(sget(two, "event.reason"), "554 5.7.1 message rejected as spam");
-    CHECK_STR(sget(two, "smtp.helo"), "a");
-    json_t *three = find("smtp-mail", 2);
-    CHECK_STR(sget(three, "email.subject"), "three");
-    CHECK_STR(sget(three, "smtp.helo"), "b");
-    CHECK_STR(sget(three, "event.outcome"), "success");
+    CHECK_INT(sh_count("smtp-mail"), 3);
+    CHECK_STR(sh_str(sh_find("smtp-mail", 0), "smtp.mail_from"), "<first@x>");
+    CHECK_STR(sh_str(sh_find("smtp-mail", 0), "event.outcome"), "unknown");
+    json_t *two = sh_find("smtp-mail", 1);
+    CHECK_STR(sh_str(two, "email.subject"), "two");
+    CHECK_STR(sh_str(two, "event.outcome"), "failure");
+    CHECK_STR(sh_str(two, "event.reason"), "554 5.7.1 message rejected as spam");
+    CHECK_STR(sh_str(two, "smtp.helo"), "a");
+    json_t *three = sh_find("smtp-mail", 2);
+    CHECK_STR(sh_str(three, "email.subject"), "three");
+    CHECK_STR(sh_str(three, "smtp.helo"), "b");
+    CHECK_STR(sh_str(three, "event.outcome"), "success");
     free(f);
 }
 
@@ -369,60 +258,60 @@ static void auth_mechanisms(void) {
     /* PLAIN with an initial response: authzid NUL user NUL pass */
     setup();
     mm_flow *f = flow_new(587);
-    static const step plain[] = {
-        S("220 mx\r\n"), C("EHLO c\r\n"), S("250 AUTH PLAIN\r\n"),
-        C("AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHMzY3JldA==\r\n"), S("235 2.7.0 ok\r\n"), END};
+    static const sh_step plain[] = {
+        SH_S("220 mx\r\n"), SH_C("EHLO c\r\n"), SH_S("250 AUTH PLAIN\r\n"),
+        SH_C("AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHMzY3JldA==\r\n"), SH_S("235 2.7.0 ok\r\n"), SH_END};
     play(f, plain, 0, true);
-    CHECK_STR(sget(find("smtp-auth", 0), "user.name"), "alice@example.com");
-    CHECK_STR(sget(find("smtp-auth", 0), "event.outcome"), "success");
-    CHECK(!any_raw_contains("s3cret"));
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "user.name"), "alice@example.com");
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "event.outcome"), "success");
+    CHECK(!sh_raw_contains("s3cret"));
     CHECK(f->risks & MM_RISK_CLEARTEXT_CREDS);
     free(f);
 
     /* PLAIN after a 334, refused */
     setup();
     f = flow_new(587);
-    static const step plain2[] = {
-        S("220 mx\r\n"), C("AUTH PLAIN\r\n"), S("334 \r\n"),
-        C("AGJvYgB3cm9uZw==\r\n"), S("535 5.7.8 Authentication credentials invalid\r\n"),
-        C("QUIT\r\n"), S("221 bye\r\n"), END};
+    static const sh_step plain2[] = {
+        SH_S("220 mx\r\n"), SH_C("AUTH PLAIN\r\n"), SH_S("334 \r\n"),
+        SH_C("AGJvYgB3cm9uZw==\r\n"), SH_S("535 5.7.8 Authentication credentials invalid\r\n"),
+        SH_C("QUIT\r\n"), SH_S("221 bye\r\n"), SH_END};
     play(f, plain2, 0, true);
-    CHECK_INT(count("smtp-auth"), 1);
-    CHECK_STR(sget(find("smtp-auth", 0), "user.name"), "bob");
-    CHECK_STR(sget(find("smtp-auth", 0), "event.outcome"), "failure");
-    CHECK_STR(sget(find("smtp-auth", 0), "event.reason"), "535 5.7.8 Authentication credentials invalid");
+    CHECK_INT(sh_count("smtp-auth"), 1);
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "user.name"), "bob");
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "event.outcome"), "failure");
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "event.reason"), "535 5.7.8 Authentication credentials invalid");
     free(f);
 
     /* LOGIN with the user in the initial response; XOAUTH2; a cancelled exchange;
      * CRAM-MD5 (no cleartext secret) */
     setup();
     f = flow_new(587);
-    static const step more[] = {
-        S("220 mx\r\n"),
-        C("AUTH LOGIN Y2Fyb2w=\r\n"), S("334 UGFzc3dvcmQ6\r\n"), C("cGFzcw==\r\n"), S("535 no\r\n"),
-        C("AUTH XOAUTH2 dXNlcj1kYXZlQGV4YW1wbGUuY29tAWF1dGg9QmVhcmVyIHlhMjkueHl6AQE=\r\n"), S("235 ok\r\n"),
-        C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"), C("*\r\n"), S("501 cancelled\r\n"),
-        C("MAIL FROM:<carol@x>\r\n"), S("250 ok\r\n"), END};
+    static const sh_step more[] = {
+        SH_S("220 mx\r\n"),
+        SH_C("AUTH LOGIN Y2Fyb2w=\r\n"), SH_S("334 UGFzc3dvcmQ6\r\n"), SH_C("cGFzcw==\r\n"), SH_S("535 no\r\n"),
+        SH_C("AUTH XOAUTH2 dXNlcj1kYXZlQGV4YW1wbGUuY29tAWF1dGg9QmVhcmVyIHlhMjkueHl6AQE=\r\n"), SH_S("235 ok\r\n"),
+        SH_C("AUTH LOGIN\r\n"), SH_S("334 VXNlcm5hbWU6\r\n"), SH_C("*\r\n"), SH_S("501 cancelled\r\n"),
+        SH_C("MAIL FROM:<carol@x>\r\n"), SH_S("250 ok\r\n"), SH_END};
     play(f, more, 0, true);
-    CHECK_INT(count("smtp-auth"), 3);
-    CHECK_STR(sget(find("smtp-auth", 0), "user.name"), "carol");
-    CHECK_STR(sget(find("smtp-auth", 0), "message"), "SMTP AUTH LOGIN");
-    CHECK_STR(sget(find("smtp-auth", 1), "user.name"), "dave@example.com");
-    CHECK_STR(sget(find("smtp-auth", 1), "event.outcome"), "success");
-    CHECK(!any_raw_contains("ya29"));
-    CHECK_STR(sget(find("smtp-auth", 2), "event.outcome"), "failure");
-    CHECK(!sget(find("smtp-auth", 2), "user.name"));
+    CHECK_INT(sh_count("smtp-auth"), 3);
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "user.name"), "carol");
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "message"), "SMTP AUTH LOGIN");
+    CHECK_STR(sh_str(sh_find("smtp-auth", 1), "user.name"), "dave@example.com");
+    CHECK_STR(sh_str(sh_find("smtp-auth", 1), "event.outcome"), "success");
+    CHECK(!sh_raw_contains("ya29"));
+    CHECK_STR(sh_str(sh_find("smtp-auth", 2), "event.outcome"), "failure");
+    CHECK(!sh_str(sh_find("smtp-auth", 2), "user.name"));
     /* the MAIL after the cancelled AUTH is a command, not AUTH data */
-    CHECK_STR(sget(find("smtp-mail", 0), "smtp.mail_from"), "<carol@x>");
+    CHECK_STR(sh_str(sh_find("smtp-mail", 0), "smtp.mail_from"), "<carol@x>");
     free(f);
 
     setup();
     f = flow_new(587);
-    static const step cram[] = {
-        S("220 mx\r\n"), C("AUTH CRAM-MD5\r\n"), S("334 PDQxOTI5NDIzNDEuMTI4Mjg0NzJAc291cmNlZm91ci5hbmRyZXcuY211LmVkdT4=\r\n"),
-        C("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"), S("235 ok\r\n"), END};
+    static const sh_step cram[] = {
+        SH_S("220 mx\r\n"), SH_C("AUTH CRAM-MD5\r\n"), SH_S("334 PDQxOTI5NDIzNDEuMTI4Mjg0NzJAc291cmNlZm91ci5hbmRyZXcuY211LmVkdT4=\r\n"),
+        SH_C("dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw\r\n"), SH_S("235 ok\r\n"), SH_END};
     play(f, cram, 0, true);
-    CHECK_STR(sget(find("smtp-auth", 0), "user.name"), "tim");
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "user.name"), "tim");
     CHECK(!(f->risks & MM_RISK_CLEARTEXT_CREDS));
     free(f);
 
@@ -440,23 +329,23 @@ static void auth_mechanisms(void) {
     char line[200];
     b64(t3, 74, line);
     strcat(line, "\r\n");
-    step ntlm[] = {S("220 mx\r\n"), C("AUTH NTLM TlRMTVNTUAABAAAAB4IIAAAAAAAAAAAAAAAAAAAAAAA=\r\n"),
-                   S("334 TlRMTVNTUAACAAAAAAAAACgAAAABggAAU3J2Tm9uY2UAAAAAAAAAAA==\r\n"), C(line),
-                   S("235 ok\r\n"), END};
+    sh_step ntlm[] = {SH_S("220 mx\r\n"), SH_C("AUTH NTLM TlRMTVNTUAABAAAAB4IIAAAAAAAAAAAAAAAAAAAAAAA=\r\n"),
+                   SH_S("334 TlRMTVNTUAACAAAAAAAAACgAAAABggAAU3J2Tm9uY2UAAAAAAAAAAA==\r\n"), SH_C(line),
+                   SH_S("235 ok\r\n"), SH_END};
     play(f, ntlm, 0, true);
-    CHECK_STR(sget(find("smtp-auth", 0), "user.name"), "alice");
-    CHECK_STR(sget(find("smtp-auth", 0), "message"), "SMTP AUTH NTLM");
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "user.name"), "alice");
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "message"), "SMTP AUTH NTLM");
     free(f);
 
     /* client side only: PLAIN/LOGIN lines are counted without the server's 334 */
     setup();
     f = flow_new(587);
-    static const step oneway[] = {C("EHLO c\r\n"), C("AUTH LOGIN\r\n"), C("ZXZl\r\n"), C("cHc=\r\n"),
-                                  C("MAIL FROM:<eve@x>\r\n"), END};
+    static const sh_step oneway[] = {SH_C("EHLO c\r\n"), SH_C("AUTH LOGIN\r\n"), SH_C("ZXZl\r\n"), SH_C("cHc=\r\n"),
+                                  SH_C("MAIL FROM:<eve@x>\r\n"), SH_END};
     play(f, oneway, 0, true);
-    CHECK_STR(sget(find("smtp-auth", 0), "user.name"), "eve");
-    CHECK_STR(sget(find("smtp-auth", 0), "event.outcome"), "unknown");
-    CHECK_STR(sget(find("smtp-mail", 0), "smtp.mail_from"), "<eve@x>");
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "user.name"), "eve");
+    CHECK_STR(sh_str(sh_find("smtp-auth", 0), "event.outcome"), "unknown");
+    CHECK_STR(sh_str(sh_find("smtp-mail", 0), "smtp.mail_from"), "<eve@x>");
     free(f);
 }
 
@@ -468,25 +357,25 @@ static void bdat_chunks(void) {
     char cmd1[64], cmd2[64];
     snprintf(cmd1, sizeof cmd1, "BDAT %zu\r\n", sizeof c1 - 1);
     snprintf(cmd2, sizeof cmd2, "BDAT %zu LAST\r\n", sizeof c2 - 1);
-    step st[] = {S("220 mx\r\n"), C("EHLO c\r\n"), S("250 CHUNKING\r\n"), C("MAIL FROM:<b@x>\r\n"),
-                 S("250 ok\r\n"), C("RCPT TO:<z@q>\r\n"), S("250 ok\r\n"), C(cmd1), C(c1), S("250 ok\r\n"),
-                 C(cmd2), C(c2), S("250 queued\r\n"), C("QUIT\r\n"), END};
+    sh_step st[] = {SH_S("220 mx\r\n"), SH_C("EHLO c\r\n"), SH_S("250 CHUNKING\r\n"), SH_C("MAIL FROM:<b@x>\r\n"),
+                 SH_S("250 ok\r\n"), SH_C("RCPT TO:<z@q>\r\n"), SH_S("250 ok\r\n"), SH_C(cmd1), SH_C(c1), SH_S("250 ok\r\n"),
+                 SH_C(cmd2), SH_C(c2), SH_S("250 queued\r\n"), SH_C("QUIT\r\n"), SH_END};
     play(f, st, 0, true);
-    CHECK_INT(count("smtp-mail"), 1);
-    json_t *m = find("smtp-mail", 0);
-    CHECK_STR(sget(m, "email.subject"), "chunked");
-    CHECK_STR(lget(m, "email.to.address", 0), "z@q");
-    CHECK_STR(lget(m, "email.urls", 0), "http://b.example/");
-    CHECK_STR(sget(m, "event.outcome"), "success");
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_count("smtp-mail"), 1);
+    json_t *m = sh_find("smtp-mail", 0);
+    CHECK_STR(sh_str(m, "email.subject"), "chunked");
+    CHECK_STR(sh_item(m, "email.to.address", 0), "z@q");
+    CHECK_STR(sh_item(m, "email.urls", 0), "http://b.example/");
+    CHECK_STR(sh_str(m, "event.outcome"), "success");
+    CHECK_INT(sh_app_errors(), 0);
     free(f);
     /* a malformed size is counted and the session goes on */
     setup();
     f = flow_new(25);
-    static const step bad[] = {S("220 mx\r\n"), C("BDAT x12\r\n"), S("501 syntax\r\n"), C("MAIL FROM:<c@x>\r\n"), END};
+    static const sh_step bad[] = {SH_S("220 mx\r\n"), SH_C("BDAT x12\r\n"), SH_S("501 syntax\r\n"), SH_C("MAIL FROM:<c@x>\r\n"), SH_END};
     play(f, bad, 0, true);
-    CHECK(app_errors() > 0);
-    CHECK_STR(sget(find("smtp-mail", 0), "smtp.mail_from"), "<c@x>");
+    CHECK(sh_app_errors() > 0);
+    CHECK_STR(sh_str(sh_find("smtp-mail", 0), "smtp.mail_from"), "<c@x>");
     free(f);
 }
 
@@ -495,31 +384,31 @@ static void starttls_stops_parsing(void) {
                                     'M', 'A', 'I', 'L', ' ', 'F', 'R', 'O', 'M', ':', '\r', '\n'};
     setup();
     mm_flow *f = flow_new(25);
-    step st[] = {S("220 mx.google.com ESMTP\r\n"), C("EHLO xxx.example\r\n"),
-                 S("250-mx.google.com at your service\r\n250-STARTTLS\r\n250 CHUNKING\r\n"),
-                 C("STARTTLS\r\n"), S("220 2.0.0 Ready to start TLS\r\n"),
-                 {MM_C2S, (const char *)hello, sizeof hello}, S("\x16\x03\x01\x00\x02\x02\x00\r\n550 x\r\n"),
-                 C("MAIL FROM:<hidden@x>\r\n"), END};
+    sh_step st[] = {SH_S("220 mx.google.com ESMTP\r\n"), SH_C("EHLO xxx.example\r\n"),
+                 SH_S("250-mx.google.com at your service\r\n250-STARTTLS\r\n250 CHUNKING\r\n"),
+                 SH_C("STARTTLS\r\n"), SH_S("220 2.0.0 Ready to start TLS\r\n"),
+                 {MM_C2S, (const char *)hello, sizeof hello}, SH_S("\x16\x03\x01\x00\x02\x02\x00\r\n550 x\r\n"),
+                 SH_C("MAIL FROM:<hidden@x>\r\n"), SH_END};
     play(f, st, 0, true);
-    CHECK_INT(count("smtp-starttls"), 1);
-    CHECK_STR(sget(find("smtp-starttls", 0), "smtp.helo"), "xxx.example");
-    CHECK_INT(count("smtp-mail"), 0);   /* what follows is TLS (the TLS analyzer's) */
+    CHECK_INT(sh_count("smtp-starttls"), 1);
+    CHECK_STR(sh_str(sh_find("smtp-starttls", 0), "smtp.helo"), "xxx.example");
+    CHECK_INT(sh_count("smtp-mail"), 0);   /* what follows is TLS (the TLS analyzer's) */
     free(f);
     /* refused STARTTLS: plaintext goes on */
     setup();
     f = flow_new(25);
-    static const step no[] = {S("220 mx\r\n"), C("STARTTLS\r\n"), S("454 TLS not available\r\n"),
-                              C("MAIL FROM:<plain@x>\r\n"), S("250 ok\r\n"), END};
+    static const sh_step no[] = {SH_S("220 mx\r\n"), SH_C("STARTTLS\r\n"), SH_S("454 TLS not available\r\n"),
+                              SH_C("MAIL FROM:<plain@x>\r\n"), SH_S("250 ok\r\n"), SH_END};
     play(f, no, 0, true);
-    CHECK_INT(count("smtp-starttls"), 0);
-    CHECK_STR(sget(find("smtp-mail", 0), "smtp.mail_from"), "<plain@x>");
+    CHECK_INT(sh_count("smtp-starttls"), 0);
+    CHECK_STR(sh_str(sh_find("smtp-mail", 0), "smtp.mail_from"), "<plain@x>");
     free(f);
     /* client side only: the ClientHello after STARTTLS is recognised */
     setup();
     f = flow_new(25);
-    step one[] = {C("EHLO c\r\n"), C("STARTTLS\r\n"), {MM_C2S, (const char *)hello, sizeof hello}, END};
+    sh_step one[] = {SH_C("EHLO c\r\n"), SH_C("STARTTLS\r\n"), {MM_C2S, (const char *)hello, sizeof hello}, SH_END};
     play(f, one, 0, true);
-    CHECK_INT(count("smtp-starttls"), 1);
+    CHECK_INT(sh_count("smtp-starttls"), 1);
     free(f);
 }
 
@@ -527,59 +416,59 @@ static void starttls_stops_parsing(void) {
 static void client_side_only(void) {
     setup();
     mm_flow *f = flow_new(25);
-    static const step st[] = {
-        C("ehlo localhost.localdomain\r\n"), C("mail FROM:<sender@example.com>\r\n"),
-        C("rcpt TO:<recipient@example.com>\r\n"), C("data\r\n"),
-        C("Content-Type: multipart/mixed; boundary=\"===============6117237608014356945==\"\r\n"
+    static const sh_step st[] = {
+        SH_C("ehlo localhost.localdomain\r\n"), SH_C("mail FROM:<sender@example.com>\r\n"),
+        SH_C("rcpt TO:<recipient@example.com>\r\n"), SH_C("data\r\n"),
+        SH_C("Content-Type: multipart/mixed; boundary=\"===============6117237608014356945==\"\r\n"
           "MIME-Version: 1.0\r\nFrom: sender@example.com\r\nTo: recipient@example.com\r\nSubject: subject\r\n\r\n"
           "--===============6117237608014356945==\r\nContent-Type: text/plain; charset=\"us-ascii\"\r\n"
           "MIME-Version: 1.0\r\nContent-Transfer-Encoding: 7bit\r\n\r\nthis is the body\r\n"
           "--===============6117237608014356945==\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: 8bit\r\n"
           "Content-Type: message/rfc822\r\nContent-Disposition: attachment; filename=\"test.msg\"\r\n\r\n"
           "From: <attachment@example.com>\r\n\r\n\r\n--===============6117237608014356945==--\r\n.\r\n"),
-        END};
+        SH_END};
     play(f, st, 0, true);
-    CHECK_INT(count("smtp-mail"), 1);
-    json_t *m = find("smtp-mail", 0);
-    CHECK_STR(sget(m, "smtp.helo"), "localhost.localdomain");
-    CHECK_STR(sget(m, "smtp.mail_from"), "<sender@example.com>");
-    CHECK_STR(lget(m, "smtp.rcpt_to", 0), "<recipient@example.com>");
-    CHECK_STR(sget(m, "email.from.address"), "sender@example.com");
-    CHECK_STR(sget(m, "email.subject"), "subject");
-    CHECK_STR(lget(m, "email.attachments.file.name", 0), "test.msg");
-    CHECK_INT(lint(m, "email.attachments.file.size", 0), 34);
-    CHECK_STR(sget(m, "event.outcome"), "unknown");
-    CHECK_STR(sget(find("mail-attachment", 0), "file.name"), "test.msg");
+    CHECK_INT(sh_count("smtp-mail"), 1);
+    json_t *m = sh_find("smtp-mail", 0);
+    CHECK_STR(sh_str(m, "smtp.helo"), "localhost.localdomain");
+    CHECK_STR(sh_str(m, "smtp.mail_from"), "<sender@example.com>");
+    CHECK_STR(sh_item(m, "smtp.rcpt_to", 0), "<recipient@example.com>");
+    CHECK_STR(sh_str(m, "email.from.address"), "sender@example.com");
+    CHECK_STR(sh_str(m, "email.subject"), "subject");
+    CHECK_STR(sh_item(m, "email.attachments.file.name", 0), "test.msg");
+    CHECK_INT(sh_item_int(m, "email.attachments.file.size", 0), 34);
+    CHECK_STR(sh_str(m, "event.outcome"), "unknown");
+    CHECK_STR(sh_str(sh_find("mail-attachment", 0), "file.name"), "test.msg");
     free(f);
 }
 
 static void dot_stuffing_and_terminator(void) {
     setup();
     mm_flow *f = flow_new(25);
-    static const step st[] = {
-        S("220 mx\r\n"), C("MAIL FROM:<d@x>\r\n"), S("250 ok\r\n"), C("DATA\r\n"), S("354 go\r\n"),
-        C("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+    static const sh_step st[] = {
+        SH_S("220 mx\r\n"), SH_C("MAIL FROM:<d@x>\r\n"), SH_S("250 ok\r\n"), SH_C("DATA\r\n"), SH_S("354 go\r\n"),
+        SH_C("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
           "Content-Disposition: attachment; filename=dots.txt\r\n\r\n"
           "..hidden\r\n...two\r\nend\r\n--b--\r\n"
           "..\r\n"                 /* a stuffed lone dot is data, not the end */
           ".\r"),                  /* the end, split across chunks */
-        C("\n"), S("250 ok\r\n"), C("QUIT\r\n"), END};
+        SH_C("\n"), SH_S("250 ok\r\n"), SH_C("QUIT\r\n"), SH_END};
     play(f, st, 0, true);
-    json_t *fe = find("mail-attachment", 0);
-    CHECK_STR(sget(fe, "file.hash.md5"), "b12134d1a1a10c0716154023340ae33f");
-    CHECK_STR(sget(find("smtp-mail", 0), "event.outcome"), "success");
-    CHECK_INT(count("smtp-mail"), 1);
+    json_t *fe = sh_find("mail-attachment", 0);
+    CHECK_STR(sh_str(fe, "file.hash.md5"), "b12134d1a1a10c0716154023340ae33f");
+    CHECK_STR(sh_str(sh_find("smtp-mail", 0), "event.outcome"), "success");
+    CHECK_INT(sh_count("smtp-mail"), 1);
     free(f);
 }
 
 static void japanese_and_executable_attachment(void) {
     setup();
     mm_flow *f = flow_new(25);
-    static const step st[] = {
-        S("220 mx\r\n"), C("HELO pc01\r\n"), S("250 ok\r\n"), C("MAIL FROM:<soumu@city.example.lg.jp>\r\n"),
-        S("250 ok\r\n"), C("RCPT TO:<kaikei@city.example.lg.jp>\r\n"), S("250 ok\r\n"), C("DATA\r\n"),
-        S("354 go\r\n"),
-        C("From: =?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <soumu@city.example.lg.jp>\r\n"
+    static const sh_step st[] = {
+        SH_S("220 mx\r\n"), SH_C("HELO pc01\r\n"), SH_S("250 ok\r\n"), SH_C("MAIL FROM:<soumu@city.example.lg.jp>\r\n"),
+        SH_S("250 ok\r\n"), SH_C("RCPT TO:<kaikei@city.example.lg.jp>\r\n"), SH_S("250 ok\r\n"), SH_C("DATA\r\n"),
+        SH_S("354 go\r\n"),
+        SH_C("From: =?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <soumu@city.example.lg.jp>\r\n"
           "To: kaikei@city.example.lg.jp\r\n"
           "Subject: =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=\r\n"
           "Content-Type: multipart/mixed; boundary=\"==b==\"\r\n\r\n"
@@ -595,23 +484,23 @@ static void japanese_and_executable_attachment(void) {
           "Content-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\n"
           "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\n"
           "--==b==--\r\n.\r\n"),
-        S("250 ok\r\n"), END};
+        SH_S("250 ok\r\n"), SH_END};
     play(f, st, 0, true);
-    json_t *m = find("smtp-mail", 0);
-    CHECK_STR(sget(m, "email.subject"), "テスト");
-    CHECK_STR(sget(m, "email.from.address"), "soumu@city.example.lg.jp");
-    CHECK_INT(llen(m, "email.attachments.file.name"), 2);
-    CHECK_STR(lget(m, "email.attachments.file.name", 0), "請求書.pdf.exe");
-    const char *mt = lget(m, "email.attachments.file.mime_type", 0);
+    json_t *m = sh_find("smtp-mail", 0);
+    CHECK_STR(sh_str(m, "email.subject"), "テスト");
+    CHECK_STR(sh_str(m, "email.from.address"), "soumu@city.example.lg.jp");
+    CHECK_INT(sh_len(m, "email.attachments.file.name"), 2);
+    CHECK_STR(sh_item(m, "email.attachments.file.name", 0), "請求書.pdf.exe");
+    const char *mt = sh_item(m, "email.attachments.file.mime_type", 0);
     CHECK(mt && (!strcmp(mt, "application/x-dosexec") || !strcmp(mt, "application/vnd.microsoft.portable-executable")));
-    CHECK_STR(lget(m, "email.attachments.file.name", 1), "テスト.png");
-    CHECK_STR(lget(m, "email.attachments.file.mime_type", 1), "image/png");
-    CHECK_STR(lget(m, "email.urls", 0), "http://phish.example/jp");
+    CHECK_STR(sh_item(m, "email.attachments.file.name", 1), "テスト.png");
+    CHECK_STR(sh_item(m, "email.attachments.file.mime_type", 1), "image/png");
+    CHECK_STR(sh_item(m, "email.urls", 0), "http://phish.example/jp");
     CHECK(f->risks & MM_RISK_BINARY_TRANSFER);
-    json_t *fe = find("mail-attachment", 0);
-    CHECK_STR(sget(fe, "file.name"), "請求書.pdf.exe");
-    CHECK_STR(sget(fe, "file.extension"), "exe");
-    CHECK_STR(sget(fe, "email.subject"), "テスト");
+    json_t *fe = sh_find("mail-attachment", 0);
+    CHECK_STR(sh_str(fe, "file.name"), "請求書.pdf.exe");
+    CHECK_STR(sh_str(fe, "file.extension"), "exe");
+    CHECK_STR(sh_str(fe, "email.subject"), "テスト");
     free(f);
 }
 
@@ -622,12 +511,12 @@ static void hostile_input_counted(void) {
     memset(longcmd, 'A', 19990);
     memcpy(longcmd + 19990, "\r\n", 3);
     static const uint8_t junk[] = {0x00, 0xff, 0x80, '\r', '\n', 0x01, 0x02, '\n'};
-    step st[] = {S("220 mx\r\n"), C(longcmd), {MM_C2S, (const char *)junk, sizeof junk},
-                 S("\x01\x02 not a reply\r\n2\r\n"), C("MAIL FROM:<ok@x>\r\n"), S("250 ok\r\n"), END};
+    sh_step st[] = {SH_S("220 mx\r\n"), SH_C(longcmd), {MM_C2S, (const char *)junk, sizeof junk},
+                 SH_S("\x01\x02 not a reply\r\n2\r\n"), SH_C("MAIL FROM:<ok@x>\r\n"), SH_S("250 ok\r\n"), SH_END};
     play(f, st, 0, true);
-    CHECK(app_errors() >= 3);
+    CHECK(sh_app_errors() >= 3);
     CHECK(f->risks & MM_RISK_MALFORMED);
-    CHECK_STR(sget(find("smtp-mail", 0), "smtp.mail_from"), "<ok@x>");
+    CHECK_STR(sh_str(sh_find("smtp-mail", 0), "smtp.mail_from"), "<ok@x>");
     free(longcmd);
     free(f);
 
@@ -642,8 +531,8 @@ static void hostile_input_counted(void) {
         mm_app_smtp.data(x, f, MM_C2S, (const uint8_t *)r, (size_t)n);
     }
     mm_app_smtp.close(x, f);
-    CHECK_INT(llen(find("smtp-mail", 0), "smtp.rcpt_to"), 100);
-    CHECK(app_errors() >= 1);
+    CHECK_INT(sh_len(sh_find("smtp-mail", 0), "smtp.rcpt_to"), 100);
+    CHECK(sh_app_errors() >= 1);
     free(f);
 
     /* a message over 64 MiB: the rest is skipped, the end is still found, the
@@ -665,12 +554,12 @@ static void hostile_input_counted(void) {
     FEED(x, f, MM_S2C, "220 mx\r\n250 ok\r\n354 go\r\n250 ok\r\n");
     mm_app_smtp.close(x, f);
     free(b);
-    CHECK_INT(count("smtp-mail"), 1);
-    json_t *m = find("smtp-mail", 0);
-    CHECK_STR(sget(m, "email.subject"), "big");
-    CHECK_STR(sget(m, "event.outcome"), "success");
-    CHECK_STR(sget(find("mail-attachment", 0), "file.truncated"), "true");
-    CHECK(app_errors() >= 1);
+    CHECK_INT(sh_count("smtp-mail"), 1);
+    json_t *m = sh_find("smtp-mail", 0);
+    CHECK_STR(sh_str(m, "email.subject"), "big");
+    CHECK_STR(sh_str(m, "event.outcome"), "success");
+    CHECK_STR(sh_str(sh_find("mail-attachment", 0), "file.truncated"), "true");
+    CHECK(sh_app_errors() >= 1);
     free(f);
 }
 
@@ -686,28 +575,28 @@ static void gap_marks_attachment_truncated(void) {
     mm_app_smtp.data(x, f, MM_C2S, (const uint8_t *)b, sizeof b - 1);
     /* a gap in the replies: the half line is dropped, the next one is read (the
      * verdict on the message) */
-    uint64_t e0 = app_errors();
+    uint64_t e0 = sh_app_errors();
     static const char r1[] = "220 mx\r\n250 ok\r\n354 go\r\n25", r2[] = "xx\r\n554 rejected\r\n";
     mm_app_smtp.data(x, f, MM_S2C, (const uint8_t *)r1, sizeof r1 - 1);
     mm_app_smtp.gap(x, f, MM_S2C, 10);
     mm_app_smtp.data(x, f, MM_S2C, (const uint8_t *)r2, sizeof r2 - 1);
-    CHECK_INT(app_errors(), e0);
+    CHECK_INT(sh_app_errors(), e0);
     mm_app_smtp.close(x, f);
-    CHECK_STR(sget(find("smtp-mail", 0), "event.outcome"), "failure");
-    json_t *fe = find("mail-attachment", 0);
-    CHECK_STR(sget(fe, "file.truncated"), "true");
-    CHECK_INT(iget(fe, "file.size"), 3);
-    CHECK_INT(count("smtp-mail"), 1);
+    CHECK_STR(sh_str(sh_find("smtp-mail", 0), "event.outcome"), "failure");
+    json_t *fe = sh_find("mail-attachment", 0);
+    CHECK_STR(sh_str(fe, "file.truncated"), "true");
+    CHECK_INT(sh_int(fe, "file.size"), 3);
+    CHECK_INT(sh_count("smtp-mail"), 1);
     /* a gap while reading commands */
     setup();
-    f->s = g_s;
+    f->s = sh.s;
     x = mm_app_smtp.open(f);
     FEED(x, f, MM_C2S, "MAIL FR");
     mm_app_smtp.gap(x, f, MM_C2S, 5);
     FEED(x, f, MM_C2S, "OM:<x@y>\r\nMAIL FROM:<z@y>\r\n");
     mm_app_smtp.close(x, f);
-    CHECK_INT(count("smtp-mail"), 1);
-    CHECK_STR(sget(find("smtp-mail", 0), "smtp.mail_from"), "<z@y>");
+    CHECK_INT(sh_count("smtp-mail"), 1);
+    CHECK_STR(sh_str(sh_find("smtp-mail", 0), "smtp.mail_from"), "<z@y>");
     free(f);
 }
 
@@ -743,125 +632,111 @@ static void probe_decisions(void) {
 /* ---- the corpora, through the whole sensor ---- */
 
 static bool run_pcap(const char *rel) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/pcap/%s", t_corpora(), rel);
-    char eb[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(path, eb);
-    if (!p) {
-        printf("SKIP %s: %s\n", rel, eb);
-        return false;
-    }
-    setup();
-    int dlt = pcap_datalink(p);
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    while (pcap_next_ex(p, &h, &d) == 1)
-        mm_sensor_packet(g_s, dlt, (int64_t)h->ts.tv_sec * NS + (int64_t)h->ts.tv_usec * 1000, d, h->caplen, h->len);
-    mm_sensor_finish(g_s);
-    pcap_close(p);
-    return true;
+    mm_sensor_opts o = sh_opts();
+    o.flow_events = false;
+    return sh_sensor_pcap(t_corpora(), rel, &o, true);
 }
 
 static void corpus_suricata_smtp_eve(void) {
     if (!run_pcap("suricata-verify/smtp-eve/input.pcap")) return;
-    CHECK_INT(g_bad_json, 0);
-    json_t *m = find("smtp-mail", 0);
+    CHECK_INT(sh.ev.bad, 0);
+    json_t *m = sh_find("smtp-mail", 0);
     CHECK(m);
-    CHECK_STR(sget(m, "destination.ip"), "74.53.140.153");
-    CHECK_INT(iget(m, "destination.port"), 25);
-    CHECK_STR(sget(m, "source.ip"), "10.10.1.4");
-    CHECK_INT(iget(m, "source.port"), 1470);
-    CHECK_STR(sget(m, "network.protocol"), "smtp");
-    CHECK_STR(sget(m, "smtp.helo"), "GP");
-    CHECK_STR(sget(m, "smtp.mail_from"), "<gurpartap@patriots.in>");
-    CHECK_STR(lget(m, "smtp.rcpt_to", 0), "<raj_deol2002in@yahoo.co.in>");
-    CHECK_STR(sget(m, "email.from.address"), "gurpartap@patriots.in");
-    CHECK_STR(lget(m, "email.to.address", 0), "raj_deol2002in@yahoo.co.in");
-    CHECK_STR(lget(m, "email.attachments.file.name", 0), "NEWS.txt");
-    CHECK_INT(lint(m, "email.attachments.file.size", 0), 10807);
-    CHECK_STR(sget(m, "event.outcome"), "success");
-    json_t *fe = find("mail-attachment", 0);
-    CHECK_STR(sget(fe, "file.name"), "NEWS.txt");
-    CHECK_INT(iget(fe, "file.size"), 10807);
-    CHECK(!sget(fe, "file.truncated"));
-    CHECK_STR(sget(fe, "email.from.address"), "gurpartap@patriots.in");
-    CHECK_STR(lget(fe, "smtp.rcpt_to", 0), "<raj_deol2002in@yahoo.co.in>");
-    json_t *a = find("smtp-auth", 0);
-    CHECK_STR(sget(a, "user.name"), "gurpartap@patriots.in");
-    CHECK_STR(sget(a, "event.outcome"), "success");
-    CHECK(!any_raw_contains("punjab"));
+    CHECK_STR(sh_str(m, "destination.ip"), "74.53.140.153");
+    CHECK_INT(sh_int(m, "destination.port"), 25);
+    CHECK_STR(sh_str(m, "source.ip"), "10.10.1.4");
+    CHECK_INT(sh_int(m, "source.port"), 1470);
+    CHECK_STR(sh_str(m, "network.protocol"), "smtp");
+    CHECK_STR(sh_str(m, "smtp.helo"), "GP");
+    CHECK_STR(sh_str(m, "smtp.mail_from"), "<gurpartap@patriots.in>");
+    CHECK_STR(sh_item(m, "smtp.rcpt_to", 0), "<raj_deol2002in@yahoo.co.in>");
+    CHECK_STR(sh_str(m, "email.from.address"), "gurpartap@patriots.in");
+    CHECK_STR(sh_item(m, "email.to.address", 0), "raj_deol2002in@yahoo.co.in");
+    CHECK_STR(sh_item(m, "email.attachments.file.name", 0), "NEWS.txt");
+    CHECK_INT(sh_item_int(m, "email.attachments.file.size", 0), 10807);
+    CHECK_STR(sh_str(m, "event.outcome"), "success");
+    json_t *fe = sh_find("mail-attachment", 0);
+    CHECK_STR(sh_str(fe, "file.name"), "NEWS.txt");
+    CHECK_INT(sh_int(fe, "file.size"), 10807);
+    CHECK(!sh_str(fe, "file.truncated"));
+    CHECK_STR(sh_str(fe, "email.from.address"), "gurpartap@patriots.in");
+    CHECK_STR(sh_item(fe, "smtp.rcpt_to", 0), "<raj_deol2002in@yahoo.co.in>");
+    json_t *a = sh_find("smtp-auth", 0);
+    CHECK_STR(sh_str(a, "user.name"), "gurpartap@patriots.in");
+    CHECK_STR(sh_str(a, "event.outcome"), "success");
+    CHECK(!sh_raw_contains("punjab"));
 }
 
 static void corpus_suricata_attachment_md5(void) {
     if (!run_pcap("suricata-verify/smtp-attachment-md5/input.pcap")) return;
-    json_t *fe = find("mail-attachment", 0);
+    json_t *fe = sh_find("mail-attachment", 0);
     CHECK(fe);
-    CHECK_STR(sget(fe, "file.name"), "EICAR-Test-File");
-    CHECK_STR(sget(fe, "file.hash.md5"), "44d88612fea8a8f36de82e1278abb02f");
-    json_t *m = find("smtp-mail", 0);
-    CHECK_STR(sget(m, "email.from.address"), "gavin.shrubbery@gmail.com");
-    CHECK_STR(lget(m, "email.to.address", 0), "172.16.92.2@linuxbox");
-    CHECK_STR(sget(m, "email.subject"), "This is a test email");
+    CHECK_STR(sh_str(fe, "file.name"), "EICAR-Test-File");
+    CHECK_STR(sh_str(fe, "file.hash.md5"), "44d88612fea8a8f36de82e1278abb02f");
+    json_t *m = sh_find("smtp-mail", 0);
+    CHECK_STR(sh_str(m, "email.from.address"), "gavin.shrubbery@gmail.com");
+    CHECK_STR(sh_item(m, "email.to.address", 0), "172.16.92.2@linuxbox");
+    CHECK_STR(sh_str(m, "email.subject"), "This is a test email");
 }
 
 static void corpus_suricata_urls(void) {
     if (!run_pcap("suricata-verify/smtp-extract-url-schemes/input.pcap")) return;
-    json_t *m = find("smtp-mail", 0);
+    json_t *m = sh_find("smtp-mail", 0);
     CHECK(m);
-    CHECK_INT(llen(m, "email.urls"), 4);
-    CHECK_STR(lget(m, "email.urls", 0), "ftp://172.42.48.124");
-    CHECK_STR(lget(m, "email.urls", 1), "https://facebook.com");
-    CHECK_STR(lget(m, "email.urls", 2), "http://test-site.org/blah/123/");
-    CHECK_STR(lget(m, "email.urls", 3), "http://google.com");
+    CHECK_INT(sh_len(m, "email.urls"), 4);
+    CHECK_STR(sh_item(m, "email.urls", 0), "ftp://172.42.48.124");
+    CHECK_STR(sh_item(m, "email.urls", 1), "https://facebook.com");
+    CHECK_STR(sh_item(m, "email.urls", 2), "http://test-site.org/blah/123/");
+    CHECK_STR(sh_item(m, "email.urls", 3), "http://google.com");
     if (!run_pcap("suricata-verify/smtp-url-base64/input.pcap")) return;
-    m = find("smtp-mail", 0);
+    m = sh_find("smtp-mail", 0);
     CHECK(m);
-    CHECK_STR(lget(m, "email.urls", 0), "http://codashop-free01.duckdns.org/");
-    CHECK_STR(sget(m, "smtp.helo"), "client.mydomain.com");
-    CHECK_STR(sget(m, "email.message_id"), "63f2666aa88643e7a165c7a507422e84@lalala.com");
+    CHECK_STR(sh_item(m, "email.urls", 0), "http://codashop-free01.duckdns.org/");
+    CHECK_STR(sh_str(m, "smtp.helo"), "client.mydomain.com");
+    CHECK_STR(sh_str(m, "email.message_id"), "63f2666aa88643e7a165c7a507422e84@lalala.com");
 }
 
 static void corpus_zeek(void) {
     if (!run_pcap("zeek/smtp.pcap")) return;
-    CHECK_INT(count("smtp-mail"), 2);
+    CHECK_INT(sh_count("smtp-mail"), 2);
     json_t *m = NULL;
     for (int i = 0; i < 2; i++)
-        if (!strcmp(sget(find("smtp-mail", i), "source.ip"), "192.168.133.100")) m = find("smtp-mail", i);
+        if (!strcmp(sh_str(sh_find("smtp-mail", i), "source.ip"), "192.168.133.100")) m = sh_find("smtp-mail", i);
     CHECK(m);
-    CHECK_STR(sget(m, "smtp.helo"), "[192.168.133.100]");
-    CHECK_INT(llen(m, "smtp.rcpt_to"), 3);
-    CHECK_STR(lget(m, "smtp.rcpt_to", 2), "<davis_mark1@outlook.com>");
-    CHECK_INT(llen(m, "email.cc.address"), 2);
-    CHECK_STR(lget(m, "email.cc.address", 1), "davis_mark1@outlook.com");
-    CHECK_STR(lget(m, "email.to.address", 0), "ericlim220@yahoo.com");
-    CHECK_STR(sget(m, "email.subject"), "Re: Bro SMTP CC Header");
-    CHECK_STR(sget(m, "email.x_mailer"), "Apple Mail (2.2102)");
-    CHECK_STR(sget(m, "email.message_id"), "A6202DF2-8E58-4E41-BE0B-C8D3989A4AEE@example.com");
-    CHECK_STR(sget(m, "email.content_type"), "text/plain");
-    CHECK_STR(sget(m, "event.outcome"), "success");
+    CHECK_STR(sh_str(m, "smtp.helo"), "[192.168.133.100]");
+    CHECK_INT(sh_len(m, "smtp.rcpt_to"), 3);
+    CHECK_STR(sh_item(m, "smtp.rcpt_to", 2), "<davis_mark1@outlook.com>");
+    CHECK_INT(sh_len(m, "email.cc.address"), 2);
+    CHECK_STR(sh_item(m, "email.cc.address", 1), "davis_mark1@outlook.com");
+    CHECK_STR(sh_item(m, "email.to.address", 0), "ericlim220@yahoo.com");
+    CHECK_STR(sh_str(m, "email.subject"), "Re: Bro SMTP CC Header");
+    CHECK_STR(sh_str(m, "email.x_mailer"), "Apple Mail (2.2102)");
+    CHECK_STR(sh_str(m, "email.message_id"), "A6202DF2-8E58-4E41-BE0B-C8D3989A4AEE@example.com");
+    CHECK_STR(sh_str(m, "email.content_type"), "text/plain");
+    CHECK_STR(sh_str(m, "event.outcome"), "success");
 
     if (!run_pcap("zeek/smtp-attachment-msg.pcap")) return;
-    m = find("smtp-mail", 0);
+    m = sh_find("smtp-mail", 0);
     CHECK(m);
-    CHECK_STR(lget(m, "email.attachments.file.name", 0), "test.msg");
-    CHECK_STR(sget(m, "event.outcome"), "unknown");
+    CHECK_STR(sh_item(m, "email.attachments.file.name", 0), "test.msg");
+    CHECK_STR(sh_str(m, "event.outcome"), "unknown");
 }
 
 static void corpus_ndpi(void) {
     if (!run_pcap("ndpi/pcap/smtp.pcap")) return;
-    json_t *m = find("smtp-mail", 0);
+    json_t *m = sh_find("smtp-mail", 0);
     CHECK(m);
-    CHECK_STR(sget(m, "smtp.helo"), "delta.peach.mil");
-    CHECK_STR(sget(m, "smtp.mail_from"), "<coreys@delta.peach.mil>");
-    CHECK_INT(llen(m, "smtp.rcpt_to"), 30);
-    CHECK_INT(llen(m, "email.to.address"), 100);   /* the To header is longer: cut */
-    CHECK_STR(sget(m, "email.subject"), "Take into The would, for");
-    CHECK_STR(sget(m, "event.outcome"), "success");
+    CHECK_STR(sh_str(m, "smtp.helo"), "delta.peach.mil");
+    CHECK_STR(sh_str(m, "smtp.mail_from"), "<coreys@delta.peach.mil>");
+    CHECK_INT(sh_len(m, "smtp.rcpt_to"), 30);
+    CHECK_INT(sh_len(m, "email.to.address"), 100);   /* the To header is longer: cut */
+    CHECK_STR(sh_str(m, "email.subject"), "Take into The would, for");
+    CHECK_STR(sh_str(m, "event.outcome"), "success");
 
     if (!run_pcap("ndpi/pcap/smtp-starttls.pcap")) return;
-    CHECK_INT(count("smtp-starttls"), 2);
-    CHECK_INT(count("smtp-mail"), 0);
-    CHECK_STR(sget(find("smtp-starttls", 0), "smtp.helo"), "xxxxxxxxxxxxx.xxx.com");
+    CHECK_INT(sh_count("smtp-starttls"), 2);
+    CHECK_INT(sh_count("smtp-mail"), 0);
+    CHECK_STR(sh_str(sh_find("smtp-starttls", 0), "smtp.helo"), "xxxxxxxxxxxxx.xxx.com");
 }
 
 int main(void) {
@@ -883,7 +758,6 @@ int main(void) {
     TEST(corpus_suricata_urls);
     TEST(corpus_zeek);
     TEST(corpus_ndpi);
-    sink_free();
-    if (g_s) mm_sensor_free(g_s);
+    sh_sensor_free();
     TEST_MAIN_END();
 }

@@ -6,78 +6,17 @@
  * oversized handshake messages, SSLv2 hellos, mutations) counted without a crash.
  * On nDPI's emotet.pcap (through the whole sensor) the JA3/JA3S/certificate values
  * match what ndpiReader printed; skipped when the corpora are absent. */
-#include "core/core.h"
-#include "sensor/sensor_int.h"
 #include "test.h"
 
-#include <jansson.h>
-#include <netinet/in.h>
-#include <pcap/pcap.h>
-
-#define MAXEV 64
-static char *g_ev[MAXEV];
-static int g_nev;
-static mm_sensor *g_s;
-/* The sensor core keeps its own data after the mm_flow inside its flow entries and
- * may read it; a zeroed block larger than that keeps a hand-made flow safe. */
-static union {
-    mm_flow f;
-    char pad[8192];
-} g_fl;
-
-static void emit(void *ctx, const char *json, size_t len, int64_t ts) {
-    if (g_nev < MAXEV) g_ev[g_nev++] = strndup(json, len);
-}
-
-static void reset(void) {
-    for (int i = 0; i < g_nev; i++) free(g_ev[i]);
-    g_nev = 0;
-    if (g_s) mm_sensor_free(g_s);
-    mm_sensor_opts o;
-    mm_sensor_opts_default(&o);
-    mm_err err;
-    g_s = NULL;
-    if (mm_sensor_new(&g_s, &o, emit, NULL, &err) != 0) {
-        printf("mm_sensor_new: %s\n", err.msg);
-        exit(1);
-    }
-}
+#define SH_MAXEV 64
+#include "../sensor_harness.h"
 
 static mm_flow *flow(void) {
-    reset();
-    memset(&g_fl, 0, sizeof g_fl);
-    mm_flow *f = &g_fl.f;
-    f->s = g_s;
-    mm_ip_parse(MM_STR("10.1.2.3"), &f->cli);
-    mm_ip_parse(MM_STR("93.184.216.34"), &f->srv);
-    f->cport = 50000;
-    f->sport = 443;
-    f->proto = IPPROTO_TCP;
-    f->first_ns = f->now_ns = 1700000000LL * 1000000000LL;
-    f->app = &mm_app_tls;
-    f->app_name = "tls";
-    f->app_state = mm_app_tls.open(f);
+    sh_sensor_new(NULL);
+    mm_flow *f = sh_flow("10.1.2.3", 50000, "93.184.216.34", 443, IPPROTO_TCP);
+    sh_app(f, &mm_app_tls, true);
     return f;
 }
-
-static uint64_t app_errors(void) {
-    mm_sensor_stats st;
-    mm_sensor_stats_get(g_s, &st);
-    return st.app_errors;
-}
-
-static json_t *g_j;
-static json_t *ev(int i) {
-    if (i >= g_nev) return NULL;
-    json_decref(g_j);
-    g_j = json_loads(g_ev[i], 0, NULL);
-    return g_j;
-}
-static const char *js(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
-static const char *jitem(json_t *o, const char *k, size_t i) {
-    return json_string_value(json_array_get(json_object_get(o, k), i));
-}
-static size_t jlen(json_t *o, const char *k) { return json_array_size(json_object_get(o, k)); }
 
 /* ---- building handshakes ---- */
 
@@ -234,32 +173,32 @@ static void finish12(buf *c, buf *s) {
 
 static void check_tls12(json_t *e) {
     CHECK(e);
-    CHECK_STR(js(e, "event.action"), "tls-handshake");
-    CHECK_STR(js(e, "event.category"), "network");
-    CHECK_STR(js(e, "event.type"), "protocol");
-    CHECK_STR(js(e, "tls.version"), "1.2");
-    CHECK_STR(js(e, "tls.version_protocol"), "tls");
-    CHECK_STR(js(e, "tls.cipher"), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
-    CHECK_STR(js(e, "tls.client.server_name"), "www.example.org");
-    CHECK_STR(js(e, "tls.client.ja3_string"), "771,4865-49195-47,0-10-11-16-43,29-23,0");
-    CHECK_STR(js(e, "tls.client.ja3"), "e34ac42fe75b971a80c9af9a1bd5786a");
-    CHECK_STR(js(e, "tls.server.ja3s"), "94d15fb85410d46db5a043124cf1b7ad");
-    CHECK_INT(jlen(e, "tls.client.supported_alpn"), 2);
-    CHECK_STR(jitem(e, "tls.client.supported_alpn", 1), "http/1.1");
-    CHECK_STR(js(e, "tls.next_protocol"), "h2");
-    CHECK_STR(js(e, "tls.server.subject"), "C=JP, ST=Tokyo, O=Mamori Test, CN=test.example.jp");
-    CHECK_STR(js(e, "tls.server.issuer"), "C=JP, ST=Tokyo, O=Mamori Test, CN=test.example.jp");
-    CHECK_STR(js(e, "tls.server.x509.subject.common_name"), "test.example.jp");
-    CHECK_STR(js(e, "tls.server.x509.issuer.common_name"), "test.example.jp");
-    CHECK_STR(js(e, "tls.server.not_before"), "2026-11-23T17:26:06Z");
-    CHECK_STR(js(e, "tls.server.not_after"), "2036-11-20T17:26:06Z");
-    CHECK_STR(js(e, "tls.server.hash.sha1"), "824fa2c2bc9262befc31cc8f3538b6516b169374");
-    CHECK_STR(js(e, "tls.server.x509.serial_number"), "1234ABCD");
-    CHECK_INT(jlen(e, "tls.server.x509.alternative_names"), 3);
-    CHECK_STR(jitem(e, "tls.server.x509.alternative_names", 0), "test.example.jp");
-    CHECK_STR(jitem(e, "tls.server.x509.alternative_names", 1), "*.example.jp");
-    CHECK_STR(jitem(e, "tls.server.x509.alternative_names", 2), "192.0.2.7");
-    CHECK_STR(js(e, "tls.established"), "true");
+    CHECK_STR(sh_str(e, "event.action"), "tls-handshake");
+    CHECK_STR(sh_str(e, "event.category"), "network");
+    CHECK_STR(sh_str(e, "event.type"), "protocol");
+    CHECK_STR(sh_str(e, "tls.version"), "1.2");
+    CHECK_STR(sh_str(e, "tls.version_protocol"), "tls");
+    CHECK_STR(sh_str(e, "tls.cipher"), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    CHECK_STR(sh_str(e, "tls.client.server_name"), "www.example.org");
+    CHECK_STR(sh_str(e, "tls.client.ja3_string"), "771,4865-49195-47,0-10-11-16-43,29-23,0");
+    CHECK_STR(sh_str(e, "tls.client.ja3"), "e34ac42fe75b971a80c9af9a1bd5786a");
+    CHECK_STR(sh_str(e, "tls.server.ja3s"), "94d15fb85410d46db5a043124cf1b7ad");
+    CHECK_INT(sh_len(e, "tls.client.supported_alpn"), 2);
+    CHECK_STR(sh_item(e, "tls.client.supported_alpn", 1), "http/1.1");
+    CHECK_STR(sh_str(e, "tls.next_protocol"), "h2");
+    CHECK_STR(sh_str(e, "tls.server.subject"), "C=JP, ST=Tokyo, O=Mamori Test, CN=test.example.jp");
+    CHECK_STR(sh_str(e, "tls.server.issuer"), "C=JP, ST=Tokyo, O=Mamori Test, CN=test.example.jp");
+    CHECK_STR(sh_str(e, "tls.server.x509.subject.common_name"), "test.example.jp");
+    CHECK_STR(sh_str(e, "tls.server.x509.issuer.common_name"), "test.example.jp");
+    CHECK_STR(sh_str(e, "tls.server.not_before"), "2026-11-23T17:26:06Z");
+    CHECK_STR(sh_str(e, "tls.server.not_after"), "2036-11-20T17:26:06Z");
+    CHECK_STR(sh_str(e, "tls.server.hash.sha1"), "824fa2c2bc9262befc31cc8f3538b6516b169374");
+    CHECK_STR(sh_str(e, "tls.server.x509.serial_number"), "1234ABCD");
+    CHECK_INT(sh_len(e, "tls.server.x509.alternative_names"), 3);
+    CHECK_STR(sh_item(e, "tls.server.x509.alternative_names", 0), "test.example.jp");
+    CHECK_STR(sh_item(e, "tls.server.x509.alternative_names", 1), "*.example.jp");
+    CHECK_STR(sh_item(e, "tls.server.x509.alternative_names", 2), "192.0.2.7");
+    CHECK_STR(sh_str(e, "tls.established"), "true");
 }
 
 static void handshake_tls12(void) {
@@ -272,20 +211,20 @@ static void handshake_tls12(void) {
         tls12_flights(per[k]);
         feed(f, MM_C2S, &g_c, step[k]);
         feed(f, MM_S2C, &g_sv, step[k]);
-        CHECK_INT(g_nev, 0);   /* not before the handshake is over */
+        CHECK_INT(sh_nev(), 0);   /* not before the handshake is over */
         g_c.n = g_sv.n = 0;
         finish12(&g_c, &g_sv);
         feed(f, MM_C2S, &g_c, step[k]);
-        CHECK_INT(g_nev, 0);
+        CHECK_INT(sh_nev(), 0);
         feed(f, MM_S2C, &g_sv, step[k]);
-        CHECK_INT(g_nev, 1);
+        CHECK_INT(sh_nev(), 1);
         /* application data afterwards changes nothing */
         mm_app_tls.data(f->app_state, f, MM_C2S, (const uint8_t *)"\x17\x03\x03\x00\x02hi", 7);
         mm_app_tls.close(f->app_state, f);
-        CHECK_INT(g_nev, 1);
-        check_tls12(ev(0));
+        CHECK_INT(sh_nev(), 1);
+        check_tls12(sh_ev(0));
         if (t_failed) return;
-        CHECK_INT(app_errors(), 0);
+        CHECK_INT(sh_app_errors(), 0);
         CHECK(!(f->risks & MM_RISK_NUMERIC_HOST));
     }
 }
@@ -314,22 +253,22 @@ static void handshake_tls13(void) {
     raw(&g_sv, "\x14\x03\x03\x00\x01\x01", 6);
     raw(&g_sv, "\x17\x03\x03\x00\x30", 5), fill(&g_sv, 0x33, 48);   /* sealed flight */
     feed(f, MM_S2C, &g_sv, 5);
-    CHECK_INT(g_nev, 0);
+    CHECK_INT(sh_nev(), 0);
     g_c.n = 0;
     raw(&g_c, "\x14\x03\x03\x00\x01\x01", 6);
     raw(&g_c, "\x17\x03\x03\x00\x20", 5), fill(&g_c, 0x44, 32);     /* client Finished */
     feed(f, MM_C2S, &g_c, 1 << 20);
-    CHECK_INT(g_nev, 1);
+    CHECK_INT(sh_nev(), 1);
     mm_app_tls.close(f->app_state, f);
-    json_t *e = ev(0);
-    CHECK_STR(js(e, "tls.version"), "1.3");
-    CHECK_STR(js(e, "tls.cipher"), "TLS_AES_128_GCM_SHA256");
-    CHECK_STR(js(e, "tls.client.server_name"), "10.0.0.1");   /* the first hello's */
-    CHECK_STR(js(e, "tls.server.ja3s"), "cce84e7a8b742462e40afb585a3e3ccc");
-    CHECK_STR(js(e, "tls.next_protocol"), "h2");               /* first offered */
-    CHECK_STR(js(e, "tls.established"), "true");
+    json_t *e = sh_ev(0);
+    CHECK_STR(sh_str(e, "tls.version"), "1.3");
+    CHECK_STR(sh_str(e, "tls.cipher"), "TLS_AES_128_GCM_SHA256");
+    CHECK_STR(sh_str(e, "tls.client.server_name"), "10.0.0.1");   /* the first hello's */
+    CHECK_STR(sh_str(e, "tls.server.ja3s"), "cce84e7a8b742462e40afb585a3e3ccc");
+    CHECK_STR(sh_str(e, "tls.next_protocol"), "h2");               /* first offered */
+    CHECK_STR(sh_str(e, "tls.established"), "true");
     CHECK(!json_object_get(e, "tls.server.subject"));
-    CHECK_INT(app_errors(), 0);
+    CHECK_INT(sh_app_errors(), 0);
 }
 
 /* A ClientHello and nothing else: the event comes at close, not established. */
@@ -339,26 +278,26 @@ static void client_only(void) {
     client_hello(&g_h, "lonely.example");
     records(&g_c, 22, &g_h, 16384);
     feed(f, MM_C2S, &g_c, 1 << 20);
-    CHECK_INT(g_nev, 0);
+    CHECK_INT(sh_nev(), 0);
     mm_app_tls.close(f->app_state, f);
-    CHECK_INT(g_nev, 1);
-    json_t *e = ev(0);
-    CHECK_STR(js(e, "tls.established"), "false");
-    CHECK_STR(js(e, "tls.client.ja3"), "e34ac42fe75b971a80c9af9a1bd5786a");
+    CHECK_INT(sh_nev(), 1);
+    json_t *e = sh_ev(0);
+    CHECK_STR(sh_str(e, "tls.established"), "false");
+    CHECK_STR(sh_str(e, "tls.client.ja3"), "e34ac42fe75b971a80c9af9a1bd5786a");
     CHECK(!json_object_get(e, "tls.version"));
     CHECK(!json_object_get(e, "tls.server.ja3s"));
     /* nothing recognisable at all: no event */
     f = flow();
     mm_app_tls.data(f->app_state, f, MM_C2S, (const uint8_t *)"\x17\x03\x03\x00\x01x", 6);
     mm_app_tls.close(f->app_state, f);
-    CHECK_INT(g_nev, 0);
+    CHECK_INT(sh_nev(), 0);
 }
 
 static void hostile(void) {
     /* a record type that does not exist ends the direction, counted */
     mm_flow *f = flow();
     mm_app_tls.data(f->app_state, f, MM_C2S, (const uint8_t *)"\x63\x03\x03\x00\x01x", 6);
-    CHECK_INT(app_errors(), 1);
+    CHECK_INT(sh_app_errors(), 1);
     mm_app_tls.close(f->app_state, f);
     /* a handshake message declared larger than the reassembly cap is skipped and
      * counted; the ServerHello after it is still read */
@@ -368,10 +307,10 @@ static void hostile(void) {
     server_hello(&g_h, false, false);
     records(&g_sv, 22, &g_h, 16384);
     feed(f, MM_S2C, &g_sv, 999);
-    CHECK_INT(app_errors(), 1);
+    CHECK_INT(sh_app_errors(), 1);
     mm_app_tls.close(f->app_state, f);
-    CHECK_INT(g_nev, 1);
-    CHECK_STR(js(ev(0), "tls.server.ja3s"), "94d15fb85410d46db5a043124cf1b7ad");
+    CHECK_INT(sh_nev(), 1);
+    CHECK_STR(sh_str(sh_ev(0), "tls.server.ja3s"), "94d15fb85410d46db5a043124cf1b7ad");
     /* an SSLv2-compatible ClientHello: counted, not fingerprinted, the server's TLS
      * answer still read */
     f = flow();
@@ -379,15 +318,15 @@ static void hostile(void) {
                     (const uint8_t *)"\x80\x2e\x01\x03\x01\x00\x15\x00\x00\x00\x10"
                                      "\x07\x00\xc0\x03\x00\x80\x01\x00\x80\x06\x00\x40\x04\x00\x80\x02\x00\x80"
                                      "0123456789abcdef", 48);
-    CHECK_INT(app_errors(), 1);
+    CHECK_INT(sh_app_errors(), 1);
     g_h.n = g_sv.n = 0;
     server_hello(&g_h, false, false);
     records(&g_sv, 22, &g_h, 16384);
     feed(f, MM_S2C, &g_sv, 1 << 20);
     mm_app_tls.close(f->app_state, f);
-    CHECK_INT(g_nev, 1);
-    CHECK(!json_object_get(ev(0), "tls.client.ja3"));
-    CHECK_STR(js(ev(0), "tls.version"), "1.2");
+    CHECK_INT(sh_nev(), 1);
+    CHECK(!json_object_get(sh_ev(0), "tls.client.ja3"));
+    CHECK_STR(sh_str(sh_ev(0), "tls.version"), "1.2");
     /* a ClientHello whose cipher list runs past its end */
     f = flow();
     g_h.n = g_c.n = 0;
@@ -396,9 +335,9 @@ static void hostile(void) {
     close_hs(&g_h, hs);
     records(&g_c, 22, &g_h, 16384);
     feed(f, MM_C2S, &g_c, 1 << 20);
-    CHECK_INT(app_errors(), 1);
+    CHECK_INT(sh_app_errors(), 1);
     mm_app_tls.close(f->app_state, f);
-    CHECK_INT(g_nev, 0);
+    CHECK_INT(sh_nev(), 0);
 }
 
 /* Mutations of a full handshake: no crash, at most one event per connection. */
@@ -417,7 +356,7 @@ static void mutations(void) {
         feed(f, MM_C2S, &c, 1 + k % 50);
         feed(f, MM_S2C, &s, 1 + k % 70);
         mm_app_tls.close(f->app_state, f);
-        CHECK(g_nev <= 1);
+        CHECK(sh_nev() <= 1);
     }
 }
 
@@ -446,29 +385,20 @@ static void emotet_pcap(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/pcap/ndpi/pcap/emotet.pcap", t_corpora());
     char eb[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline(path, eb);
-    if (!p) {
-        printf("SKIP emotet_pcap: %s\n", eb);
-        return;
-    }
-    mm_sensor_opts o;
-    mm_sensor_opts_default(&o);
+    mm_sensor_opts o = sh_opts();
     mm_sensor *s;
     mm_err err;
     CHECK(mm_sensor_new(&s, &o, pcap_emit, NULL, &err) == 0);
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    int lt = pcap_datalink(p);
-    while (pcap_next_ex(p, &h, &d) == 1)
-        mm_sensor_packet(s, lt, (int64_t)h->ts.tv_sec * 1000000000LL + h->ts.tv_usec * 1000LL, d,
-                         h->caplen, h->len);
-    mm_sensor_finish(s);
+    bool opened = sh_pcap(s, path, eb);
     mm_sensor_free(s);
-    pcap_close(p);
+    if (!opened) {
+        printf("SKIP emotet_pcap: %s\n", eb);
+        return;
+    }
     int found = 0;
     for (int i = 0; i < g_pcap_n; i++) {
         json_t *e = json_loads(g_pcap_ev[i], 0, NULL);
-        if (e && js(e, "event.action") && !strcmp(js(e, "event.action"), "tls-handshake") &&
+        if (e && sh_str(e, "event.action") && !strcmp(sh_str(e, "event.action"), "tls-handshake") &&
             json_integer_value(json_object_get(e, "source.port")) == 49803) {
             found++;
             const char *want[][2] = {
@@ -485,7 +415,7 @@ static void emotet_pcap(void) {
                 {"tls.established", "true"},
             };
             for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
-                const char *got = js(e, want[k][0]);
+                const char *got = sh_str(e, want[k][0]);
                 if (!got || strcmp(got, want[k][1])) {
                     printf("FAIL emotet_pcap: %s = %s, want %s\n", want[k][0], got ? got : "(none)", want[k][1]);
                     t_failed = 1;
@@ -506,8 +436,6 @@ int main(void) {
     TEST(mutations);
     TEST(probe);
     TEST(emotet_pcap);
-    reset();
-    mm_sensor_free(g_s);
-    json_decref(g_j);
+    sh_sensor_free();
     TEST_MAIN_END();
 }
