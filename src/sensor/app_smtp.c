@@ -117,21 +117,6 @@ static void err(smtp *s, int e) {
 
 static inline uint8_t lc(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
 
-static bool ieq(const char *a, size_t an, const char *b) {
-    size_t bn = strlen(b);
-    if (an != bn) return false;
-    for (size_t i = 0; i < an; i++)
-        if (lc((uint8_t)a[i]) != lc((uint8_t)b[i])) return false;
-    return true;
-}
-
-static bool iprefix(const uint8_t *a, size_t an, const char *b) {
-    size_t bn = strlen(b);
-    if (an < bn) return false;
-    for (size_t i = 0; i < bn; i++)
-        if (lc(a[i]) != lc((uint8_t)b[i])) return false;
-    return true;
-}
 
 static char *dupn(smtp *s, const char *p, size_t n) {
     char *c = malloc(n + 1);
@@ -699,14 +684,14 @@ static void cmd_line(smtp *s, char *l, size_t n) {
     const char *arg = l + v;
     size_t an = n - v;
     while (an && *arg == ' ') arg++, an--;
-    if (ieq(l, v, "HELO") || ieq(l, v, "EHLO")) {
+    if (mm_ieq(l, v, "HELO") || mm_ieq(l, v, "EHLO")) {
         size_t k = 0;
         while (k < an && arg[k] != ' ') k++;
         if (k >= sizeof s->helo) k = sizeof s->helo - 1;
         memcpy(s->helo, arg, k);
         s->helo[k] = 0;
         push(s, Q_HELO, NULL);
-    } else if (ieq(l, v, "MAIL") && iprefix((const uint8_t *)arg, an, "FROM:")) {
+    } else if (mm_ieq(l, v, "MAIL") && mm_iprefix((const uint8_t *)arg, an, "FROM:")) {
         if (s->cur) tx_abandon(s, s->cur);
         tx *t = tx_cur(s);
         if (t) {
@@ -715,7 +700,7 @@ static void cmd_line(smtp *s, char *l, size_t n) {
             t->mail_from = dupn(s, pa, pn);
         }
         push(s, Q_MAIL, t);
-    } else if (ieq(l, v, "RCPT") && iprefix((const uint8_t *)arg, an, "TO:")) {
+    } else if (mm_ieq(l, v, "RCPT") && mm_iprefix((const uint8_t *)arg, an, "TO:")) {
         tx *t = tx_cur(s);
         if (t && t->nrcpt < RCPT_MAX) {
             const char *pa;
@@ -726,14 +711,14 @@ static void cmd_line(smtp *s, char *l, size_t n) {
             err(s, E_RCPT_MANY);
         }
         push(s, Q_RCPT, t);
-    } else if (ieq(l, v, "DATA") && an == 0) {
+    } else if (mm_ieq(l, v, "DATA") && an == 0) {
         tx *t = tx_cur(s);
         push(s, Q_DATA, t);
         if (t && tx_data_start(s, t)) {
             s->cmode = CM_DATA;
             s->dot = 1;
         }
-    } else if (ieq(l, v, "BDAT")) {
+    } else if (mm_ieq(l, v, "BDAT")) {
         uint64_t sz = 0;
         size_t k = 0;
         while (k < an && arg[k] >= '0' && arg[k] <= '9' && sz < (1ull << 60)) sz = sz * 10 + (uint64_t)(arg[k++] - '0');
@@ -744,7 +729,7 @@ static void cmd_line(smtp *s, char *l, size_t n) {
             size_t rn = an - k;
             while (rn && *r == ' ') r++, rn--;
             while (rn && r[rn - 1] == ' ') rn--;
-            if (ieq(r, rn, "LAST")) last = true;
+            if (mm_ieq(r, rn, "LAST")) last = true;
             else if (rn) ok = false;
         }
         tx *t = ok ? tx_cur(s) : NULL;
@@ -758,16 +743,16 @@ static void cmd_line(smtp *s, char *l, size_t n) {
         if (!last) push(s, Q_BDAT, t);   /* BDAT LAST is answered with the verdict: Q_END */
         if (sz) s->cmode = CM_BDAT;
         else if (last) msg_end(s);
-    } else if (ieq(l, v, "AUTH")) {
+    } else if (mm_ieq(l, v, "AUTH")) {
         push(s, Q_AUTH, NULL);
         auth_start(s, arg, an);
-    } else if (ieq(l, v, "STARTTLS")) {
+    } else if (mm_ieq(l, v, "STARTTLS")) {
         s->starttls_sent = true;
         push(s, Q_STARTTLS, NULL);
-    } else if (ieq(l, v, "RSET")) {
+    } else if (mm_ieq(l, v, "RSET")) {
         if (s->cur) tx_abandon(s, s->cur);
         push(s, Q_RSET, NULL);
-    } else if (ieq(l, v, "QUIT")) {
+    } else if (mm_ieq(l, v, "QUIT")) {
         push(s, Q_QUIT, NULL);
     } else {
         bool word = v >= 3 && v <= 12;
@@ -913,7 +898,7 @@ static int probe(const mm_flow *f, const uint8_t *c2s, size_t nc, const uint8_t 
         while (ln < ns && s2c[ln] != '\n') ln++;
         bool smtp_word = false;
         for (size_t i = 0; i + 4 <= ln; i++)
-            if (iprefix(s2c + i, ln - i, "SMTP")) smtp_word = true;
+            if (mm_iprefix(s2c + i, ln - i, "SMTP")) smtp_word = true;
         if (smtp_word || (port && s2c[0] == '2')) return MM_PROBE_YES;
         if (nc == 0 || helo == -1) return MM_PROBE_MAYBE;
         return MM_PROBE_NO;

@@ -13,6 +13,7 @@
  * bounded (boundary checks walk at most MIME_DEPTH_MAX levels). */
 #define _GNU_SOURCE
 #include "mime.h"
+#include "sensor_int.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -126,20 +127,6 @@ static inline bool is_alnum(uint8_t c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-static bool ieq(const char *a, size_t an, const char *b) {
-    size_t bn = strlen(b);
-    if (an != bn) return false;
-    for (size_t i = 0; i < an; i++)
-        if (lc((uint8_t)a[i]) != lc((uint8_t)b[i])) return false;
-    return true;
-}
-static bool iprefix(const char *a, size_t an, const char *b) {
-    size_t bn = strlen(b);
-    if (an < bn) return false;
-    for (size_t i = 0; i < bn; i++)
-        if (lc((uint8_t)a[i]) != lc((uint8_t)b[i])) return false;
-    return true;
-}
 
 static void trim(const char **p, size_t *n) {
     while (*n && is_ws((uint8_t)**p)) (*p)++, (*n)--;
@@ -605,7 +592,7 @@ static long param_raw(const char *val, size_t n, const char *name, char *out, si
     size_t pnn, vn;
     piter_init(&it, val, n);
     while (piter_next(&it, &pn, &pnn, out, cap, &vn))
-        if (ieq(pn, pnn, name)) return (long)vn;
+        if (mm_ieq(pn, pnn, name)) return (long)vn;
     return -1;
 }
 
@@ -632,7 +619,7 @@ long mm_mime_param(const char *val, size_t n, const char *name, char *out, size_
     char vb[1024];
     piter_init(&it, val, n);
     while (piter_next(&it, &pn, &pnn, vb, sizeof vb, &vn)) {
-        if (pnn < nl || !iprefix(pn, pnn, name)) continue;
+        if (pnn < nl || !mm_iprefix(pn, pnn, name)) continue;
         const char *r = pn + nl;
         size_t rn = pnn - nl;
         int sec = -1;
@@ -875,7 +862,7 @@ static size_t html_unescape(char *s, size_t n) {
                     }
                 } else {
                     for (int k = 0; named[k].name; k++)
-                        if (ieq(e, en, named[k].name)) {
+                        if (mm_ieq(e, en, named[k].name)) {
                             s[o++] = named[k].c;
                             done = true;
                             break;
@@ -922,13 +909,13 @@ static void url_token(mm_mime *m) {
     for (i = 0; i + 4 <= n; i++) {
         uint8_t c = lc((uint8_t)t[i]);
         if (c == 'h') {
-            if (iprefix(t + i, n - i, "http://")) plen = 7;
-            else if (iprefix(t + i, n - i, "https://")) plen = 8;
+            if (mm_iprefix(t + i, n - i, "http://")) plen = 7;
+            else if (mm_iprefix(t + i, n - i, "https://")) plen = 8;
         } else if (c == 'f') {
-            if (iprefix(t + i, n - i, "ftp://")) plen = 6;
+            if (mm_iprefix(t + i, n - i, "ftp://")) plen = 6;
         } else if (c == 'w') {
             uint8_t b = i ? (uint8_t)t[i - 1] : ' ';
-            if (iprefix(t + i, n - i, "www.") && !is_alnum(b) && b != '.' && b != '-' &&
+            if (mm_iprefix(t + i, n - i, "www.") && !is_alnum(b) && b != '.' && b != '-' &&
                 b != '/' && b != '@')
                 plen = 4;
         }
@@ -1188,7 +1175,7 @@ static void top_store(mm_mime *m, const char *name, size_t nn, const char *v, si
     int which = -1;
     bool ua = false;
     for (int i = 0; tops[i].name; i++)
-        if (ieq(name, nn, tops[i].name)) {
+        if (mm_ieq(name, nn, tops[i].name)) {
             which = tops[i].which;
             ua = tops[i].name[0] == 'u';
             break;
@@ -1226,17 +1213,17 @@ static void field_flush(mm_mime *m) {
     size_t vn = m->fl - (size_t)(v - f);
     trim(&v, &vn);
     if (m->cb.field) m->cb.field(m->ctx, m->hdepth, f, nn, v, vn);
-    if (ieq(f, nn, "content-type")) {
+    if (mm_ieq(f, nn, "content-type")) {
         if (!m->ct_seen) {
             m->ct_seen = true;
             parse_ctype(m, v, vn);
         }
-    } else if (ieq(f, nn, "content-disposition")) {
+    } else if (mm_ieq(f, nn, "content-disposition")) {
         if (!m->disp_seen) {
             m->disp_seen = true;
             parse_disp(m, v, vn);
         }
-    } else if (ieq(f, nn, "content-transfer-encoding")) {
+    } else if (mm_ieq(f, nn, "content-transfer-encoding")) {
         if (!m->cte_seen) {
             char t[32];
             m->cte_seen = true;

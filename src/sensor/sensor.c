@@ -424,6 +424,19 @@ static void community_id(flow_ent *e) {
 
 /* ---------------------------------------------------------------- helpers */
 
+static inline uint8_t lcase(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
+
+bool mm_iprefix(const void *a, size_t an, const char *b) {
+    const uint8_t *x = a;
+    size_t bn = strlen(b);
+    if (an < bn) return false;
+    for (size_t i = 0; i < bn; i++)
+        if (lcase(x[i]) != lcase((uint8_t)b[i])) return false;
+    return true;
+}
+
+bool mm_ieq(const void *a, size_t an, const char *b) { return an == strlen(b) && mm_iprefix(a, an, b); }
+
 void mm_hex(char *out, const uint8_t *p, size_t n) {
     static const char hx[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) out[2 * i] = hx[p[i] >> 4], out[2 * i + 1] = hx[p[i] & 15];

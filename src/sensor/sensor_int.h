@@ -156,6 +156,9 @@ void mm_sensor_expect(mm_flow *f, const mm_ip *cli, const mm_ip *srv, uint16_t s
 
 /* ---- helpers shared by analyzers ---- */
 
+/* ASCII case-insensitive: a[0..an) equals the C string b / starts with it. */
+bool mm_ieq(const void *a, size_t an, const char *b);
+bool mm_iprefix(const void *a, size_t an, const char *b);
 /* Lower-case hex of n bytes into out (2n+1). */
 void mm_hex(char *out, const uint8_t *p, size_t n);
 /* Is the host part a literal IP address? */
