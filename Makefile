@@ -88,7 +88,7 @@ build-fuzz/lib/libmamori.a: $(SRC) $(HDR)
 	@$(MAKE) --no-print-directory MM_SUBMAKE=1 B=build-fuzz/lib CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    build-fuzz/lib/libmamori.a
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/sensor_harness.h build-fuzz/lib/libmamori.a
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_decoder.h tests/sensor_harness.h build-fuzz/lib/libmamori.a
 	clang $(ALL_CFLAGS) -O1 -g -fsanitize=address,undefined,fuzzer -fno-sanitize-recover=all -o $@ $< build-fuzz/lib/libmamori.a $(LDLIBS)
 endif
 fuzz-build: deps
