@@ -95,7 +95,7 @@ struct mm_sensor {
     int nexp;
     novel_slot *nhost, *npair, *nval;
     mm_sensor_files *files;
-    mm_sensor_stats st, published;
+    mm_sensor_stats st;
     int64_t tsec;                /* the second whose text is in ttxt (event times) */
     char ttxt[24];
     size_t ttxt_len;
@@ -539,8 +539,9 @@ static void app_feed(flow_ent *e, int dir, const uint8_t *p, size_t n) {
     f->app->data(f->app_state, f, dir, p, n);
 }
 
-/* Choose an analyzer from the bytes held so far.  Returns true when decided. */
-static bool app_choose(flow_ent *e) {
+/* Choose an analyzer from the first bytes of each direction (TCP: what is held so
+ * far; UDP: the datagram).  Returns true when decided. */
+static bool app_choose(flow_ent *e, const uint8_t *c2s, size_t nc, const uint8_t *s2c, size_t ns) {
     mm_flow *f = &e->f;
     bool tcp = f->proto == 6;
     bool maybe = false;
@@ -551,7 +552,7 @@ static bool app_choose(flow_ent *e) {
             if (tcp ? !a->tcp : !a->udp) continue;
             bool std = port_of(a, f->sport) || port_of(a, f->cport);
             if ((pass == 0) != std) continue;
-            int r = a->probe(f, e->pend[0], e->npend[0], e->pend[1], e->npend[1]);
+            int r = a->probe(f, c2s, nc, s2c, ns);
             if (r == MM_PROBE_YES) { pick = a; break; }
             if (r == MM_PROBE_MAYBE) maybe = true;
         }
@@ -584,12 +585,8 @@ static void app_data(flow_ent *e, int dir, const uint8_t *p, size_t n) {
     if (!n || e->app_off) return;
     if (f->app) { app_feed(e, dir, p, n); return; }
     if (f->proto != 6) {   /* UDP: each datagram is probed on its own */
-        e->pend[0] = e->pend[1] = NULL;
-        const uint8_t *c = dir == MM_C2S ? p : NULL, *sv = dir == MM_S2C ? p : NULL;
-        uint32_t nc = dir == MM_C2S ? (uint32_t)n : 0, ns = dir == MM_S2C ? (uint32_t)n : 0;
-        e->pend[0] = (uint8_t *)c, e->npend[0] = nc, e->pend[1] = (uint8_t *)sv, e->npend[1] = ns;
-        bool done = app_choose(e);
-        e->pend[0] = e->pend[1] = NULL, e->npend[0] = e->npend[1] = 0;
+        bool c2s = dir == MM_C2S;
+        bool done = app_choose(e, c2s ? p : NULL, c2s ? n : 0, c2s ? NULL : p, c2s ? 0 : n);
         if (done && f->app) app_feed(e, dir, p, n);
         return;
     }
@@ -606,7 +603,7 @@ static void app_data(flow_ent *e, int dir, const uint8_t *p, size_t n) {
         else if (e->nrun < sizeof e->run_dir) e->run_dir[e->nrun] = (uint8_t)dir, e->run_len[e->nrun++] = take;
         else e->run_len[e->nrun - 1] += take;   /* cannot happen: PROBE_CHUNKS bounds the runs */
     }
-    if (!app_choose(e)) return;
+    if (!app_choose(e, e->pend[0], e->npend[0], e->pend[1], e->npend[1])) return;
     if (f->app) {
         /* replay what was held in the order it came (a server's greeting before
          * the client's answer, a request before its response) */
@@ -962,4 +959,3 @@ mm_sensor_files *mm_sensor_files_of(mm_flow *f) { return f->s->files; }
 void mm_sensor_use_analyzers(mm_sensor *s, const mm_analyzer *const *list, size_t n) {
     s->apps = list, s->napps = n;
 }
-mm_sev *mm_sensor_sev_of(mm_flow *f) { return &f->s->sev; }
