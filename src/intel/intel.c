@@ -1,4 +1,5 @@
-/* intel: what the feed readers share — the indicator type names. */
+/* intel: what the feed readers share — the indicator type names and the check of
+ * a value against its type. */
 #include "intel.h"
 
 #include <string.h>
@@ -23,4 +24,57 @@ mm_ind_type mm_intel_type_parse(const char *name) {
     if (!strcasecmp(name, "hostname") || !strcasecmp(name, "fqdn")) return MM_IND_DOMAIN;
     if (!strcasecmp(name, "ua") || !strcasecmp(name, "user-agent")) return MM_IND_USER_AGENT;
     return MM_IND_NONE;
+}
+
+static bool all_hex(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
+    }
+    return true;
+}
+
+const char *mm_intel_value_check(mm_ind_type t, const char *v, size_t n) {
+    if (!n) return "empty value";
+    if (n > 8192) return "value too long";
+    for (size_t k = 0; k < n; k++)
+        if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f) return "control byte in value";
+    size_t want = t == MM_IND_MD5 || t == MM_IND_JA3 ? 32 : t == MM_IND_SHA1 ? 40 : t == MM_IND_SHA256 ? 64 : 0;
+    if (want) {
+        if (n != want) return "hash of the wrong length";
+        if (!all_hex(v, n)) return "hash not in hex";
+    }
+    switch (t) {
+    case MM_IND_IP: {
+        mm_cidr c;
+        if (n > 64 || !mm_cidr_parse((mm_str){v, (uint32_t)n}, &c)) return "not an IP address or CIDR";
+        break;
+    }
+    case MM_IND_DOMAIN: {
+        if (n > 254) return "domain name too long";
+        bool alnum = false;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)v[i];
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80) alnum = true;
+            else if (c == ' ') return "space in a domain name";
+            else if (c != '-' && c != '.' && c != '_' && c != '*') return "character not allowed in a domain name";
+        }
+        if (!alnum) return "not a domain name";
+        break;
+    }
+    case MM_IND_EMAIL: {
+        if (memchr(v, ' ', n)) return "space in the value";
+        const char *at = memchr(v, '@', n);
+        if (!at) return "e-mail address without @";
+        if (at == v || at == v + n - 1 || memchr(at + 1, '@', (size_t)(v + n - at - 1)))
+            return "not one address (local@domain)";
+        break;
+    }
+    case MM_IND_URL:
+        if (memchr(v, ' ', n)) return "space in the value";
+        break;
+    default:
+        break;
+    }
+    return NULL;
 }

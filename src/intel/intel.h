@@ -34,6 +34,11 @@ typedef enum mm_ind_type {
 const char *mm_intel_type_name(mm_ind_type t);
 mm_ind_type mm_intel_type_parse(const char *name);   /* MM_IND_NONE when unknown */
 
+/* Can this text ever match as an indicator of type t?  NULL when it can, else a
+ * static reason ("hash of the wrong length", "space in a domain name"...).  The
+ * readers refuse (and count) what fails; the store normalises what passes. */
+const char *mm_intel_value_check(mm_ind_type t, const char *v, size_t n);
+
 /* One indicator and its context.  Times are ns since the epoch, 0 when unknown. */
 typedef struct mm_indicator {
     mm_ind_type type;

@@ -319,48 +319,6 @@ static size_t refang(const char *s, size_t n, char *out) {
     return o;
 }
 
-static bool all_hex(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
-    }
-    return true;
-}
-
-/* Is this text plausibly an indicator of type t?  The store normalises; this only
- * refuses what can never match (so it is counted as bad_value, not stored). */
-static bool value_ok(mm_ind_type t, const char *s, size_t n) {
-    if (n == 0) return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return false;
-    switch (t) {
-    case MM_IND_IP: {
-        mm_cidr c;
-        return n <= 64 && mm_cidr_parse((mm_str){s, (uint32_t)n}, &c);
-    }
-    case MM_IND_DOMAIN: {
-        if (n > 253 + 1) return false;
-        bool alnum = false;
-        for (size_t i = 0; i < n; i++) {
-            unsigned char c = (unsigned char)s[i];
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80) alnum = true;
-            else if (c != '-' && c != '.' && c != '_' && c != '*') return false;
-        }
-        return alnum;
-    }
-    case MM_IND_MD5: case MM_IND_JA3: return n == 32 && all_hex(s, n);
-    case MM_IND_SHA1: return n == 40 && all_hex(s, n);
-    case MM_IND_SHA256: return n == 64 && all_hex(s, n);
-    case MM_IND_EMAIL: {
-        const char *at = memchr(s, '@', n);
-        if (!at || at == s || at == s + n - 1 || memchr(at + 1, '@', (size_t)(s + n - at - 1))) return false;
-        return !memchr(s, ' ', n);
-    }
-    case MM_IND_URL: return !memchr(s, ' ', n);
-    default: return true;
-    }
-}
-
 /* How a MISP type becomes records: one or two parts, split at the first or the
  * last '|' (a file name may hold '|' on some systems, a hash never does). */
 enum { SPLIT_NONE, SPLIT_FIRST, SPLIT_LAST };
@@ -455,7 +413,7 @@ static bool part(rd *r, mm_ind_type t, const char *s, size_t n, char *buf, const
     if (t == MM_IND_IP || t == MM_IND_DOMAIN || t == MM_IND_URL || t == MM_IND_EMAIL) n = refang(s, n, buf);
     else memcpy(buf, s, n);
     buf[n] = 0;
-    if (!value_ok(t, buf, n)) return false;
+    if (mm_intel_value_check(t, buf, n)) return false;
     emit(r, t, buf, a, c, desc, fs, ls);
     return true;
 }
@@ -709,7 +667,9 @@ static bool is_uuid(const char *s, size_t n) {
     if (n != 36) return false;
     for (size_t i = 0; i < n; i++) {
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? s[i] != '-' : !all_hex(s + i, 1)) return false;
+        char c = s[i];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (dash ? c != '-' : !hex) return false;
     }
     return true;
 }

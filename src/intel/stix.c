@@ -867,30 +867,6 @@ static void refuse(mm_intel_stats *st, uint64_t *counter, const char *id, const 
     snprintf(st->last_reason, sizeof st->last_reason, "%s: %s", id ? id : "indicator", why);
 }
 
-/* What the store cannot normalise is refused here, with a count: hashes of the
- * wrong length, addresses that do not parse, values with control bytes. */
-static const char *check_value(mm_ind_type t, const char *v, size_t n) {
-    if (!n) return "empty value";
-    if (n > 8192) return "value too long";
-    for (size_t k = 0; k < n; k++)
-        if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f) return "control byte in value";
-    size_t want = t == MM_IND_MD5 ? 32 : t == MM_IND_SHA1 ? 40 : t == MM_IND_SHA256 ? 64 : 0;
-    if (want) {
-        if (n != want) return "hash of the wrong length";
-        for (size_t k = 0; k < n; k++)
-            if (hexval(v[k]) < 0) return "hash not in hex";
-    }
-    if (t == MM_IND_IP) {
-        mm_cidr c;
-        if (n > 64 || !mm_cidr_parse((mm_str){v, (uint32_t)n}, &c)) return "not an IP address or CIDR";
-    }
-    if (t == MM_IND_DOMAIN || t == MM_IND_EMAIL || t == MM_IND_URL)
-        for (size_t k = 0; k < n; k++)
-            if (v[k] == ' ') return t == MM_IND_DOMAIN ? "space in a domain name" : "space in the value";
-    if (t == MM_IND_EMAIL && !memchr(v, '@', n)) return "e-mail address without @";
-    return NULL;
-}
-
 typedef struct ycoll {
     struct {
         mm_ind_type t;
@@ -989,7 +965,7 @@ static int indicator(sctx *c, const json_t *ind, const char *feed, mm_indicator_
     r.description = d && *d ? d : sget(ind, "name");
     int stop = 0;
     for (size_t k = 0; k < y.n && !stop; k++) {
-        const char *bad = check_value(y.a[k].t, y.a[k].v, y.a[k].n);
+        const char *bad = mm_intel_value_check(y.a[k].t, y.a[k].v, y.a[k].n);
         if (bad) {
             char w[200];
             snprintf(w, sizeof w, "%s '%.80s'", bad, y.a[k].v);
