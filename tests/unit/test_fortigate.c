@@ -4,6 +4,7 @@
 #include "core/core.h"
 #include "decode/decode.h"
 #include "test.h"
+#include "event_check.h"
 
 #define SEC 1000000000LL
 
@@ -25,42 +26,6 @@ static mm_event *dec_n(const char *rec, size_t n, int32_t tz) {
 static mm_event *dec(const char *rec) { return dec_n(rec, strlen(rec), 0); }
 
 /* Field text as a C string ("" when absent). */
-static const char *fs(const mm_event *ev, mm_field f) {
-    static char buf[4][1024];
-    static int k;
-    char *b = buf[k++ & 3];
-    const mm_value *v = mm_event_get(ev, f);
-    if (!v) return "";
-    size_t n = v->s.len < 1023 ? v->s.len : 1023;
-    memcpy(b, v->s.p, n);
-    b[n] = 0;
-    return b;
-}
-static int64_t fi(const mm_event *ev, mm_field f) {
-    const mm_value *v = mm_event_get(ev, f);
-    return v && v->parsed ? v->i : -1;
-}
-static const char *vs(const mm_event *ev, const char *key) {
-    static char buf[2][1024];
-    static int k;
-    char *b = buf[k++ & 1];
-    const mm_str *v = mm_event_vendor_get(ev, key);
-    if (!v) return NULL;
-    size_t n = v->len < 1023 ? v->len : 1023;
-    memcpy(b, v->p, n);
-    b[n] = 0;
-    return b;
-}
-static int nvalues(const mm_event *ev, mm_field f) {
-    int n = 0;
-    for (const mm_value *v = mm_event_get(ev, f); v; v = mm_event_next(ev, v)) n++;
-    return n;
-}
-static bool has_val(const mm_event *ev, mm_field f, const char *s) {
-    for (const mm_value *v = mm_event_get(ev, f); v; v = mm_event_next(ev, v))
-        if (mm_str_eqc(v->s, s)) return true;
-    return false;
-}
 
 static const char *TRAFFIC =
     "<189>date=2020-04-23 time=12:11:51 devname=\"newfirewall\" devid=\"FGT60E\" logid=\"0000000020\" "
