@@ -8,7 +8,7 @@
 #   make fuzz     run every libFuzzer target for FUZZ_SECONDS each
 
 CC      ?= cc
-PKGS    := yaml-0.1 sqlite3 libevtx libhs libpcre2-8 jansson libpcap libmagic zlib nettle
+PKGS    := yaml-0.1 sqlite3 libevtx libhs libpcre2-8 jansson libpcap libmagic zlib nettle libcurl libidn2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
@@ -46,6 +46,11 @@ $(B)/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/event_check.h tests/se
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libmamori.a $(LDLIBS)
 
+# Small programs the integration tests drive (tests/tools/).
+$(B)/tools/%: tests/tools/%.c $(B)/libmamori.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libmamori.a $(LDLIBS)
+
 $(B)/bench/%: bench/%.c $(B)/libmamori.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libmamori.a $(LDLIBS)
@@ -60,7 +65,7 @@ demo: deps
 # tests through the CLI, and every fuzz target replaying its seeds (regressions).
 # Ends with "N passed, N failed".
 test: deps
-	@$(MAKE) --no-print-directory all unit-bin
+	@$(MAKE) --no-print-directory all unit-bin $(B)/tools/intel_pull
 	@$(MAKE) --no-print-directory B=build-asan CC=clang \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    build-asan/mamori unit-bin

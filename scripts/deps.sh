@@ -23,6 +23,8 @@ zlib1g-dev
 nettle-dev
 libndpi-bin
 tshark
+libcurl4-openssl-dev
+libidn2-dev
 "
 
 missing=""

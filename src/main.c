@@ -15,6 +15,7 @@
 #include "decode/decode.h"
 #include "detect/detect.h"
 #include "input/input.h"
+#include "intel/intel.h"
 #include "pipeline.h"
 #include "sensor/sensor.h"
 #include "store/store.h"
@@ -58,6 +59,13 @@ static void usage(FILE *f) {
           "  alerts [--since DUR|TIME] [--limit N] [--json]\n"
           "  search QUERY [--since DUR|TIME] [--limit N] [--json]\n"
           "  status [--json]             counters and store state\n"
+          "  intel import FILE|URL... [--format stix|misp|csv|list|freetext|taxii|misp-feed] [--feed NAME]\n"
+          "         [--actor A] [--campaign C] [--malware M] [--confidence N] [--ttl DUR] [--warning] [--no-hunt]\n"
+          "                              add indicators to the store; new ones are retro-hunted\n"
+          "  intel add TYPE VALUE [--actor A] [--campaign C] [--confidence N] [--ttl DUR] ...\n"
+          "  intel list|show VALUE|expire VALUE|stats|refresh [NAME...] [--force]\n"
+          "  hunt --indicator VALUE | --feed NAME [--since 90d] [--json] [--store-alerts]\n"
+          "                              search stored events for indicators (retro-hunt)\n"
           "  config check [FILE]         validate a configuration file\n"
           "  config keys                 list every configuration key\n"
           "  version\n"
@@ -70,6 +78,7 @@ static void usage(FILE *f) {
 }
 
 static int32_t since_tz;   /* the configured timezone, for --since times */
+static mm_detect *load_engine(const mm_config *cfg, mm_detect_opts *o, mm_err *err);
 
 static int load_config(cli *c) {
     mm_config_defaults(&c->cfg);
@@ -220,7 +229,7 @@ static int cmd_ingest(cli *c) {
         return 2;
     }
     mm_err err = {{0}};
-    mm_detect *det = mm_detect_load(&c->cfg, &err);
+    mm_detect *det = load_engine(&c->cfg, NULL, &err);
     if (!det) {
         fprintf(stderr, "mamori: %s\n", err.msg);
         free(files);
@@ -592,7 +601,7 @@ static int cmd_replay(cli *c) {
         return 2;
     }
     mm_err err = {{0}};
-    mm_detect *det = mm_detect_load(&c->cfg, &err);
+    mm_detect *det = load_engine(&c->cfg, NULL, &err);
     if (!det) {
         fprintf(stderr, "mamori: %s\n", err.msg);
         free_files(&fl);
@@ -1008,7 +1017,7 @@ static int cmd_run(cli *c) {
         fprintf(stderr, "mamori run: no inputs configured (see conf/mamori.yaml); the store "
                         "and detection still start\n");
     mm_err err = {{0}};
-    mm_detect *det = mm_detect_load(&c->cfg, &err);
+    mm_detect *det = load_engine(&c->cfg, NULL, &err);
     if (!det) {
         fprintf(stderr, "mamori: %s\n", err.msg);
         return 1;
@@ -1064,7 +1073,7 @@ static int cmd_run(cli *c) {
             sig = sigtimedwait(&set, NULL, &to);
             if (sig == SIGHUP) {
                 mm_err e2 = {{0}};
-                mm_detect *nd = mm_detect_load(&c->cfg, &e2);
+                mm_detect *nd = load_engine(&c->cfg, NULL, &e2);
                 if (nd) {
                     mm_pipeline_set_detect(p, nd);
                     mm_info("reloaded: %d rules, %d indicators", mm_detect_rule_count(nd),
@@ -1136,6 +1145,10 @@ static int print_alert(void *ctx, const mm_stored_alert *a) {
             mm_buf_puts(b, ",\"evidence\":{");
             mm_buf_puts(b, a->evidence);
             mm_buf_putc(b, '}');
+        }
+        if (a->threat && *a->threat) {
+            mm_buf_puts(b, ",\"threat\":");
+            mm_buf_puts(b, a->threat);
         }
         mm_buf_puts(b, "}\n");
     } else {
@@ -1381,7 +1394,7 @@ static int cmd_config(cli *c) {
     }
     mm_rules_report rep = {0};
     mm_detect_opts o = {.report = &rep};
-    mm_detect *d = mm_detect_load_opts(&cfg, &o, &err);
+    mm_detect *d = load_engine(&cfg, &o, &err);
     if (!d) {
         fprintf(stderr, "%s\n", err.msg);
         mm_rules_report_free(&rep);
@@ -1394,6 +1407,783 @@ static int cmd_config(cli *c) {
     mm_rules_report_free(&rep);
     mm_detect_free(d);
     mm_config_free(&cfg);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- intel */
+
+/* The engine with the indicators of the store (when there is one) and of the
+ * configured list files. */
+static mm_detect *load_engine(const mm_config *cfg, mm_detect_opts *o, mm_err *err) {
+    mm_detect_opts local = {0};
+    if (!o) o = &local;
+    struct stat sb;
+    if (cfg->store_path && stat(cfg->store_path, &sb) == 0) {
+        mm_store *s = NULL;
+        mm_err e2 = {{0}};
+        if (mm_store_open(&s, cfg->store_path, &e2) == 0) {
+            mm_ioc_set *set = mm_ioc_set_new();
+            if (!set) abort();
+            int64_t n = mm_intel_load(s, set, NULL, &e2);
+            mm_store_close(s);
+            if (n < 0) {
+                mm_ioc_set_free(set);
+                mm_err_set(err, "%s", e2.msg);
+                return NULL;
+            }
+            if (n > 0) mm_info("indicators: %lld from the store", (long long)n);
+            o->ioc = set;
+        } else {
+            mm_warn("indicators: store not read: %s", e2.msg);
+        }
+    }
+    return mm_detect_load_opts(cfg, o, err);
+}
+
+static int retro_days(const mm_config *cfg) { return cfg->intel_retro_days; }
+
+static void print_time(mm_buf *b, int64_t ns) {
+    if (ns) mm_time_fmt_local(b, ns, since_tz);
+    else mm_buf_putc(b, '-');
+}
+
+typedef struct sight_print {
+    bool json;
+    mm_buf b;
+} sight_print;
+
+static int print_sighting(void *ctx, const mm_alert *a) {
+    sight_print *sp = ctx;
+    mm_buf *b = &sp->b;
+    mm_buf_reset(b);
+    if (sp->json) {
+        mm_alert_json_head(b, a->ts_ns, a->rule_id, a->rule_name, a->technique, a->level);
+        mm_buf_puts(b, ",\"alert\":{\"reason\":");
+        mm_json_str(b, a->reason, strlen(a->reason));
+        mm_buf_printf(b, ",\"event_id\":%lld}", (long long)(a->ev ? a->ev->store_id : 0));
+        if (a->threat) {
+            mm_buf_puts(b, ",\"threat\":");
+            mm_buf_puts(b, a->threat);
+        }
+        mm_buf_puts(b, "}\n");
+    } else {
+        mm_time_fmt_local(b, a->ts_ns, since_tz);
+        mm_buf_printf(b, "  %-8s retrospective  event %lld  ", a->level, (long long)(a->ev ? a->ev->store_id : 0));
+        mm_buf_puts(b, a->reason);
+        mm_buf_putc(b, '\n');
+    }
+    fwrite(b->p, 1, b->len, stdout);
+    return 0;
+}
+
+/* Retro-hunt what was added since t0, storing the sightings as alerts. */
+static void hunt_new(mm_store *s, cli *c, int64_t t0, bool quiet) {
+    int days = retro_days(&c->cfg);
+    if (days <= 0) return;
+    mm_indicator_filter f = {.added_since_ns = t0, .warning = 1};
+    mm_hunt_stats hs;
+    mm_err err = {{0}};
+    sight_print sp = {0};
+    if (mm_intel_hunt(s, &c->cfg, &f, NULL, 0, mm_now_ns() - (int64_t)days * 86400LL * 1000000000LL, true,
+                      quiet ? NULL : print_sighting, &sp, &hs, &err) < 0)
+        fprintf(stderr, "mamori intel: retro-hunt failed: %s\n", err.msg);
+    else if (hs.indicators)
+        printf("retro-hunt (last %d days): %llu new indicators, %llu of %llu blocks read, %llu events, "
+               "%llu retrospective sightings stored as alerts\n",
+               days, (unsigned long long)hs.indicators, (unsigned long long)hs.blocks_read,
+               (unsigned long long)hs.blocks, (unsigned long long)hs.events_read,
+               (unsigned long long)hs.sightings);
+    mm_buf_free(&sp.b);
+}
+
+static char *read_all(const char *path, size_t *len, mm_err *err) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        mm_err_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *p = malloc(cap + 1);
+    for (;;) {
+        if (!p) abort();
+        if (n == cap) {
+            if (cap >= ((size_t)1 << 32)) {
+                mm_err_set(err, "%s: larger than 4 GiB", path);
+                free(p);
+                if (f != stdin) fclose(f);
+                return NULL;
+            }
+            cap *= 2;
+            p = realloc(p, cap + 1);
+            continue;
+        }
+        size_t r = fread(p + n, 1, cap - n, f);
+        if (r == 0) break;
+        n += r;
+    }
+    bool bad = ferror(f);
+    if (f != stdin) fclose(f);
+    if (bad) {
+        mm_err_set(err, "%s: read error", path);
+        free(p);
+        return NULL;
+    }
+    p[n] = 0;
+    *len = n;
+    return p;
+}
+
+static const char *base_of(const char *p) {
+    const char *s = strrchr(p, '/');
+    return s && s[1] ? s + 1 : p;
+}
+
+static void print_import(const char *what, const mm_import_stats *st) {
+    printf("%s: %llu records read, %llu stored (%llu new)", what, (unsigned long long)(st->rd.imported),
+           (unsigned long long)st->stored, (unsigned long long)st->added);
+    uint64_t refused = st->rd.skipped + st->bad_value;
+    if (refused) printf(", %llu refused", (unsigned long long)refused);
+    if (st->rd.not_for_detection) printf(", %llu not for detection (MISP to_ids false)", (unsigned long long)st->rd.not_for_detection);
+    if (st->rd.expired) printf(", %llu withdrawn by the source", (unsigned long long)st->rd.expired);
+    printf("\n");
+    if (refused && st->last_reason[0]) printf("  last refusal: %s\n", st->last_reason);
+    if (st->rd.unsupported_pattern || st->rd.unsupported_type || st->rd.bad_value || st->rd.malformed)
+        printf("  refused by reason: unsupported pattern %llu, unsupported type %llu, bad value %llu, malformed %llu\n",
+               (unsigned long long)st->rd.unsupported_pattern, (unsigned long long)st->rd.unsupported_type,
+               (unsigned long long)(st->rd.bad_value + st->bad_value), (unsigned long long)st->rd.malformed);
+}
+
+typedef struct pull_ctx {
+    mm_store *s;
+    mm_import_stats *st;
+    int64_t now;
+    const mm_import_opts *o;
+    bool fail;
+} pull_ctx;
+
+/* Records of a TAXII or MISP feed pull, straight into the store. */
+static int pull_rec(void *ctx, const mm_indicator *ind) {
+    pull_ctx *p = ctx;
+    mm_indicator r = *ind;
+    const mm_import_opts *o = p->o;
+    if (o->actor) r.actor = o->actor;
+    if (o->campaign) r.campaign = o->campaign;
+    if (o->malware) r.malware = o->malware;
+    if (o->confidence >= 0) r.confidence = o->confidence;
+    if (o->ttl_ns > 0) r.valid_until = p->now + o->ttl_ns;
+    if (o->warning) r.warning = true;
+    const char *why = NULL;
+    int rc = mm_intel_put(p->s, &r, p->now, &why);
+    if (rc == -2) {
+        p->fail = true;
+        return 1;
+    }
+    if (rc < 0) {
+        p->st->bad_value++;
+        snprintf(p->st->last_reason, sizeof p->st->last_reason, "%s: %.120s", why ? why : "refused", r.value);
+    } else {
+        p->st->stored++;
+        if (rc == 1) p->st->added++;
+    }
+    return 0;
+}
+
+static bool read_secret(const char *path, char *out, size_t cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = 0;
+    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r')) out[--n] = 0;
+    return true;
+}
+
+static int cmd_intel_import(cli *c) {
+    mm_import_opts o = {.confidence = -1};
+    const char *user = NULL, *pwfile = NULL, *collection = NULL;
+    bool no_hunt = false;
+    const char **files = calloc((size_t)c->argc, sizeof *files);
+    int nfiles = 0;
+    if (!files) abort();
+    for (int i = 2; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        const char *v = i + 1 < c->argc ? c->argv[i + 1] : NULL;
+        bool takes = !strcmp(a, "--format") || !strcmp(a, "--feed") || !strcmp(a, "--actor") ||
+                     !strcmp(a, "--campaign") || !strcmp(a, "--malware") || !strcmp(a, "--confidence") ||
+                     !strcmp(a, "--ttl") || !strcmp(a, "--tlp") || !strcmp(a, "--user") ||
+                     !strcmp(a, "--password-file") || !strcmp(a, "--collection") || !strcmp(a, "--description") ||
+                     !strcmp(a, "--action");
+        if (takes && !v) {
+            fprintf(stderr, "mamori intel import: %s needs a value\n", a);
+            free(files);
+            return 2;
+        }
+        if (!strcmp(a, "--format")) o.format = c->argv[++i];
+        else if (!strcmp(a, "--feed")) o.feed = c->argv[++i];
+        else if (!strcmp(a, "--actor")) o.actor = c->argv[++i];
+        else if (!strcmp(a, "--campaign")) o.campaign = c->argv[++i];
+        else if (!strcmp(a, "--malware")) o.malware = c->argv[++i];
+        else if (!strcmp(a, "--description")) o.description = c->argv[++i];
+        else if (!strcmp(a, "--action")) o.action = c->argv[++i];
+        else if (!strcmp(a, "--tlp")) o.tlp = c->argv[++i];
+        else if (!strcmp(a, "--user")) user = c->argv[++i];
+        else if (!strcmp(a, "--password-file")) pwfile = c->argv[++i];
+        else if (!strcmp(a, "--collection")) collection = c->argv[++i];
+        else if (!strcmp(a, "--confidence")) {
+            int64_t n;
+            if (!mm_str_to_i64(mm_str_c(c->argv[++i]), &n) || n < 0 || n > 100) {
+                fprintf(stderr, "mamori intel import: --confidence wants 0-100\n");
+                free(files);
+                return 2;
+            }
+            o.confidence = (int)n;
+        } else if (!strcmp(a, "--ttl")) {
+            if (!mm_duration_parse(c->argv[++i], &o.ttl_ns) || o.ttl_ns <= 0) {
+                fprintf(stderr, "mamori intel import: --ttl wants a duration (7d, 12h)\n");
+                free(files);
+                return 2;
+            }
+        } else if (!strcmp(a, "--warning")) o.warning = true;
+        else if (!strcmp(a, "--no-hunt")) no_hunt = true;
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "mamori intel import: unknown option %s\n", a);
+            free(files);
+            return 2;
+        } else files[nfiles++] = a;
+    }
+    if (!nfiles) {
+        fprintf(stderr, "usage: mamori intel import FILE|URL... [--format stix|misp|csv|list|freetext|taxii|misp-feed]\n"
+                        "       [--feed NAME] [--actor A] [--campaign C] [--malware M] [--confidence N] [--ttl DUR]\n"
+                        "       [--tlp T] [--warning] [--user U --password-file F] [--collection ID] [--no-hunt]\n");
+        free(files);
+        return 2;
+    }
+    mm_store *s = open_store(c);
+    if (!s) {
+        free(files);
+        return 1;
+    }
+    char pw[512] = "";
+    if (pwfile && !read_secret(pwfile, pw, sizeof pw)) {
+        fprintf(stderr, "mamori intel import: %s: %s\n", pwfile, strerror(errno));
+        mm_store_close(s);
+        free(files);
+        return 1;
+    }
+    int64_t t0 = mm_now_ns();
+    int rc = 0;
+    uint64_t added = 0;
+    for (int i = 0; i < nfiles; i++) {
+        const char *src = files[i];
+        mm_import_opts fo = o;
+        if (!fo.feed) fo.feed = base_of(src);
+        mm_import_stats st;
+        memset(&st, 0, sizeof st);
+        mm_err err = {{0}};
+        bool url = !strncmp(src, "http://", 7) || !strncmp(src, "https://", 8);
+        int r;
+        if (url && fo.format && (!strcmp(fo.format, "taxii") || !strcmp(fo.format, "misp-feed"))) {
+            mm_fetch_opts fx = {.user = user, .password = pw[0] ? pw : NULL, .retries = -1};
+            pull_ctx pc = {.s = s, .st = &st, .now = mm_now_ns(), .o = &fo};
+            if (mm_store_begin(s) < 0) {
+                r = -1;
+                mm_err_set(&err, "store: cannot begin");
+            } else if (!strcmp(fo.format, "taxii")) {
+                mm_taxii_opts to = {.url = src, .collection = collection, .http = fx};
+                mm_taxii_result tr;
+                memset(&tr, 0, sizeof tr);
+                r = mm_taxii_pull(&to, fo.feed, pull_rec, &pc, &st.rd, &tr, &err);
+                if (r == 0) printf("%s: %d collections, %d pages, %llu objects\n", src, tr.collections, tr.pages,
+                                   (unsigned long long)tr.objects);
+            } else {
+                int64_t newest = 0;
+                r = mm_misp_feed_pull(src, &fx, 0, fo.feed, pull_rec, &pc, &st.rd, &newest, &err);
+            }
+            if (pc.fail && r == 0) {
+                r = -1;
+                mm_err_set(&err, "store: write failed");
+            }
+            if (r == 0) mm_store_commit(s);
+            else mm_store_rollback(s);
+        } else {
+            size_t len = 0;
+            char *text = NULL;
+            if (url) {
+                mm_fetch_opts fx = {.user = user, .password = pw[0] ? pw : NULL, .retries = -1};
+                mm_fetch_result fr;
+                memset(&fr, 0, sizeof fr);
+                if (mm_fetch(src, &fx, &fr, &err) == 0 && fr.body) {
+                    text = fr.body;
+                    len = fr.len;
+                    fr.body = NULL;
+                }
+                mm_fetch_result_free(&fr);
+            } else {
+                text = read_all(src, &len, &err);
+            }
+            r = text ? mm_intel_import(s, text, len, &fo, &st, &err) : -1;
+            free(text);
+        }
+        if (r < 0) {
+            fprintf(stderr, "mamori intel import: %s\n", err.msg);
+            rc = 1;
+            continue;
+        }
+        print_import(src, &st);
+        added += st.added;
+    }
+    if (added && !no_hunt) hunt_new(s, c, t0, false);
+    mm_store_close(s);
+    free(files);
+    return rc;
+}
+
+static int cmd_intel_add(cli *c) {
+    if (c->argc < 4) {
+        fprintf(stderr, "usage: mamori intel add TYPE VALUE [--actor A] [--campaign C] [--malware M] [--confidence N]\n"
+                        "       [--ttl DUR] [--description T] [--action T] [--tlp T] [--feed NAME] [--warning] [--no-hunt]\n"
+                        "types: ip domain url md5 sha1 sha256 ja3 email filename user-agent\n");
+        return 2;
+    }
+    mm_indicator ind = {.confidence = -1, .feed = "manual"};
+    ind.type = mm_intel_type_parse(c->argv[2]);
+    if (ind.type == MM_IND_NONE) {
+        fprintf(stderr, "mamori intel add: unknown type '%s' (ip domain url md5 sha1 sha256 ja3 email filename user-agent)\n",
+                c->argv[2]);
+        return 2;
+    }
+    ind.value = c->argv[3];
+    bool no_hunt = false;
+    int64_t ttl = 0;
+    for (int i = 4; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        const char *v = i + 1 < c->argc ? c->argv[i + 1] : NULL;
+        if (!strcmp(a, "--warning")) { ind.warning = true; continue; }
+        if (!strcmp(a, "--no-hunt")) { no_hunt = true; continue; }
+        if (!v) {
+            fprintf(stderr, "mamori intel add: %s %s\n", a, a[0] == '-' ? "needs a value" : "unexpected");
+            return 2;
+        }
+        i++;
+        if (!strcmp(a, "--actor")) ind.actor = v;
+        else if (!strcmp(a, "--campaign")) ind.campaign = v;
+        else if (!strcmp(a, "--malware")) ind.malware = v;
+        else if (!strcmp(a, "--description")) ind.description = v;
+        else if (!strcmp(a, "--action")) ind.action = v;
+        else if (!strcmp(a, "--tlp")) ind.tlp = v;
+        else if (!strcmp(a, "--feed")) ind.feed = v;
+        else if (!strcmp(a, "--kill-chain")) ind.kill_chain = v;
+        else if (!strcmp(a, "--attack")) ind.attack = v;
+        else if (!strcmp(a, "--confidence")) {
+            int64_t n;
+            if (!mm_str_to_i64(mm_str_c(v), &n) || n < 0 || n > 100) {
+                fprintf(stderr, "mamori intel add: --confidence wants 0-100\n");
+                return 2;
+            }
+            ind.confidence = (int)n;
+        } else if (!strcmp(a, "--ttl")) {
+            if (!mm_duration_parse(v, &ttl) || ttl <= 0) {
+                fprintf(stderr, "mamori intel add: --ttl wants a duration (7d, 12h)\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "mamori intel add: unknown option %s\n", a);
+            return 2;
+        }
+    }
+    mm_store *s = open_store(c);
+    if (!s) return 1;
+    int64_t now = mm_now_ns();
+    ind.first_seen = ind.last_seen = now;
+    if (ttl) ind.valid_until = now + ttl;
+    const char *why = NULL;
+    int r = mm_intel_put(s, &ind, now, &why);
+    if (r < 0) {
+        fprintf(stderr, "mamori intel add: %s: %s\n", ind.value, why ? why : "refused");
+        mm_store_close(s);
+        return 1;
+    }
+    char canon[2048];
+    int t = ind.type;
+    mm_ioc_normalise(t, ind.value, strlen(ind.value), canon, sizeof canon, &t, NULL);
+    printf("%s %s %s (feed %s)\n", r == 1 ? "added" : "updated", mm_intel_type_name((mm_ind_type)t), canon, ind.feed);
+    if (r == 1 && !no_hunt && !ind.warning) hunt_new(s, c, now, false);
+    mm_store_close(s);
+    return 0;
+}
+
+typedef struct ind_print {
+    bool json;
+    mm_buf b;
+    int64_t n;
+    int64_t now;
+} ind_print;
+
+static void jm(mm_buf *b, const char *k, const char *v) {
+    if (!v) return;
+    mm_buf_printf(b, ",\"%s\":", k);
+    mm_json_str(b, v, strlen(v));
+}
+
+static void jt(mm_buf *b, const char *k, int64_t ns) {
+    if (!ns) return;
+    mm_buf_printf(b, ",\"%s\":\"", k);
+    mm_time_fmt(b, ns);
+    mm_buf_putc(b, '"');
+}
+
+static int print_indicator(void *ctx, const mm_stored_indicator *si) {
+    ind_print *ip = ctx;
+    const mm_indicator *d = &si->ind;
+    mm_buf *b = &ip->b;
+    mm_buf_reset(b);
+    bool active = !d->revoked && (!d->valid_until || d->valid_until > ip->now);
+    if (ip->json) {
+        mm_buf_printf(b, "{\"id\":%lld,\"type\":\"%s\",\"value\":", (long long)si->id, mm_intel_type_name(d->type));
+        mm_json_str(b, d->value, strlen(d->value));
+        jm(b, "feed", d->feed);
+        jm(b, "source_id", d->id);
+        mm_buf_printf(b, ",\"active\":%s,\"warning\":%s", active ? "true" : "false", d->warning ? "true" : "false");
+        if (d->confidence >= 0) mm_buf_printf(b, ",\"confidence\":%d", d->confidence);
+        jm(b, "tlp", d->tlp);
+        jm(b, "actor", d->actor);
+        jm(b, "campaign", d->campaign);
+        jm(b, "malware", d->malware);
+        jm(b, "kill_chain", d->kill_chain);
+        jm(b, "attack", d->attack);
+        jm(b, "description", d->description);
+        jm(b, "action", d->action);
+        jt(b, "first_seen", d->first_seen);
+        jt(b, "last_seen", d->last_seen);
+        jt(b, "valid_from", d->valid_from);
+        jt(b, "valid_until", d->valid_until);
+        jt(b, "added", si->added_ns);
+        if (d->revoked) mm_buf_puts(b, ",\"revoked\":true");
+        mm_buf_puts(b, "}\n");
+    } else {
+        mm_buf_printf(b, "%-10s %-40s %-16s", mm_intel_type_name(d->type), d->value, d->feed);
+        if (d->confidence >= 0) mm_buf_printf(b, " conf %3d", d->confidence);
+        else mm_buf_puts(b, "         ");
+        if (!active) mm_buf_puts(b, d->revoked ? "  [revoked]" : "  [expired]");
+        if (d->warning) mm_buf_puts(b, "  [warning list]");
+        const char *w[] = {d->actor, d->campaign, d->malware};
+        const char *l[] = {"actor", "campaign", "malware"};
+        for (int i = 0; i < 3; i++)
+            if (w[i]) mm_buf_printf(b, "  %s=%s", l[i], w[i]);
+        mm_buf_putc(b, '\n');
+    }
+    /* feed text is untrusted: no terminal control characters */
+    for (size_t i = 0; i < b->len; i++)
+        if ((unsigned char)b->p[i] < 0x20 && b->p[i] != '\n') b->p[i] = '?';
+    fwrite(b->p, 1, b->len, stdout);
+    ip->n++;
+    return 0;
+}
+
+static int cmd_intel_list(cli *c, bool show) {
+    mm_indicator_filter f = {.include_inactive = show};
+    ind_print ip = {.now = mm_now_ns()};
+    char canon[2048];
+    for (int i = 2; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        const char *v = i + 1 < c->argc ? c->argv[i + 1] : NULL;
+        if (!strcmp(a, "--json")) ip.json = true;
+        else if (!strcmp(a, "--all")) f.include_inactive = true;
+        else if (!strcmp(a, "--type") && v) {
+            f.type = mm_intel_type_parse(c->argv[++i]);
+            if (!f.type) {
+                fprintf(stderr, "mamori intel: unknown type '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--feed") && v) f.feed = c->argv[++i];
+        else if (!strcmp(a, "--limit") && v) {
+            if (!parse_limit(c->argv[++i], &f.limit)) {
+                fprintf(stderr, "mamori intel: --limit wants a number\n");
+                return 2;
+            }
+        } else if (show && a[0] != '-' && !f.value) {
+            int t = f.type;
+            if (mm_ioc_normalise(t, a, strlen(a), canon, sizeof canon, &t, NULL) < 0) {
+                fprintf(stderr, "mamori intel show: '%s' is not an indicator value\n", a);
+                return 2;
+            }
+            f.value = canon;
+        } else {
+            fprintf(stderr, "mamori intel %s: unexpected argument %s\n", show ? "show" : "list", a);
+            return 2;
+        }
+    }
+    if (show && !f.value) {
+        fprintf(stderr, "usage: mamori intel show VALUE [--type T] [--json]\n");
+        return 2;
+    }
+    mm_store *s = open_existing_store(c);
+    if (!s) return 1;
+    int rc = mm_store_indicators_each(s, &f, print_indicator, &ip);
+    mm_store_close(s);
+    mm_buf_free(&ip.b);
+    if (rc < 0) return 1;
+    if (show && ip.n == 0) {
+        fprintf(stderr, "mamori intel show: %s is not in the store\n", f.value);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_intel_expire(cli *c) {
+    const char *value = NULL, *feed = NULL;
+    mm_ind_type type = MM_IND_NONE;
+    for (int i = 2; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        if (!strcmp(a, "--feed") && i + 1 < c->argc) feed = c->argv[++i];
+        else if (!strcmp(a, "--type") && i + 1 < c->argc) type = mm_intel_type_parse(c->argv[++i]);
+        else if (a[0] != '-' && !value) value = a;
+        else {
+            fprintf(stderr, "mamori intel expire: unexpected argument %s\n", a);
+            return 2;
+        }
+    }
+    if (!value) {
+        fprintf(stderr, "usage: mamori intel expire VALUE [--type T] [--feed NAME]\n");
+        return 2;
+    }
+    char canon[2048];
+    int t = type;
+    if (mm_ioc_normalise(t, value, strlen(value), canon, sizeof canon, &t, NULL) < 0) {
+        fprintf(stderr, "mamori intel expire: '%s' is not an indicator value\n", value);
+        return 2;
+    }
+    mm_store *s = open_existing_store(c);
+    if (!s) return 1;
+    int64_t n = mm_store_indicator_expire(s, (mm_ind_type)t, canon, feed, mm_now_ns());
+    mm_store_close(s);
+    if (n < 0) return 1;
+    printf("%s: %lld indicator%s expired\n", canon, (long long)n, n == 1 ? "" : "s");
+    return n > 0 ? 0 : 1;
+}
+
+typedef struct stats_print {
+    bool json, first;
+    int64_t active, inactive;
+    mm_buf b;
+} stats_print;
+
+static int print_stat(void *ctx, const char *feed, const char *type, int64_t active, int64_t inactive) {
+    stats_print *sp = ctx;
+    sp->active += active;
+    sp->inactive += inactive;
+    if (sp->json) {
+        mm_buf_puts(&sp->b, sp->first ? "" : ",");
+        mm_buf_puts(&sp->b, "{\"feed\":");
+        mm_json_str(&sp->b, feed, strlen(feed));
+        mm_buf_printf(&sp->b, ",\"type\":\"%s\",\"active\":%lld,\"inactive\":%lld}", type, (long long)active,
+                      (long long)inactive);
+    } else {
+        printf("  %-24s %-10s %10lld active %8lld expired/revoked\n", feed, type, (long long)active, (long long)inactive);
+    }
+    sp->first = false;
+    return 0;
+}
+
+static int print_feed(void *ctx, const mm_feed_state *f) {
+    stats_print *sp = ctx;
+    mm_buf *b = &sp->b;
+    if (sp->json) {
+        mm_buf_puts(b, sp->first ? "" : ",");
+        mm_buf_puts(b, "{\"name\":");
+        mm_json_str(b, f->name, strlen(f->name));
+        jm(b, "kind", f->kind);
+        jt(b, "last_attempt", f->last_attempt_ns);
+        jt(b, "last_refresh", f->last_ok_ns);
+        mm_buf_printf(b, ",\"last_count\":%lld,\"last_new\":%lld,\"indicators\":%lld", (long long)f->last_count,
+                      (long long)f->last_new, (long long)f->total);
+        if (*f->last_error) jm(b, "last_error", f->last_error);
+        mm_buf_putc(b, '}');
+    } else {
+        mm_buf_reset(b);
+        print_time(b, f->last_ok_ns);
+        printf("  %-24s %-9s last refresh %s, %lld records (%lld new), %lld in store%s%s\n", f->name, f->kind,
+               mm_buf_cstr(b), (long long)f->last_count, (long long)f->last_new, (long long)f->total,
+               *f->last_error ? "; last error: " : "", f->last_error);
+    }
+    sp->first = false;
+    return 0;
+}
+
+static int cmd_intel_stats(cli *c) {
+    stats_print sp = {.first = true};
+    for (int i = 2; i < c->argc; i++) {
+        if (!strcmp(c->argv[i], "--json")) sp.json = true;
+        else {
+            fprintf(stderr, "mamori intel stats: unexpected argument %s\n", c->argv[i]);
+            return 2;
+        }
+    }
+    mm_store *s = open_existing_store(c);
+    if (!s) return 1;
+    if (sp.json) mm_buf_puts(&sp.b, "{\"by_feed\":[");
+    else printf("indicators by feed and type:\n");
+    int rc = mm_store_indicator_stats(s, mm_now_ns(), print_stat, &sp);
+    if (sp.json) mm_buf_printf(&sp.b, "],\"active\":%lld,\"inactive\":%lld,\"feeds\":[", (long long)sp.active,
+                               (long long)sp.inactive);
+    else printf("total: %lld active, %lld expired or revoked\nfeeds:\n", (long long)sp.active, (long long)sp.inactive);
+    sp.first = true;
+    if (rc == 0) rc = mm_store_feeds_each(s, NULL, print_feed, &sp);
+    if (sp.json) {
+        mm_buf_puts(&sp.b, "]}\n");
+        fwrite(sp.b.p, 1, sp.b.len, stdout);
+    }
+    mm_buf_free(&sp.b);
+    mm_store_close(s);
+    return rc < 0 ? 1 : 0;
+}
+
+/* Refresh the configured feeds (all, or the names given); --force ignores the
+ * interval.  New indicators are retro-hunted. */
+static int cmd_intel_refresh(cli *c) {
+    bool force = false;
+    mm_err err = {{0}};
+    mm_feed_conf *feeds = NULL;
+    int n = 0;
+    if (mm_intel_feeds(&c->cfg, &feeds, &n, &err) < 0) {
+        fprintf(stderr, "mamori intel refresh: %s\n", err.msg);
+        return 1;
+    }
+    int named = 0;
+    for (int i = 2; i < c->argc; i++) {
+        if (!strcmp(c->argv[i], "--force")) force = true;
+        else named++;
+    }
+    if (n == 0) {
+        fprintf(stderr, "mamori intel refresh: no feeds configured (intel.feeds)\n");
+        mm_intel_feeds_free(feeds, n);
+        return 1;
+    }
+    mm_store *s = open_store(c);
+    if (!s) {
+        mm_intel_feeds_free(feeds, n);
+        return 1;
+    }
+    int rc = 0, done = 0;
+    int64_t first_new = 0;
+    for (int k = 0; k < n; k++) {
+        bool want = !named;
+        for (int i = 2; i < c->argc; i++)
+            if (!strcmp(c->argv[i], feeds[k].name)) want = true;
+        if (!want) continue;
+        done++;
+        mm_refresh_result r;
+        mm_err e2 = {{0}};
+        if (mm_intel_refresh(s, &feeds[k], force, &r, &e2) < 0) {
+            fprintf(stderr, "mamori intel refresh: %s: %s (the indicators it gave before stay)\n", feeds[k].name, e2.msg);
+            rc = 1;
+            continue;
+        }
+        if (!r.due) printf("%s: not due yet (use --force)\n", feeds[k].name);
+        else if (r.not_modified) printf("%s: not modified since the last refresh\n", feeds[k].name);
+        else {
+            print_import(feeds[k].name, &r.st);
+            if (r.st.added && !first_new) first_new = r.started_ns;
+        }
+    }
+    if (named && done != named) {
+        fprintf(stderr, "mamori intel refresh: unknown feed name given\n");
+        rc = 2;
+    }
+    if (first_new) hunt_new(s, c, first_new, false);
+    mm_store_close(s);
+    mm_intel_feeds_free(feeds, n);
+    return rc;
+}
+
+static int cmd_intel(cli *c) {
+    const char *sub = c->argc > 1 ? c->argv[1] : "";
+    if (!strcmp(sub, "import")) return cmd_intel_import(c);
+    if (!strcmp(sub, "add")) return cmd_intel_add(c);
+    if (!strcmp(sub, "list")) return cmd_intel_list(c, false);
+    if (!strcmp(sub, "show")) return cmd_intel_list(c, true);
+    if (!strcmp(sub, "expire")) return cmd_intel_expire(c);
+    if (!strcmp(sub, "stats")) return cmd_intel_stats(c);
+    if (!strcmp(sub, "refresh")) return cmd_intel_refresh(c);
+    fprintf(stderr, "usage: mamori intel import|add|list|show|expire|stats|refresh ...\n");
+    return 2;
+}
+
+static int count_one(void *ctx, const mm_stored_indicator *si) {
+    (void)si;
+    ++*(int64_t *)ctx;
+    return 0;
+}
+
+static int cmd_hunt(cli *c) {
+    mm_indicator_filter f = {.warning = 1};
+    mm_indicator extra = {.confidence = -1, .feed = "hunt"};
+    bool have_value = false, have_feed = false, store_alerts = false;
+    sight_print sp = {0};
+    int64_t since = mm_now_ns() - 90LL * 86400 * 1000000000LL;
+    for (int i = 1; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        const char *v = i + 1 < c->argc ? c->argv[i + 1] : NULL;
+        if (!strcmp(a, "--json")) sp.json = true;
+        else if (!strcmp(a, "--store-alerts")) store_alerts = true;
+        else if (!strcmp(a, "--indicator") && v) {
+            extra.value = c->argv[++i];
+            have_value = true;
+        } else if (!strcmp(a, "--type") && v) {
+            extra.type = mm_intel_type_parse(c->argv[++i]);
+            if (!extra.type) {
+                fprintf(stderr, "mamori hunt: unknown type '%s'\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--feed") && v) {
+            f.feed = c->argv[++i];
+            have_feed = true;
+        } else if (!strcmp(a, "--since") && v) {
+            if (!parse_since(c->argv[++i], &since)) {
+                fprintf(stderr, "mamori hunt: --since wants a duration (90d) or a time\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "mamori hunt: unexpected argument %s\n", a);
+            return 2;
+        }
+    }
+    if (have_value == have_feed) {
+        fprintf(stderr, "usage: mamori hunt --indicator VALUE [--type T] | --feed NAME  [--since 90d] [--json] [--store-alerts]\n");
+        return 2;
+    }
+    mm_store *s = open_existing_store(c);
+    if (!s) return 1;
+    if (have_value) {
+        /* the store's record (with its 5W1H) when the value is known there */
+        char canon[2048];
+        int t = extra.type;
+        if (mm_ioc_normalise(t, extra.value, strlen(extra.value), canon, sizeof canon, &t, NULL) < 0) {
+            fprintf(stderr, "mamori hunt: '%s' is not an indicator value\n", extra.value);
+            mm_store_close(s);
+            return 2;
+        }
+        extra.type = (mm_ind_type)t;
+        f.value = canon;
+        f.type = extra.type;
+        int64_t known = 0;
+        mm_store_indicators_each(s, &f, count_one, &known);
+        if (known) have_value = false;   /* hunt the store's records, with their context */
+    }
+    mm_hunt_stats hs;
+    mm_err err = {{0}};
+    int rc = mm_intel_hunt(s, &c->cfg, &f, have_value ? &extra : NULL, have_value ? 1 : 0, since, store_alerts,
+                           print_sighting, &sp, &hs, &err);
+    mm_store_close(s);
+    mm_buf_free(&sp.b);
+    if (rc < 0) {
+        fprintf(stderr, "mamori hunt: %s\n", err.msg);
+        return 1;
+    }
+    fprintf(sp.json ? stderr : stdout,
+            "hunt: %llu indicators, %llu of %llu blocks read, %llu events decoded, %llu sightings (%.3f s)\n",
+            (unsigned long long)hs.indicators, (unsigned long long)hs.blocks_read, (unsigned long long)hs.blocks,
+            (unsigned long long)hs.events_read, (unsigned long long)hs.sightings, (double)hs.elapsed_ns / 1e9);
     return 0;
 }
 
@@ -1452,6 +2242,8 @@ int main(int argc, char **argv) {
     else if (strcmp(cmd, "status") == 0) rc = cmd_status(&c);
     else if (strcmp(cmd, "replay") == 0) rc = cmd_replay(&c);
     else if (strcmp(cmd, "rules") == 0) rc = cmd_rules(&c);
+    else if (strcmp(cmd, "intel") == 0) rc = cmd_intel(&c);
+    else if (strcmp(cmd, "hunt") == 0) rc = cmd_hunt(&c);
     else {
         fprintf(stderr, "mamori: unknown command '%s'\n", cmd);
         usage(stderr);

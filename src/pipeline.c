@@ -222,6 +222,10 @@ static void print_alert(mm_pipeline *p, const mm_alert *a, mm_buf *o) {
             if (mm_event_json_fields(ev, o, mm_key_fields, mm_key_fields_n)) mm_buf_putc(o, '}');
             else o->len = at;
         }
+        if (a->threat) {
+            mm_buf_puts(o, ",\"threat\":");
+            mm_buf_puts(o, a->threat);
+        }
         mm_buf_puts(o, "}\n");
     } else {
         mm_time_fmt_local(o, a->ts_ns, p->o.print_tz);

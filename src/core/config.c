@@ -260,6 +260,32 @@ static const ckey schema[] = {
     {"inputs[].promisc", K_BOOL, "pcap: promiscuous mode (default: true)"},
     {"inputs[].buffer_mb", K_INT, "pcap: kernel capture buffer in MiB, per thread (default: 64)"},
     {"inputs[].threads", K_INT, "pcap: capture threads on this interface, flows spread by PACKET_FANOUT (default: 1)"},
+    {"intel", K_MAP, "threat intelligence: indicator feeds, refresh and retro-hunt (indicators live in the store)"},
+    {"intel.retro_hunt_days", K_INT, "days of stored events searched for newly added indicators (default: 30, 0 = no retro-hunt)"},
+    {"intel.feeds", K_SEQ_MAP, "feeds refreshed by `mamori run` and `mamori intel refresh`"},
+    {"intel.feeds[].name", K_STR, "feed name, shown in alerts (required, unique)"},
+    {"intel.feeds[].type", K_STR, "stix | taxii | misp | misp-feed | csv | list | freetext (required)"},
+    {"intel.feeds[].url", K_STR, "http(s) URL: a document, a TAXII discovery/API root/collection URL, or a MISP feed folder"},
+    {"intel.feeds[].path", K_STR, "a local file instead of url"},
+    {"intel.feeds[].collection", K_STR, "taxii: collection id or title (default: every readable collection)"},
+    {"intel.feeds[].interval", K_STR, "how often to refresh, e.g. 15m, 1h, 1d (default: 1h)"},
+    {"intel.feeds[].user", K_STR, "basic auth user"},
+    {"intel.feeds[].password_file", K_STR, "file holding the basic auth password (never logged)"},
+    {"intel.feeds[].api_key_file", K_STR, "file holding an API key sent as the Authorization header (MISP)"},
+    {"intel.feeds[].timeout", K_INT, "seconds per request (default: 60)"},
+    {"intel.feeds[].warning", K_BOOL, "a warning list of known benign values: its entries suppress matches (default: false)"},
+    {"intel.feeds[].confidence", K_INT, "confidence (0-100) of records that carry none"},
+    {"intel.feeds[].ttl", K_STR, "records expire this long after each refresh, e.g. 7d (default: as the feed says)"},
+    {"intel.feeds[].actor", K_STR, "threat actor set on every record"},
+    {"intel.feeds[].campaign", K_STR, "campaign set on every record"},
+    {"intel.feeds[].malware", K_STR, "malware family set on every record"},
+    {"intel.feeds[].tlp", K_STR, "TLP of records that carry none"},
+    {"intel.feeds[].value_column", K_INT, "csv: 1-based column of the indicator (default: from the header, else 1)"},
+    {"intel.feeds[].type_column", K_INT, "csv: column of the indicator type"},
+    {"intel.feeds[].description_column", K_INT, "csv: column of the description"},
+    {"intel.feeds[].delimiter", K_STR, "csv: one character, e.g. \\t or ; (default: ,)"},
+    {"intel.feeds[].header", K_BOOL, "csv: the first row is a header (default: detected)"},
+    {"intel.feeds[].indicator_type", K_STR, "csv/list: every row is this type (ip, domain, url, sha256, ...)"},
     {"sensor", K_MAP, "the packet sensor (pcap inputs and ingest --pcap)"},
     {"sensor.home_net", K_SEQ_STR, "internal address ranges, for network.direction (default: RFC 1918, ULA, loopback, link-local)"},
     {"sensor.quarantine_dir", K_STR, "where extracted files are stored by sha256 (default: none, files are hashed only)"},
@@ -366,6 +392,7 @@ void mm_config_defaults(mm_config *c) {
     c->workers = n > 0 ? (int)n : 1;
     c->store_path = mm_xstrdup("./mamori.db");
     c->retention_days = 30;
+    c->intel_retro_days = 30;
     c->batch_rows = 1000;
     c->batch_ms = 200;
     char rd[4096];
@@ -500,6 +527,8 @@ static int config_apply(mm_config *c, mm_cnode *root, const char *path, mm_err *
         free(c->indicator_files);
         c->indicator_files = get_paths(ind, &c->nindicator_files, dir);
     }
+    const mm_cnode *itl = mm_cnode_get(root, "intel");
+    c->intel_retro_days = get_int(mm_cnode_get(itl, "retro_hunt_days"), c->intel_retro_days);
     const mm_cnode *se = mm_cnode_get(root, "sensor");
     if (se) {
         const mm_cnode *hn = mm_cnode_get(se, "home_net");

@@ -394,6 +394,7 @@ typedef struct mm_config {
     char *mappings_dir;      /* Sigma log source mappings, NULL: <rules.dir>/mappings */
     const mm_cnode *placeholders;       /* rules.placeholders (Sigma expand), into tree */
     char **indicator_files; int nindicator_files;
+    int intel_retro_days;    /* intel.retro_hunt_days: window of the automatic retro-hunt */
     mm_loglevel log_level;
     mm_input_conf *inputs; int ninputs;
     mm_sensor_conf sensor;

@@ -58,6 +58,7 @@ struct mm_detect {
     mm_prefilter *pf;         /* literal prefilter of the rules routed to it */
     mm_corr_state *corr_state;/* correlation windows, shared by the workers */
     int npf;                  /* rules routed to the prefilter */
+    bool retro;               /* retro-hunt engine: alerts are retrospective sightings */
 };
 
 static inline char lc(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
@@ -644,8 +645,9 @@ static int load_maps(mm_detect *d, const mm_config *c, mm_err *err) {
 mm_detect *mm_detect_load_opts(const mm_config *c, const mm_detect_opts *o, mm_err *err) {
     mm_detect *d = calloc(1, sizeof *d);
     if (!d) abort();
-    d->ioc = mm_ioc_set_new();
+    d->ioc = o && o->ioc ? o->ioc : mm_ioc_set_new();
     if (!d->ioc) abort();
+    d->retro = o && o->retro;
     d->strict = o && o->strict;
     d->rep = o ? o->report : NULL;
     d->env.maps = &d->maps;
@@ -672,7 +674,21 @@ mm_detect *mm_detect_load_opts(const mm_config *c, const mm_detect_opts *o, mm_e
         mm_detect_free(d);
         return NULL;
     }
-    for (int i = 0; c && i < c->nindicator_files; i++) {
+    if (d->retro) {
+        /* only the rules that match indicators (the others saw these events already) */
+        int k = 0;
+        for (int i = 0; i < d->nrules; i++) {
+            mm_rule *r = d->rules[i];
+            if ((r->uses_ioc || r->is_filter) && !r->corr_type) {
+                r->ncorrs = 0;   /* no correlation over the past: its indexes are gone */
+                d->rules[k++] = r;
+            } else {
+                mm_rule_free(r);
+            }
+        }
+        d->nrules = k;
+    }
+    for (int i = 0; c && !(o && o->no_indicator_files) && i < c->nindicator_files; i++) {
         size_t len;
         const char *p = c->indicator_files[i];
         char *text = read_file(p, MAX_IOC_FILE, &len, err);
@@ -1033,6 +1049,11 @@ int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_are
             mm_buf_reset(fc.reason);
             mm_rule_reason(r, ev, &cx, 1, NULL, fc.reason);
             mm_alert *al = new_alert(a, r, r->level, r->technique, mm_buf_cstr(fc.reason), ev, 1);
+            if (cx.ioc_hit) {
+                mm_buf_reset(fc.reason);
+                mm_ioc_hit_json(fc.reason, &cx, d->retro);
+                al->threat = mm_arena_strndup(a, fc.reason->p, fc.reason->len);
+            }
             al->next = *alerts;
             *alerts = al;
             fc.raised++;

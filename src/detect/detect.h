@@ -24,6 +24,8 @@ typedef struct mm_alert {
     int64_t ts_ns;             /* the event's time */
     int64_t count;             /* events behind the alert (bursts), 1 otherwise */
     mm_event *ev;              /* the event that raised it (same batch) */
+    const char *threat;        /* the matched indicator and its 5W1H as a JSON object
+                                * (see mm_ioc_hit_json), or NULL */
     struct mm_alert *next;
 } mm_alert;
 
@@ -63,6 +65,13 @@ typedef struct mm_detect_opts {
     bool only_extra;                  /* load only those, not the configured folders */
     bool strict;                      /* a bad rule fails the whole load */
     mm_rules_report *report;          /* filled when set; otherwise skips are logged */
+    /* Indicators: when set, the engine takes ownership of this set (built from the
+     * indicator store) and adds the configured list files to it. */
+    struct mm_ioc_set *ioc;
+    bool no_indicator_files;          /* do not add the configured list files */
+    /* Retro-hunt: keep only the rules that match indicators, and mark their
+     * alerts retrospective. */
+    bool retro;
 } mm_detect_opts;
 /* Load with options.  Without strict, a rule that cannot be used is skipped and
  * counted (rules_skipped) and the others load. */
@@ -96,14 +105,44 @@ void mm_detect_state_free(mm_detect_state *s);
 int mm_detect_event(const mm_detect *d, mm_detect_state *s, mm_event *ev, mm_arena *a,
                     mm_alert **alerts);
 
-/* ---- indicator lists (exposed for the fuzz target and tests) ---- */
+/* ---- indicators (the engine's index; the store keeps the records) ----
+ *
+ * An mm_ioc_set maps normalised indicator keys to their context.  It is built
+ * before the engine is shared and read-only afterwards. */
 typedef struct mm_ioc_set mm_ioc_set;
+struct mm_indicator;
 mm_ioc_set *mm_ioc_set_new(void);
 void mm_ioc_set_free(mm_ioc_set *s);
-/* Parse one list (plain: one indicator per line, '#' comments; CSV: first column the
- * indicator, optional columns type,description).  Bad lines are counted in *bad and
- * skipped.  `name` labels the list in alerts.  Returns indicators added. */
+/* Make room for n more indicators (a load that knows its count avoids rehashing). */
+void mm_ioc_reserve(mm_ioc_set *s, size_t n);
+/* Parse one list (plain, CSV, see mm_list_read) into the set.  Bad lines are
+ * counted in *bad and skipped.  `name` labels the list in alerts.  Returns
+ * indicators added. */
 int mm_ioc_parse(mm_ioc_set *s, const char *name, const char *text, size_t len, int *bad);
 int mm_ioc_count(const mm_ioc_set *s);
+
+#define MM_IOC_ADD_WARNING 1u   /* a warning-list entry: suppresses matches, never alerts */
+/* Add one record.  Revoked and expired records are not added (returns 0).  The
+ * same indicator from another feed is merged (its context chained).  Returns 1
+ * added, 0 merged/ignored, -1 not a valid value for its type (*why set), -2 out
+ * of memory. */
+int mm_ioc_add(mm_ioc_set *s, const struct mm_indicator *ind, unsigned flags, const char **why);
+
+/* The canonical text of a value of type t (an mm_ind_type): what the store keys
+ * indicators by and alerts print.  Refangs, lower-cases, masks CIDR host bits,
+ * IDN -> punycode, normalises URLs (scheme dropped, default port, percent
+ * escapes).  MM_IND_NONE: the type is guessed and returned in *t_out (may be
+ * NULL).  Returns the length, or -1 with *why set. */
+int mm_ioc_normalise(int t, const char *v, size_t n, char *out, size_t cap, int *t_out, const char **why);
+
+/* ---- retro-hunt sketches ----
+ * A term is a 64-bit hash of a normalised key an event could be matched by.
+ * Event side: every value of the fields indicators are matched on, with parent
+ * domains, URLs with and without their query, and addresses with coarser
+ * prefixes (/24 and /16 for IPv4, /64 /48 /32 for IPv6) so CIDR indicators can be
+ * probed.  Indicator side: the terms to probe for a canonical value; -1 when it
+ * cannot be probed (a CIDR wider than /8): every event must be checked. */
+void mm_ioc_event_terms(const mm_event *ev, void (*fn)(void *ctx, uint64_t term), void *ctx);
+int mm_ioc_probe_terms(int t, const char *canonical, size_t n, uint64_t *out, int max);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "detect.h"
 #include "correlate.h"
+#include "../intel/intel.h"
 
 /* ---------------------------------------------------------------- indicators */
 
@@ -18,28 +19,47 @@ enum {
     MM_IOC_SHA1 = 16,
     MM_IOC_SHA256 = 32,
     MM_IOC_HASH = MM_IOC_MD5 | MM_IOC_SHA1 | MM_IOC_SHA256,
-    MM_IOC_ANY = 63,
+    MM_IOC_JA3 = 64,      /* TLS fingerprint (md5 hex), kept apart from file hashes */
+    MM_IOC_EMAIL = 128,
+    MM_IOC_FILENAME = 256,
+    MM_IOC_UA = 512,      /* User-Agent, whole string */
+    MM_IOC_ANY = 1023,
 };
 
+/* What a feed says about an indicator (the 5W1H).  Interned: indicators with the
+ * same context share one.  `also` chains the other feeds that list the same
+ * indicator (a duplicate merged, its source kept); the chain is ordered by
+ * confidence, highest first. */
+typedef struct mm_ioc_ctx {
+    const char *feed;
+    const char *tlp, *actor, *campaign, *malware, *kill_chain, *attack, *description, *action;
+    int confidence;                  /* -1 unknown */
+    const struct mm_ioc_ctx *also;
+} mm_ioc_ctx;
+
 typedef struct mm_ioc_hit {
-    const char *indicator;   /* as loaded (normalised): "203.0.113.0/24" */
-    const char *list;        /* list name */
-    const char *desc;        /* description column, or NULL */
+    const char *indicator;   /* normalised: "203.0.113.0/24", "evil.example" */
+    const char *list;        /* feed (list) name: ctx->feed */
+    const char *desc;        /* ctx->description, or NULL */
     unsigned type;           /* one MM_IOC_* bit */
+    const mm_ioc_ctx *ctx;
 } mm_ioc_hit;
 
 /* Match one event value against the set.  `ip` (may be NULL) is the value already
  * parsed as an address; otherwise the text is classified (address, hash, URL,
- * domain) and looked up as every type in `types` it could be.  URLs are also
- * matched by their host.  Never allocates. */
+ * domain, e-mail) and looked up as every type in `types` it could be.  URLs are
+ * also matched by their host.  Expired indicators and values on a warning list
+ * do not match (the latter counted as indicator_suppressed).  Never allocates. */
 bool mm_ioc_match(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned types,
                   mm_ioc_hit *hit);
 /* A URL given as host and path separately (FortiGate's hostname= and url=). */
 bool mm_ioc_match_url_parts(const mm_ioc_set *s, mm_str host, mm_str port, mm_str path,
                             mm_str query, mm_ioc_hit *hit);
 const char *mm_ioc_type_name(unsigned type);
-/* "ip", "domain", "url", "hash", "md5", "sha1", "sha256", "cidr", "any" -> bits, 0 if unknown. */
+/* "ip", "domain", "url", "hash", "md5", "sha1", "sha256", "ja3", "email", "filename",
+ * "user-agent", "cidr", "any" and feed spellings -> bits, 0 if unknown. */
 unsigned mm_ioc_type_parse(const char *name);
+unsigned mm_ioc_bits_of(mm_ind_type t);
 
 /* ---------------------------------------------------------------- rules */
 
@@ -78,6 +98,12 @@ typedef struct mm_eval {
     const struct mm_rule *sel_rule;
 } mm_eval;
 #define MM_MAX_SELS 256
+
+/* The indicator an evaluation matched, as a JSON object: {"indicator":{type,
+ * name, provider[], confidence, marking.tlp, description}, "matched":{field,
+ * atomic}, actor, campaign, malware, kill_chain, technique, action[,
+ * "retrospective":true]}. */
+void mm_ioc_hit_json(mm_buf *b, const mm_eval *cx, bool retro);
 
 typedef struct mm_rule mm_rule;
 
@@ -206,6 +232,7 @@ struct mm_rule {
     mm_fset *cgroup;          /* [ref * ngroup + g]: group-by field g in rule ref's events */
     mm_fset *cvalue;          /* [ref * nfields + k]: value field k in rule ref's events */
     bool silent;              /* referenced by a correlation without generate */
+    bool uses_ioc;            /* has an `|ioc` match (the retro-hunt keeps only these) */
 };
 
 /* Compile one YAML document.  `file`/`doc` label the rule; errors name file:line.

@@ -1,60 +1,85 @@
-/* ioc: indicator lists (IP, CIDR, domain, URL, md5/sha1/sha256) and their lookup.
+/* ioc: the detection engine's indicator index — normalised keys of addresses,
+ * CIDRs, domains, URLs, hashes, JA3 fingerprints, e-mail addresses, file names and
+ * User-Agents, each pointing at its context (feed, confidence, TLP and the 5W1H).
  *
- * Lists come from feeds, so every line is untrusted: it is normalised into a key
- * with bounded buffers, and a line that is not an indicator is counted and skipped.
+ * Records come from the indicator store and from list files (mm_ioc_parse, through
+ * the intel list reader); every value is untrusted: it is normalised into a key
+ * with bounded buffers, and a value that is not an indicator is refused.
  *
- * Formats (auto-detected on the first data line):
- *   plain  one indicator per line; '#' starts a comment (whole line, or after
- *          whitespace); text after the indicator is its description.  CRLF is fine.
- *   CSV    the first data line holds a comma outside quotes.  Column 1 is the
- *          indicator, column 2 an optional type, column 3 an optional description;
- *          an optional header row may name the columns instead (indicator/ioc/value/
- *          url/domain/ip/sha256..., type/ioc_type, description/comment/threat).
- *          Quoted fields with "" escapes are understood (not across lines).
- * Defanged forms (hxxp://, evil[.]example) are refanged.
+ * Keys, by type:
+ *   IPv4/IPv6 address or CIDR: binary (af, prefix bits, masked address); the text
+ *     form follows the key in memory for alerts.  ::ffff:a.b.c.d is a.b.c.d.
+ *   domain: lower-cased, IDN as punycode, trailing dot and leading "*." removed;
+ *     matches itself and every subdomain (evil.example matches a.b.evil.example,
+ *     not notevil.example);
+ *   URL: scheme dropped (http://x/a, https://x/a and x/a are the same key, as
+ *     PAN-OS and FortiGate log URLs without one), host lower-cased, default ports
+ *     dropped, fragment dropped, empty path "/", percent escapes of unreserved
+ *     characters decoded and the others upper-cased; an indicator without a query
+ *     also matches the URL with one;
+ *   md5/sha1/sha256 and JA3: lower-case hex; e-mail: lower-cased; file name: the
+ *     base name, lower-cased; User-Agent: trimmed, lower-cased.
  *
- * Types, decided by the text unless a type column says otherwise:
- *   IPv4/IPv6 address, or CIDR (host bits are masked off);
- *   domain: lower-cased, trailing dot and leading "*." removed; matches itself and
- *     every subdomain (evil.example matches a.b.evil.example, not notevil.example);
- *   URL: scheme dropped (http://x/a, https://x/a and x/a are the same key), host
- *     lower-cased, default ports (80, 443) dropped, fragment dropped, empty path
- *     becomes "/"; an indicator without a query also matches the URL with one;
- *   md5/sha1/sha256 by hex length, case-insensitive.
- *
- * Lookup is one hash table keyed by (type, normalised key): addresses are probed
+ * Lookup is one open-addressing table keyed by (type, key): addresses are probed
  * once per prefix length present in the set (longest first), domains once per
- * parent domain, so a lookup costs a handful of probes whatever the list size. */
+ * parent domain, so a lookup costs a handful of probes whatever the set size.
+ * Memory per indicator: a 24-byte entry, two 8-byte slots and the key. */
 #include "detect_int.h"
 
+#include <idn2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #define KEY_MAX 2048     /* longest normalised indicator or event value looked up */
-#define DESC_MAX 256
+#define DESC_MAX 1024
+#define UA_MAX 1024
 
 typedef struct ient {
-    uint64_t h;
-    const char *key;
-    uint32_t klen;
-    uint8_t type;
-    const char *text;    /* display form */
-    const char *list;
-    const char *desc;
+    const char *key;             /* IP keys: 18 binary bytes then the text, NUL-terminated */
+    const mm_ioc_ctx *ctx;
+    uint32_t valid_until;        /* seconds since the epoch, 0 = open-ended */
+    uint16_t klen;
+    uint16_t type;
 } ient;
 
+typedef struct islot {
+    uint32_t idx;                /* entry index + 1, 0 = empty */
+    uint32_t hf;                 /* high bits of the key hash: most misses end here */
+} islot;
+
+/* Interned strings and contexts: an item is a header and its bytes. */
+typedef struct iitem {
+    uint64_t h;
+    uint32_t n;
+    char data[];
+} iitem;
+typedef struct itab {
+    iitem **slot;
+    uint32_t mask, n;
+} itab;
+
+/* Keys are packed into big chunks without alignment (10M keys are most of the set). */
+typedef struct kchunk {
+    struct kchunk *next;
+    size_t used, cap;
+    char data[];
+} kchunk;
+
 struct mm_ioc_set {
-    mm_arena arena;
+    mm_arena arena;              /* contexts, interned strings */
+    kchunk *keys;
     ient *e;
     uint32_t n, cap;
-    uint32_t *slot;      /* index+1, 0 = empty */
-    uint32_t mask;       /* slots - 1 */
-    const char **lists;
-    int nlists, caplists;
+    islot *slot;
+    uint32_t mask;               /* slots - 1 */
+    itab strs, ctxs;
     uint32_t nlen4[33], nlen6[129];
-    uint8_t ord4[33], ord6[129];   /* prefix lengths present, longest first */
+    uint8_t ord4[33], ord6[129]; /* prefix lengths present, longest first */
     int nord4, nord6;
+    struct mm_ioc_set *warn;     /* warning lists: values that never match */
 };
 
 static inline char lc(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
@@ -62,7 +87,7 @@ static inline bool is_hex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 static inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+static inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
 
 static mm_str trim(mm_str s) {
     while (s.len && is_space(s.p[0])) s.p++, s.len--;
@@ -81,10 +106,16 @@ mm_ioc_set *mm_ioc_set_new(void) {
 
 void mm_ioc_set_free(mm_ioc_set *s) {
     if (!s) return;
+    mm_ioc_set_free(s->warn);
     mm_arena_free(&s->arena);
+    for (kchunk *k = s->keys, *nx; k; k = nx) {
+        nx = k->next;
+        free(k);
+    }
     free(s->e);
     free(s->slot);
-    free(s->lists);
+    free(s->strs.slot);
+    free(s->ctxs.slot);
     free(s);
 }
 
@@ -94,63 +125,106 @@ static uint64_t key_hash(unsigned type, const char *k, size_t n) {
     return mm_hash(k, n, 0x9e3779b97f4a7c15ULL * (type + 1));
 }
 
-static const ient *find(const mm_ioc_set *s, unsigned type, const char *k, uint32_t n,
-                        uint64_t h) {
+static char *key_store(mm_ioc_set *s, const char *k, size_t n) {
+    if (!s->keys || s->keys->cap - s->keys->used < n + 1) {
+        size_t cap = n + 1 > (1u << 20) ? n + 1 : (1u << 20);
+        kchunk *c = malloc(sizeof *c + cap);
+        if (!c) return NULL;
+        c->next = s->keys;
+        c->used = 0;
+        c->cap = cap;
+        s->keys = c;
+    }
+    char *p = s->keys->data + s->keys->used;
+    memcpy(p, k, n);
+    p[n] = 0;
+    s->keys->used += n + 1;
+    return p;
+}
+
+static const ient *find(const mm_ioc_set *s, unsigned type, const char *k, uint32_t n, uint64_t h) {
     if (!s->slot) return NULL;
+    uint32_t hf = (uint32_t)(h >> 32);
     for (uint32_t i = (uint32_t)h & s->mask;; i = (i + 1) & s->mask) {
-        uint32_t x = s->slot[i];
-        if (!x) return NULL;
-        const ient *e = &s->e[x - 1];
-        if (e->h == h && e->type == type && e->klen == n && memcmp(e->key, k, n) == 0)
-            return e;
+        const islot *x = &s->slot[i];
+        if (!x->idx) return NULL;
+        if (x->hf != hf) continue;
+        const ient *e = &s->e[x->idx - 1];
+        if (e->type == type && e->klen == n && memcmp(e->key, k, n) == 0) return e;
     }
 }
 
-static bool grow(mm_ioc_set *s) {
-    if (s->n == s->cap) {
-        uint32_t nc = s->cap ? s->cap * 2 : 256;
+static bool rehash(mm_ioc_set *s, uint32_t ns) {
+    islot *sl = calloc(ns, sizeof *sl);
+    if (!sl) return false;
+    for (uint32_t j = 0; j < s->n; j++) {
+        uint64_t h = key_hash(s->e[j].type, s->e[j].key, s->e[j].klen);
+        uint32_t i = (uint32_t)h & (ns - 1);
+        while (sl[i].idx) i = (i + 1) & (ns - 1);
+        sl[i] = (islot){j + 1, (uint32_t)(h >> 32)};
+    }
+    free(s->slot);
+    s->slot = sl;
+    s->mask = ns - 1;
+    return true;
+}
+
+static bool reserve(mm_ioc_set *s, size_t want) {
+    if (want > (1u << 30)) return false;
+    if (want > s->cap) {
+        uint32_t nc = s->cap ? s->cap : 256;
+        while (nc < want) nc *= 2;
         ient *ne = realloc(s->e, (size_t)nc * sizeof *ne);
         if (!ne) return false;
         s->e = ne;
         s->cap = nc;
     }
     /* keep the table at most half full */
-    if (!s->slot || (uint64_t)(s->n + 1) * 2 > (uint64_t)s->mask + 1) {
-        uint32_t ns = s->slot ? (s->mask + 1) * 2 : 1024;
-        uint32_t *sl = calloc(ns, sizeof *sl);
-        if (!sl) return false;
-        for (uint32_t j = 0; j < s->n; j++) {
-            uint32_t i = (uint32_t)s->e[j].h & (ns - 1);
-            while (sl[i]) i = (i + 1) & (ns - 1);
-            sl[i] = j + 1;
-        }
-        free(s->slot);
-        s->slot = sl;
-        s->mask = ns - 1;
+    if (!s->slot || (uint64_t)want * 2 > (uint64_t)s->mask + 1) {
+        uint32_t ns = s->slot ? s->mask + 1 : 1024;
+        while ((uint64_t)want * 2 > ns) ns *= 2;
+        if (!rehash(s, ns)) return false;
     }
     return true;
 }
 
-/* 1 added, 0 duplicate, -1 out of memory */
-static int add(mm_ioc_set *s, unsigned type, const char *k, uint32_t n, const char *text,
-               size_t tlen, const char *list, mm_str desc) {
+void mm_ioc_reserve(mm_ioc_set *s, size_t n) {
+    if (s) reserve(s, (size_t)s->n + n);
+}
+
+/* 1 added (*out set), 0 exists (*out = it), -1 out of memory */
+static int put(mm_ioc_set *s, unsigned type, const char *k, uint32_t n, const char *text, size_t tlen,
+               ient **out) {
     uint64_t h = key_hash(type, k, n);
-    if (find(s, type, k, n, h)) return 0;
-    if (!grow(s)) return -1;
+    const ient *f = find(s, type, k, n, h);
+    if (f) {
+        *out = (ient *)f;
+        return 0;
+    }
+    if (!reserve(s, (size_t)s->n + 1)) return -1;
+    char *kp;
+    if (type == MM_IOC_IP) {
+        char tmp[18 + 64];
+        memcpy(tmp, k, n);
+        memcpy(tmp + n, text, tlen);
+        kp = key_store(s, tmp, n + tlen);
+    } else {
+        kp = key_store(s, k, n);
+    }
+    if (!kp) return -1;
     ient *e = &s->e[s->n];
-    e->h = h;
-    e->type = (uint8_t)type;
-    e->key = mm_arena_strndup(&s->arena, k, n);
-    e->klen = n;
-    e->text = mm_arena_strndup(&s->arena, text, tlen);
-    e->list = list;
-    e->desc = desc.len ? mm_arena_strndup(&s->arena, desc.p, desc.len > DESC_MAX ? DESC_MAX : desc.len)
-                       : NULL;
+    memset(e, 0, sizeof *e);
+    e->key = kp;
+    e->klen = (uint16_t)n;
+    e->type = (uint16_t)type;
     uint32_t i = (uint32_t)h & s->mask;
-    while (s->slot[i]) i = (i + 1) & s->mask;
-    s->slot[i] = ++s->n;
+    while (s->slot[i].idx) i = (i + 1) & s->mask;
+    s->slot[i] = (islot){++s->n, (uint32_t)(h >> 32)};
+    *out = e;
     return 1;
 }
+
+static const char *ent_text(const ient *e) { return e->type == MM_IOC_IP ? e->key + e->klen : e->key; }
 
 static void note_len(mm_ioc_set *s, int af, int bits) {
     uint32_t *cnt = af == 4 ? s->nlen4 : s->nlen6;
@@ -161,6 +235,64 @@ static void note_len(mm_ioc_set *s, int af, int bits) {
     for (int b = maxb; b >= 0; b--)
         if (cnt[b]) ord[n++] = (uint8_t)b;
     if (af == 4) s->nord4 = n; else s->nord6 = n;
+}
+
+/* ---------------------------------------------------------------- interning */
+
+static const void *intern(mm_ioc_set *s, itab *t, const void *p, size_t n) {
+    uint64_t h = mm_hash(p, n, 0x51ed27);
+    if (!t->slot || (uint64_t)(t->n + 1) * 2 > (uint64_t)t->mask + 1) {
+        uint32_t ns = t->slot ? (t->mask + 1) * 2 : 256;
+        iitem **sl = calloc(ns, sizeof *sl);
+        if (!sl) return NULL;
+        for (uint32_t j = 0; t->slot && j <= t->mask; j++) {
+            iitem *it = t->slot[j];
+            if (!it) continue;
+            uint32_t i = (uint32_t)it->h & (ns - 1);
+            while (sl[i]) i = (i + 1) & (ns - 1);
+            sl[i] = it;
+        }
+        free(t->slot);
+        t->slot = sl;
+        t->mask = ns - 1;
+    }
+    uint32_t i = (uint32_t)h & t->mask;
+    for (; t->slot[i]; i = (i + 1) & t->mask) {
+        iitem *it = t->slot[i];
+        if (it->h == h && it->n == n && memcmp(it->data, p, n) == 0) return it->data;
+    }
+    iitem *it = mm_arena_alloc(&s->arena, sizeof *it + n + 1);
+    it->h = h;
+    it->n = (uint32_t)n;
+    memcpy(it->data, p, n);
+    it->data[n] = 0;
+    t->slot[i] = it;
+    t->n++;
+    return it->data;
+}
+
+/* NULL or "" -> NULL; long texts are cut (descriptions can be whole reports). */
+static const char *istr(mm_ioc_set *s, const char *v, size_t max) {
+    if (!v || !*v) return NULL;
+    size_t n = strnlen(v, max);
+    return intern(s, &s->strs, v, n);
+}
+
+static const mm_ioc_ctx *ictx(mm_ioc_set *s, const mm_ioc_ctx *c) {
+    mm_ioc_ctx k;
+    memset(&k, 0, sizeof k);   /* padding too: the bytes are the key */
+    k.feed = c->feed;
+    k.tlp = c->tlp;
+    k.actor = c->actor;
+    k.campaign = c->campaign;
+    k.malware = c->malware;
+    k.kill_chain = c->kill_chain;
+    k.attack = c->attack;
+    k.description = c->description;
+    k.action = c->action;
+    k.confidence = c->confidence;
+    k.also = c->also;
+    return intern(s, &s->ctxs, &k, sizeof k);
 }
 
 /* ---------------------------------------------------------------- normalisers */
@@ -197,6 +329,29 @@ static bool parse_ip_text(mm_str s, mm_ip *ip) {
     return mm_ip_parse(s, ip);
 }
 
+/* An internationalised name (UTF-8, already lower-cased ASCII) to its punycode
+ * form in place: the form DNS carries and most logs print. */
+static int idn_ascii(char *out, size_t n, size_t cap) {
+    char in[256];
+    if (n >= sizeof in) return -1;
+    memcpy(in, out, n);
+    in[n] = 0;
+    char *a = NULL;
+    if (idn2_to_ascii_8z(in, &a, IDN2_NONTRANSITIONAL) != IDN2_OK || !a) {
+        /* not a valid IDN: keep the lower-cased UTF-8, it can still match itself */
+        idn2_free(a);
+        return (int)n;
+    }
+    size_t l = strlen(a);
+    if (l >= cap || l > 253) {
+        idn2_free(a);
+        return -1;
+    }
+    for (size_t i = 0; i < l; i++) out[i] = lc(a[i]);
+    idn2_free(a);
+    return (int)l;
+}
+
 /* Domain: lower-case into out, trailing dot and leading "*." / "." removed.  At
  * least two labels, labels 1..63 bytes of [a-z0-9_-] (or UTF-8), and not all
  * digits in the last label (that is a broken address, not a domain). */
@@ -206,7 +361,7 @@ static int norm_domain(mm_str s, char *out, size_t cap) {
     if (s.len && s.p[s.len - 1] == '.') s.len--;
     if (s.len == 0 || s.len > 253 || s.len >= cap) return -1;
     int labels = 1, lablen = 0;
-    bool lastdigits = true;
+    bool lastdigits = true, utf8 = false;
     for (uint32_t i = 0; i < s.len; i++) {
         char c = lc(s.p[i]);
         if (c == '.') {
@@ -216,14 +371,16 @@ static int norm_domain(mm_str s, char *out, size_t cap) {
             lastdigits = true;
         } else if ((c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == '_' ||
                    (unsigned char)c >= 0x80) {
-            if (++lablen > 63) return -1;
+            if (++lablen > 63 && !utf8 && (unsigned char)c < 0x80) return -1;
             if (!is_digit(c)) lastdigits = false;
+            if ((unsigned char)c >= 0x80) utf8 = true;
         } else {
             return -1;
         }
         out[i] = c;
     }
     if (lablen == 0 || labels < 2 || lastdigits) return -1;
+    if (utf8) return idn_ascii(out, s.len, cap);
     return (int)s.len;
 }
 
@@ -334,6 +491,8 @@ static bool url_split(mm_str s, url_parts *u, bool need_path) {
     return true;
 }
 
+static int hexv(char c) { return c <= '9' ? c - '0' : (lc(c) - 'a' + 10); }
+
 /* host[:port]/path[?query] into out; with_query false drops "?...". */
 static int url_key(const url_parts *u, bool with_query, char *out, size_t cap) {
     size_t n = 0;
@@ -351,14 +510,35 @@ static int url_key(const url_parts *u, bool with_query, char *out, size_t cap) {
         n += u->port.len;
     }
     if (path.len == 0 || path.p[0] != '/') out[n++] = '/';
-    memcpy(out + n, path.p, path.len);
-    n += path.len;
+    /* %41 and A are the same URL; %2f and %2F too (but not /: escaping changes meaning) */
+    for (uint32_t i = 0; i < path.len; i++) {
+        char c = path.p[i];
+        if (c == '%' && i + 2 < path.len && is_hex(path.p[i + 1]) &&
+            is_hex(path.p[i + 2])) {
+            int v = hexv(path.p[i + 1]) * 16 + hexv(path.p[i + 2]);
+            if ((v >= 'A' && v <= 'Z') || (v >= 'a' && v <= 'z') || (v >= '0' && v <= '9') || v == '-' ||
+                v == '.' || v == '_' || v == '~') {
+                if (n + 1 >= cap) return -1;
+                out[n++] = (char)v;
+            } else {
+                if (n + 3 >= cap) return -1;
+                out[n++] = '%';
+                out[n++] = "0123456789ABCDEF"[v >> 4];
+                out[n++] = "0123456789ABCDEF"[v & 15];
+            }
+            i += 2;
+            continue;
+        }
+        if (n + 1 >= cap) return -1;
+        out[n++] = c;
+    }
     return (int)n;
 }
 
 static bool has_query(const url_parts *u) {
     return memchr(u->path.p ? u->path.p : "", '?', u->path.len) != NULL;
 }
+
 
 /* ---------------------------------------------------------------- types */
 
@@ -373,6 +553,10 @@ static const struct { const char *name; unsigned bits; } type_names[] = {
     {"md5", MM_IOC_MD5},          {"sha1", MM_IOC_SHA1},       {"sha256", MM_IOC_SHA256},
     {"filehash-md5", MM_IOC_MD5}, {"filehash-sha1", MM_IOC_SHA1},
     {"filehash-sha256", MM_IOC_SHA256},
+    {"ja3", MM_IOC_JA3},          {"ja3-fingerprint-md5", MM_IOC_JA3},
+    {"email", MM_IOC_EMAIL},      {"email-src", MM_IOC_EMAIL}, {"email-dst", MM_IOC_EMAIL},
+    {"email-addr", MM_IOC_EMAIL}, {"filename", MM_IOC_FILENAME}, {"file-name", MM_IOC_FILENAME},
+    {"user-agent", MM_IOC_UA},    {"user_agent", MM_IOC_UA},   {"useragent", MM_IOC_UA},
 };
 
 static unsigned type_lookup(mm_str s) {
@@ -398,44 +582,96 @@ const char *mm_ioc_type_name(unsigned type) {
     case MM_IOC_MD5: return "md5";
     case MM_IOC_SHA1: return "sha1";
     case MM_IOC_SHA256: return "sha256";
+    case MM_IOC_JA3: return "ja3";
+    case MM_IOC_EMAIL: return "email";
+    case MM_IOC_FILENAME: return "filename";
+    case MM_IOC_UA: return "user-agent";
     default: return "indicator";
     }
 }
 
-/* ---------------------------------------------------------------- parsing */
-
-/* Undo common defanging into out: hxxp -> http, [.] (.) {.} -> ., [:] -> :, [at] -> @ */
-static mm_str refang(mm_str s, char *out, size_t cap) {
-    size_t n = 0;
-    uint32_t i = 0;
-    if (s.len >= 5 && lc(s.p[0]) == 'h' && lc(s.p[1]) == 'x' && lc(s.p[2]) == 'x' &&
-        lc(s.p[3]) == 'p' && (s.p[4] == ':' || lc(s.p[4]) == 's') && n + 4 < cap) {
-        memcpy(out, "http", 4);
-        n = 4;
-        i = 4;
+unsigned mm_ioc_bits_of(mm_ind_type t) {
+    switch (t) {
+    case MM_IND_IP: return MM_IOC_IP;
+    case MM_IND_DOMAIN: return MM_IOC_DOMAIN;
+    case MM_IND_URL: return MM_IOC_URL;
+    case MM_IND_MD5: return MM_IOC_MD5;
+    case MM_IND_SHA1: return MM_IOC_SHA1;
+    case MM_IND_SHA256: return MM_IOC_SHA256;
+    case MM_IND_JA3: return MM_IOC_JA3;
+    case MM_IND_EMAIL: return MM_IOC_EMAIL;
+    case MM_IND_FILENAME: return MM_IOC_FILENAME;
+    case MM_IND_USER_AGENT: return MM_IOC_UA;
+    default: return 0;
     }
-    while (i < s.len && n + 1 < cap) {
-        if (i + 2 < s.len && (s.p[i] == '[' || s.p[i] == '(' || s.p[i] == '{') &&
-            (s.p[i + 1] == '.' || s.p[i + 1] == ':') &&
-            (s.p[i + 2] == ']' || s.p[i + 2] == ')' || s.p[i + 2] == '}')) {
-            out[n++] = s.p[i + 1];
-            i += 3;
-        } else {
-            out[n++] = s.p[i++];
-        }
-    }
-    return (mm_str){out, (uint32_t)n};
 }
 
-/* Classify and add one indicator.  `want` (0 = auto) is the type column.
- * Returns 1 added, 0 duplicate, -1 bad, -2 out of memory. */
-static int add_indicator(mm_ioc_set *s, const char *list, mm_str raw, unsigned want, mm_str desc) {
-    char fang[KEY_MAX], key[KEY_MAX];
+static mm_ind_type ind_of_bits(unsigned b) {
+    for (int t = MM_IND_IP; t < MM_IND__COUNT; t++)
+        if (mm_ioc_bits_of((mm_ind_type)t) == b) return (mm_ind_type)t;
+    return MM_IND_NONE;
+}
+
+/* ---------------------------------------------------------------- normalising */
+
+/* The key of one value.  `want` is the type (one bit) or 0 to classify the text.
+ * key gets the lookup key (binary for addresses), text the canonical text (for
+ * addresses; the key itself otherwise).  Returns the key length, -1 with *why. */
+typedef struct nkey {
+    unsigned type;
+    char key[KEY_MAX];
+    uint32_t klen;
+    char text[64];       /* addresses only */
+    uint32_t tlen;
+    int af, bits;        /* addresses */
+} nkey;
+
+static bool email_key(mm_str v, nkey *k) {
+    const char *at = memchr(v.p, '@', v.len);
+    if (!at || at == v.p || v.len > 320) return false;
+    uint32_t ll = (uint32_t)(at - v.p);
+    if (ll > 64) return false;
+    for (uint32_t i = 0; i < ll; i++) {
+        char c = v.p[i];
+        if (is_space(c) || c == '<' || c == '>' || c == '@' || c == ',' || c == '"' || (unsigned char)c < 0x21) return false;
+        k->key[i] = lc(c);
+    }
+    k->key[ll] = '@';
+    int dl = norm_domain((mm_str){at + 1, v.len - ll - 1}, k->key + ll + 1, sizeof k->key - ll - 1);
+    if (dl < 0) return false;
+    k->klen = ll + 1 + (uint32_t)dl;
+    k->type = MM_IOC_EMAIL;
+    return true;
+}
+
+static int normalise(unsigned want, mm_str raw, nkey *k, const char **why) {
+    char fang[KEY_MAX];
+    *why = NULL;
     raw = trim(raw);
-    if (raw.len == 0 || raw.len >= KEY_MAX) return -1;
-    mm_str v = refang(raw, fang, sizeof fang);
-    if (v.len == 0) return -1;
-    int r;
+    if (raw.len == 0) { *why = "empty value"; return -1; }
+    if (raw.len >= KEY_MAX) { *why = "value too long"; return -1; }
+    k->tlen = 0;
+    /* literal types: no refanging, no classification */
+    if (want == MM_IOC_UA) {
+        if (raw.len > UA_MAX) { *why = "User-Agent too long"; return -1; }
+        for (uint32_t i = 0; i < raw.len; i++) k->key[i] = lc(raw.p[i]);
+        k->klen = raw.len;
+        k->type = MM_IOC_UA;
+        return (int)k->klen;
+    }
+    if (want == MM_IOC_FILENAME) {
+        uint32_t st = 0;
+        for (uint32_t i = 0; i < raw.len; i++)
+            if (raw.p[i] == '/' || raw.p[i] == '\\') st = i + 1;
+        if (st == raw.len || raw.len - st > 255) { *why = "not a file name"; return -1; }
+        for (uint32_t i = st; i < raw.len; i++) k->key[i - st] = lc(raw.p[i]);
+        k->klen = raw.len - st;
+        k->type = MM_IOC_FILENAME;
+        return (int)k->klen;
+    }
+    mm_str v = {fang, (uint32_t)mm_intel_refang(raw.p, raw.len, fang, sizeof fang)};
+    v = trim(v);
+    if (v.len == 0) { *why = "empty value"; return -1; }
 
     /* address or CIDR (parsed here so host bits can be masked off) */
     mm_ip net;
@@ -449,270 +685,236 @@ static int add_indicator(mm_ioc_set *s, const char *list, mm_str raw, unsigned w
             if (sp == v.len) {
                 bits = maxb;
             } else {
-                /* an address followed by '/': a prefix length or a broken line */
-                if (sp + 1 >= v.len || v.len - sp - 1 > 3) return -1;
+                if (sp + 1 >= v.len || v.len - sp - 1 > 3) { *why = "bad prefix length"; return -1; }
                 bits = 0;
                 for (uint32_t i = sp + 1; i < v.len; i++) {
-                    if (!is_digit(v.p[i])) return -1;
+                    if (!is_digit(v.p[i])) { *why = "bad prefix length"; return -1; }
                     bits = bits * 10 + (v.p[i] - '0');
                 }
-                if (bits > maxb) return -1;
+                if (bits > maxb) { *why = "prefix length too long"; return -1; }
             }
         }
     }
     if (bits >= 0) {
-        if (want && !(want & MM_IOC_IP)) return -1;
+        if (want && want != MM_IOC_IP) { *why = "an address where another type was expected"; return -1; }
         if (net.af == 6 && bits == 128) net = unmap(&net);   /* ::ffff:a.b.c.d as a v4 host */
         if (net.af == 4 && bits > 32) bits = 32;
-        uint32_t kl = ip_key(&net, bits, key);
+        k->klen = ip_key(&net, bits, k->key);
         mm_ip masked;
         memset(&masked, 0, sizeof masked);
         masked.af = net.af;
-        memcpy(masked.b, key + 2, 16);
-        char txt[64];
-        mm_ip_fmt(&masked, txt);
-        size_t tl = strlen(txt);
+        memcpy(masked.b, k->key + 2, 16);
+        mm_ip_fmt(&masked, k->text);
+        size_t tl = strlen(k->text);
         if ((net.af == 4 && bits < 32) || (net.af == 6 && bits < 128))
-            tl += (size_t)snprintf(txt + tl, sizeof txt - tl, "/%d", bits);
-        r = add(s, MM_IOC_IP, key, kl, txt, tl, list, desc);
-        if (r > 0) note_len(s, net.af, bits);
-        return r < 0 ? -2 : r;
+            tl += (size_t)snprintf(k->text + tl, sizeof k->text - tl, "/%d", bits);
+        k->tlen = (uint32_t)tl;
+        k->type = MM_IOC_IP;
+        k->af = net.af;
+        k->bits = bits;
+        return (int)k->klen;
     }
+    if (want == MM_IOC_IP) { *why = "not an IP address or CIDR"; return -1; }
 
-    /* hash */
+    /* hex: hashes by length; a JA3 is an md5-shaped fingerprint */
     int ht = hash_type(v);
+    if (want == MM_IOC_JA3) {
+        if (ht != MM_IOC_MD5) { *why = "a JA3 is 32 hex digits"; return -1; }
+        ht = MM_IOC_JA3;
+    }
     if (ht) {
-        if (want && !(want & (unsigned)ht)) return -1;
-        for (uint32_t i = 0; i < v.len; i++) key[i] = lc(v.p[i]);
-        r = add(s, (unsigned)ht, key, v.len, key, v.len, list, desc);
-        return r < 0 ? -2 : r;
+        if (want && want != (unsigned)ht) { *why = "hash of the wrong length for its type"; return -1; }
+        for (uint32_t i = 0; i < v.len; i++) k->key[i] = lc(v.p[i]);
+        k->klen = v.len;
+        k->type = (unsigned)ht;
+        return (int)k->klen;
+    }
+    if (want & (MM_IOC_HASH | MM_IOC_JA3)) { *why = "not a hex hash"; return -1; }
+
+    /* e-mail address (no scheme, no slash, one '@') */
+    uint32_t sl;
+    bool has_scheme = scheme_len(v, &sl);
+    if (want == MM_IOC_EMAIL || (!want && !has_scheme && !slash && memchr(v.p, '@', v.len))) {
+        if (v.len > 7 && !strncasecmp(v.p, "mailto:", 7)) v.p += 7, v.len -= 7;
+        if (!email_key(v, k)) { *why = "not an e-mail address"; return -1; }
+        return (int)k->klen;
     }
 
     /* URL: has a scheme, or a path after a host */
-    uint32_t sl;
-    bool urlish = scheme_len(v, &sl) || slash;
-    if (urlish) {
+    if (has_scheme || slash) {
         url_parts u;
-        if (!url_split(v, &u, true)) return -1;
-        if (want && !(want & MM_IOC_URL)) {
+        if (!url_split(v, &u, true)) { *why = "not a URL"; return -1; }
+        if (want == MM_IOC_DOMAIN) {
             /* typed as a domain but written as a URL: a bare site is fine */
-            if (!(want & MM_IOC_DOMAIN) || u.host_is_ip) return -1;
-            if (!(u.path.len == 0 || (u.path.len == 1 && u.path.p[0] == '/'))) return -1;
-            r = add(s, MM_IOC_DOMAIN, u.hostn, (uint32_t)u.hostn_len, u.hostn,
-                    (size_t)u.hostn_len, list, desc);
-            return r < 0 ? -2 : r;
+            if (u.host_is_ip || !(u.path.len == 0 || (u.path.len == 1 && u.path.p[0] == '/'))) {
+                *why = "a URL where a domain was expected";
+                return -1;
+            }
+            memcpy(k->key, u.hostn, (size_t)u.hostn_len);
+            k->klen = (uint32_t)u.hostn_len;
+            k->type = MM_IOC_DOMAIN;
+            return (int)k->klen;
         }
-        int kl = url_key(&u, true, key, sizeof key);
-        if (kl < 0) return -1;
-        r = add(s, MM_IOC_URL, key, (uint32_t)kl, key, (size_t)kl, list, desc);
-        return r < 0 ? -2 : r;
+        int kl = url_key(&u, true, k->key, sizeof k->key);
+        if (kl < 0) { *why = "URL too long"; return -1; }
+        k->klen = (uint32_t)kl;
+        k->type = MM_IOC_URL;
+        return kl;
     }
 
     /* domain (a URL-typed bare host is taken as the site: a domain) */
-    if (want && !(want & (MM_IOC_DOMAIN | MM_IOC_URL))) return -1;
-    int dl = norm_domain(v, key, sizeof key);
-    if (dl < 0) return -1;
-    r = add(s, MM_IOC_DOMAIN, key, (uint32_t)dl, key, (size_t)dl, list, desc);
-    return r < 0 ? -2 : r;
+    if (want && !(want & (MM_IOC_DOMAIN | MM_IOC_URL))) { *why = "value does not fit its type"; return -1; }
+    int dl = norm_domain(v, k->key, sizeof k->key);
+    if (dl < 0) { *why = want ? "not a domain name" : "not an indicator"; return -1; }
+    k->klen = (uint32_t)dl;
+    k->type = MM_IOC_DOMAIN;
+    return dl;
 }
 
-/* CSV: split one line into up to max fields (slices into line or into scratch for
- * quoted fields with "" escapes).  Returns the field count, -1 if malformed. */
-static int csv_split(mm_str line, mm_str *f, int max, char *scratch, size_t cap) {
-    int n = 0;
-    uint32_t i = 0;
-    size_t used = 0;
-    for (;;) {
-        while (i < line.len && is_space(line.p[i])) i++;
-        mm_str cur = {line.p + i, 0};
-        if (i < line.len && line.p[i] == '"') {
-            i++;
-            char *dst = scratch + used;
-            size_t dn = 0;
-            bool closed = false;
-            while (i < line.len) {
-                if (line.p[i] == '"') {
-                    if (i + 1 < line.len && line.p[i + 1] == '"') {
-                        if (used + dn >= cap) return -1;
-                        dst[dn++] = '"';
-                        i += 2;
-                        continue;
-                    }
-                    closed = true;
-                    i++;
-                    break;
-                }
-                if (used + dn >= cap) return -1;
-                dst[dn++] = line.p[i++];
-            }
-            if (!closed) return -1;
-            cur = (mm_str){dst, (uint32_t)dn};
-            used += dn;
-            while (i < line.len && is_space(line.p[i])) i++;
-            if (i < line.len && line.p[i] != ',') return -1;
-        } else {
-            uint32_t st = i;
-            while (i < line.len && line.p[i] != ',') i++;
-            cur = trim((mm_str){line.p + st, i - st});
-        }
-        if (n < max) f[n] = cur;
-        n++;
-        if (i >= line.len) break;
-        i++;   /* the comma */
-    }
-    return n < max ? n : max;
+int mm_ioc_normalise(int t, const char *v, size_t n, char *out, size_t cap, int *t_out, const char **why) {
+    const char *w = NULL;
+    static const char too_long[] = "value too long";
+    nkey k;
+    if (!why) why = &w;
+    if (n >= KEY_MAX) { *why = too_long; return -1; }
+    unsigned want = t ? mm_ioc_bits_of((mm_ind_type)t) : 0;
+    if (t && !want) { *why = "unknown indicator type"; return -1; }
+    if (normalise(want, (mm_str){v, (uint32_t)n}, &k, why) < 0) return -1;
+    const char *txt = k.type == MM_IOC_IP ? k.text : k.key;
+    size_t tl = k.type == MM_IOC_IP ? k.tlen : k.klen;
+    if (tl >= cap) { *why = too_long; return -1; }
+    memcpy(out, txt, tl);
+    out[tl] = 0;
+    if (t_out) *t_out = (int)ind_of_bits(k.type);
+    return (int)tl;
 }
 
-static bool has_comma_outside_quotes(mm_str line) {
-    bool q = false;
-    for (uint32_t i = 0; i < line.len; i++) {
-        if (line.p[i] == '"') q = !q;
-        else if (line.p[i] == ',' && !q) return true;
-    }
+/* ---------------------------------------------------------------- adding */
+
+static uint32_t until_s(int64_t ns) {
+    if (ns <= 0) return 0;
+    int64_t s = ns / 1000000000;
+    return s > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)(s ? s : 1);
+}
+
+static bool chain_has_feed(const mm_ioc_ctx *c, const char *feed) {
+    for (; c; c = c->also)
+        if (c->feed == feed) return true;   /* interned: pointer equality */
     return false;
 }
 
-static bool header_word(mm_str s, const char *const *names) {
-    for (; *names; names++) {
-        size_t l = strlen(*names);
-        if (l != s.len) continue;
-        size_t j = 0;
-        while (j < l && lc(s.p[j]) == (*names)[j]) j++;
-        if (j == l) return true;
+/* A copy of chain `c` with `n` inserted by confidence (contexts are shared, so the
+ * chain is rebuilt, not edited). */
+static const mm_ioc_ctx *chain_insert(mm_ioc_set *s, const mm_ioc_ctx *c, const mm_ioc_ctx *n) {
+    if (!c || n->confidence > c->confidence) {
+        mm_ioc_ctx x = *n;
+        x.also = c;
+        return ictx(s, &x);
     }
-    return false;
+    mm_ioc_ctx x = *c;
+    x.also = chain_insert(s, c->also, n);
+    return ictx(s, &x);
 }
 
-static bool looks_like_header(const mm_str *f, int n) {
-    for (int i = 0; i < n; i++)
-        for (uint32_t j = 0; j < f[i].len; j++) {
-            char c = lc(f[i].p[j]);
-            if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '_' || c == '-' || c == ' ' || c == '.' ||
-                  c == '#'))
-                return false;
-        }
-    return n > 0;
-}
-
-static const char *const hdr_ind_primary[] = {"indicator", "ioc", "ioc_value", "value", "observable",
-                                             "indicator_value", NULL};
-static const char *const hdr_ind_other[] = {"url", "domain", "hostname", "host", "ip", "ip_address",
-                                           "dst_ip", "ipaddress", "address", "sha256_hash", "sha256",
-                                           "md5_hash", "md5", "sha1_hash", "sha1", "hash", NULL};
-static const char *const hdr_type[] = {"type", "ioc_type", "indicator_type", "kind", NULL};
-static const char *const hdr_desc[] = {"description", "desc", "comment", "comments", "threat",
-                                      "malware", "note", "notes", NULL};
-
-/* Could this cell be an indicator (used to tell a header row from data)? */
-static bool indicator_like(mm_str v) {
-    char tmp[KEY_MAX], dk[256];
-    mm_ip ip;
-    v = refang(trim(v), tmp, sizeof tmp);
-    uint32_t sl;
-    return parse_ip_text(v, &ip) || hash_type(v) || norm_domain(v, dk, sizeof dk) >= 0 ||
-           scheme_len(v, &sl) || (v.len && memchr(v.p, '/', v.len));
-}
-
-static const char *intern_list(mm_ioc_set *s, const char *name) {
-    if (!name || !*name) name = "indicators";
-    for (int i = 0; i < s->nlists; i++)
-        if (strcmp(s->lists[i], name) == 0) return s->lists[i];
-    if (s->nlists == s->caplists) {
-        int nc = s->caplists ? s->caplists * 2 : 8;
-        const char **nl = realloc(s->lists, (size_t)nc * sizeof *nl);
-        if (!nl) return NULL;
-        s->lists = nl;
-        s->caplists = nc;
+int mm_ioc_add(mm_ioc_set *s, const mm_indicator *ind, unsigned flags, const char **why) {
+    const char *w = NULL;
+    if (!why) why = &w;
+    *why = NULL;
+    if (!s || !ind || !ind->value) { *why = "no value"; return -1; }
+    if (flags & MM_IOC_ADD_WARNING) {
+        if (!s->warn && !(s->warn = mm_ioc_set_new())) return -2;
+        return mm_ioc_add(s->warn, ind, flags & ~MM_IOC_ADD_WARNING, why);
     }
-    const char *c = mm_arena_strndup(&s->arena, name, strlen(name));
-    s->lists[s->nlists++] = c;
-    return c;
+    if (ind->revoked) return 0;
+    uint32_t vu = until_s(ind->valid_until);
+    if (vu && vu < (uint32_t)time(NULL)) return 0;
+    unsigned want = mm_ioc_bits_of(ind->type);
+    nkey k;
+    if (normalise(want, mm_str_c(ind->value), &k, why) < 0) return -1;
+    mm_ioc_ctx c = {
+        .feed = istr(s, ind->feed ? ind->feed : "indicators", 256),
+        .tlp = istr(s, ind->tlp, 32),
+        .actor = istr(s, ind->actor, 256),
+        .campaign = istr(s, ind->campaign, 256),
+        .malware = istr(s, ind->malware, 256),
+        .kill_chain = istr(s, ind->kill_chain, 256),
+        .attack = istr(s, ind->attack, 256),
+        .description = istr(s, ind->description, DESC_MAX),
+        .action = istr(s, ind->action, DESC_MAX),
+        .confidence = ind->confidence < -1 ? -1 : ind->confidence > 100 ? 100 : ind->confidence,
+    };
+    ient *e;
+    int r = put(s, k.type, k.key, k.klen, k.text, k.tlen, &e);
+    if (r < 0) return -2;
+    if (r == 1) {
+        e->ctx = ictx(s, &c);
+        e->valid_until = vu;
+        if (k.type == MM_IOC_IP) note_len(s, k.af, k.bits);
+        return 1;
+    }
+    /* the same indicator again: another feed's view is kept; the longest validity wins */
+    if (!chain_has_feed(e->ctx, c.feed)) e->ctx = chain_insert(s, e->ctx, ictx(s, &c));
+    if (e->valid_until && (!vu || vu > e->valid_until)) e->valid_until = vu;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- lists */
+
+typedef struct list_ctx {
+    mm_ioc_set *s;
+    int added, bad;
+    bool oom;
+} list_ctx;
+
+static int list_rec(void *vc, const mm_indicator *ind) {
+    list_ctx *lc_ = vc;
+    int r = mm_ioc_add(lc_->s, ind, 0, NULL);
+    if (r > 0) lc_->added++;
+    else if (r == -1) lc_->bad++;
+    else if (r == -2) {
+        lc_->oom = true;
+        return 1;
+    }
+    return 0;
 }
 
 int mm_ioc_parse(mm_ioc_set *s, const char *name, const char *text, size_t len, int *bad) {
-    int added = 0, nbad = 0;
     if (bad) *bad = 0;
     if (!s || (!text && len)) return 0;
-    const char *list = intern_list(s, name);
-    if (!list) return 0;
-    int mode = 0;            /* 0 undecided, 1 plain, 2 csv */
-    bool header_done = false;
-    int ci = 0, ct = 1, cd = 2;   /* csv column of indicator, type, description */
-    char scratch[KEY_MAX * 2];
-    size_t pos = 0;
-    if (len >= 3 && (unsigned char)text[0] == 0xef && (unsigned char)text[1] == 0xbb &&
-        (unsigned char)text[2] == 0xbf)
-        pos = 3;   /* UTF-8 BOM */
-    while (pos < len) {
-        size_t e = pos;
-        while (e < len && text[e] != '\n') e++;
-        size_t ll = e - pos;
-        mm_str line = trim((mm_str){text + pos, (uint32_t)(ll > MM_MAX_RECORD ? 0 : ll)});
-        pos = e + 1;
-        if (ll > MM_MAX_RECORD) { nbad++; continue; }
-        if (line.len == 0 || line.p[0] == '#') continue;
-        if (line.len >= 2 && line.p[0] == '/' && line.p[1] == '/') continue;
-        if (mode == 0) mode = (has_comma_outside_quotes(line) || line.p[0] == '"') ? 2 : 1;
-
-        int r;
-        if (mode == 1) {
-            /* strip a trailing "# comment" (whitespace before '#') */
-            uint32_t tok = 0;
-            while (tok < line.len && !is_space(line.p[tok])) tok++;
-            mm_str ind = {line.p, tok};
-            mm_str desc = trim((mm_str){line.p + tok, line.len - tok});
-            if (desc.len && desc.p[0] == '#') desc = trim((mm_str){desc.p + 1, desc.len - 1});
-            r = add_indicator(s, list, ind, 0, desc);
-        } else {
-            mm_str f[16];
-            int nf = csv_split(line, f, 16, scratch, sizeof scratch);
-            if (nf <= 0) { nbad++; continue; }
-            if (!header_done) {
-                header_done = true;
-                if (!indicator_like(f[0]) && looks_like_header(f, nf)) {
-                    /* a header: find the columns it names, else keep 1/2/3 */
-                    int hi = -1, ho = -1, ht = -1, hd = -1;
-                    for (int i = 0; i < nf; i++) {
-                        if (hi < 0 && header_word(f[i], hdr_ind_primary)) hi = i;
-                        else if (ho < 0 && header_word(f[i], hdr_ind_other)) ho = i;
-                        else if (ht < 0 && header_word(f[i], hdr_type)) ht = i;
-                        else if (hd < 0 && header_word(f[i], hdr_desc)) hd = i;
-                    }
-                    if (hi >= 0 || ho >= 0 || ht >= 0 || hd >= 0) {
-                        ci = hi >= 0 ? hi : ho >= 0 ? ho : 0;
-                        ct = ht;
-                        cd = hd;
-                    }
-                    continue;
-                }
-            }
-            if (ci >= nf) { nbad++; continue; }
-            unsigned want = 0;
-            if (ct >= 0 && ct < nf && f[ct].len) want = type_lookup(f[ct]);
-            mm_str desc = (cd >= 0 && cd < nf) ? f[cd] : (mm_str){NULL, 0};
-            r = add_indicator(s, list, f[ci], want, desc);
-        }
-        if (r > 0) added++;
-        else if (r == -1) nbad++;
-        else if (r == -2) { nbad++; break; }
-    }
+    list_ctx lc_ = {.s = s};
+    mm_intel_stats st;
+    memset(&st, 0, sizeof st);
+    mm_err err;
+    if (mm_list_read(text ? text : "", len, name && *name ? name : "indicators", NULL, list_rec, &lc_, &st,
+                     &err) < 0)
+        lc_.bad++;
+    int nbad = lc_.bad + (int)st.skipped;
     if (bad) *bad = nbad;
-    if (added) mm_count(MM_C_IOC_LOADED, (uint64_t)added);
+    if (lc_.added) mm_count(MM_C_IOC_LOADED, (uint64_t)lc_.added);
     if (nbad) mm_count(MM_C_IOC_ERRORS, (uint64_t)nbad);
-    return added;
+    return lc_.added;
 }
 
 /* ---------------------------------------------------------------- lookup */
 
+static bool alive(const ient *e) {
+    return !e->valid_until || (uint32_t)time(NULL) <= e->valid_until;
+}
+
 static bool hit_from(const ient *e, mm_ioc_hit *hit) {
-    if (!e) return false;
+    if (!e || !alive(e)) return false;
     if (hit) {
-        hit->indicator = e->text;
-        hit->list = e->list;
-        hit->desc = e->desc;
+        hit->indicator = ent_text(e);
+        hit->ctx = e->ctx;
+        hit->list = e->ctx ? e->ctx->feed : "indicators";
+        hit->desc = e->ctx ? e->ctx->description : NULL;
         hit->type = e->type;
     }
     return true;
+}
+
+static bool probe(const mm_ioc_set *s, unsigned type, const char *k, uint32_t n, mm_ioc_hit *hit) {
+    return hit_from(find(s, type, k, n, key_hash(type, k, n)), hit);
 }
 
 static bool lookup_ip(const mm_ioc_set *s, const mm_ip *ip0, mm_ioc_hit *hit) {
@@ -722,7 +924,7 @@ static bool lookup_ip(const mm_ioc_set *s, const mm_ip *ip0, mm_ioc_hit *hit) {
     char key[18];
     for (int i = 0; ord && i < n; i++) {
         uint32_t kl = ip_key(&ip, ord[i], key);
-        if (hit_from(find(s, MM_IOC_IP, key, kl, key_hash(MM_IOC_IP, key, kl)), hit)) return true;
+        if (probe(s, MM_IOC_IP, key, kl, hit)) return true;
     }
     return false;
 }
@@ -733,47 +935,68 @@ static bool lookup_domain(const mm_ioc_set *s, const char *d, uint32_t n, mm_ioc
     while (i < n) {
         mm_str rest = {d + i, n - i};
         if (!memchr(rest.p, '.', rest.len)) break;
-        if (hit_from(find(s, MM_IOC_DOMAIN, rest.p, rest.len, key_hash(MM_IOC_DOMAIN, rest.p, rest.len)), hit))
-            return true;
+        if (probe(s, MM_IOC_DOMAIN, rest.p, rest.len, hit)) return true;
         while (i < n && d[i] != '.') i++;
         i++;
     }
     return false;
 }
 
-/* Event-side domain: lower-case, tolerate a trailing dot; no validation beyond
- * length (an odd value simply finds nothing). */
+/* Event-side domain: lower-case (punycode when it is UTF-8), tolerate a trailing
+ * dot; no validation beyond that (an odd value simply finds nothing). */
 static bool match_domain_text(const mm_ioc_set *s, mm_str v, mm_ioc_hit *hit) {
     char buf[256];
     if (v.len && v.p[v.len - 1] == '.') v.len--;
     if (v.len == 0 || v.len >= sizeof buf) return false;
-    for (uint32_t i = 0; i < v.len; i++) buf[i] = lc(v.p[i]);
-    return lookup_domain(s, buf, v.len, hit);
+    bool utf8 = false;
+    for (uint32_t i = 0; i < v.len; i++) {
+        buf[i] = lc(v.p[i]);
+        if ((unsigned char)buf[i] >= 0x80) utf8 = true;
+    }
+    uint32_t n = v.len;
+    if (utf8) {
+        int l = idn_ascii(buf, n, sizeof buf);
+        if (l < 0) return false;
+        n = (uint32_t)l;
+    }
+    return lookup_domain(s, buf, n, hit);
 }
 
 static bool match_url(const mm_ioc_set *s, const url_parts *u, unsigned types, mm_ioc_hit *hit) {
     char key[KEY_MAX];
     if (types & MM_IOC_URL) {
         int kl = url_key(u, true, key, sizeof key);
-        if (kl > 0 && hit_from(find(s, MM_IOC_URL, key, (uint32_t)kl, key_hash(MM_IOC_URL, key, (size_t)kl)), hit))
-            return true;
+        if (kl > 0 && probe(s, MM_IOC_URL, key, (uint32_t)kl, hit)) return true;
         if (has_query(u)) {
             kl = url_key(u, false, key, sizeof key);
-            if (kl > 0 &&
-                hit_from(find(s, MM_IOC_URL, key, (uint32_t)kl, key_hash(MM_IOC_URL, key, (size_t)kl)), hit))
-                return true;
+            if (kl > 0 && probe(s, MM_IOC_URL, key, (uint32_t)kl, hit)) return true;
         }
     }
     if (u->host_is_ip) return (types & MM_IOC_IP) && lookup_ip(s, &u->ip, hit);
     return (types & MM_IOC_DOMAIN) && lookup_domain(s, u->hostn, (uint32_t)u->hostn_len, hit);
 }
 
-bool mm_ioc_match(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned types,
-                  mm_ioc_hit *hit) {
+/* The literal types: the value is what it is, whatever it looks like. */
+static bool match_literal(const mm_ioc_set *s, mm_str val, unsigned types, mm_ioc_hit *hit) {
+    nkey k;
+    const char *why;
+    if ((types & MM_IOC_UA) && normalise(MM_IOC_UA, val, &k, &why) > 0 &&
+        probe(s, MM_IOC_UA, k.key, k.klen, hit))
+        return true;
+    if ((types & MM_IOC_FILENAME) && normalise(MM_IOC_FILENAME, val, &k, &why) > 0 &&
+        probe(s, MM_IOC_FILENAME, k.key, k.klen, hit))
+        return true;
+    return false;
+}
+
+static bool match_raw(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned types, mm_ioc_hit *hit) {
     if (!s || s->n == 0 || !types) return false;
     if (ip && ip->af) return (types & MM_IOC_IP) && lookup_ip(s, ip, hit);
     val = trim(val);
     if (val.len == 0) return false;
+    if ((types & (MM_IOC_UA | MM_IOC_FILENAME)) && match_literal(s, val, types, hit)) return true;
+    types &= ~(unsigned)(MM_IOC_UA | MM_IOC_FILENAME);
+    if (!types) return false;
     if (val.len >= KEY_MAX) {
         /* A long URL must not hide from indicators: without its query string it
          * may still be a URL indicator; cut anywhere else, only its host can match. */
@@ -788,18 +1011,36 @@ bool mm_ioc_match(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned typ
     if (val.len <= 64 && parse_ip_text(val, &pip)) return (types & MM_IOC_IP) && lookup_ip(s, &pip, hit);
     int ht = hash_type(val);
     if (ht) {
-        if (!(types & (unsigned)ht)) return false;
         char key[64];
         for (uint32_t i = 0; i < val.len; i++) key[i] = lc(val.p[i]);
-        return hit_from(find(s, (unsigned)ht, key, val.len, key_hash((unsigned)ht, key, val.len)), hit);
+        if ((types & (unsigned)ht) && probe(s, (unsigned)ht, key, val.len, hit)) return true;
+        return ht == MM_IOC_MD5 && (types & MM_IOC_JA3) && probe(s, MM_IOC_JA3, key, val.len, hit);
     }
     uint32_t sl;
-    if (scheme_len(val, &sl) || (memchr(val.p, '/', val.len) && val.p[0] != '/')) {
+    bool scheme = scheme_len(val, &sl);
+    if (!scheme && (types & MM_IOC_EMAIL) && memchr(val.p, '@', val.len) && !memchr(val.p, '/', val.len)) {
+        nkey k;
+        mm_str v = val;
+        if (v.len > 7 && !strncasecmp(v.p, "mailto:", 7)) v.p += 7, v.len -= 7;
+        return email_key(v, &k) && probe(s, MM_IOC_EMAIL, k.key, k.klen, hit);
+    }
+    if (scheme || (memchr(val.p, '/', val.len) && val.p[0] != '/')) {
         url_parts u;
         if (!url_split(val, &u, true)) return false;
         return match_url(s, &u, types, hit);
     }
     return (types & MM_IOC_DOMAIN) && match_domain_text(s, val, hit);
+}
+
+/* A hit whose value is on a warning list is not a hit. */
+static bool warned(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned types) {
+    if (!s->warn || !match_raw(s->warn, val, ip, types, NULL)) return false;
+    mm_count(MM_C_IOC_SUPPRESSED, 1);
+    return true;
+}
+
+bool mm_ioc_match(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned types, mm_ioc_hit *hit) {
+    return match_raw(s, val, ip, types, hit) && !warned(s, val, ip, types);
 }
 
 bool mm_ioc_match_url_parts(const mm_ioc_set *s, mm_str host, mm_str port, mm_str path,
@@ -828,5 +1069,184 @@ bool mm_ioc_match_url_parts(const mm_ioc_set *s, mm_str host, mm_str port, mm_st
     }
     url_parts u;
     if (!url_split((mm_str){buf, (uint32_t)n}, &u, true)) return false;
-    return match_url(s, &u, MM_IOC_URL, hit);
+    return match_url(s, &u, MM_IOC_URL, hit) && !warned(s, (mm_str){buf, (uint32_t)n}, NULL, MM_IOC_URL | MM_IOC_DOMAIN);
 }
+
+
+/* ---------------------------------------------------------------- sketch terms */
+
+/* Terms are hashed under a class seed, not the exact type: an md5-shaped value in
+ * an event is one term whether a feed calls it an md5 or a JA3. */
+enum { T_IP = 1, T_DOMAIN, T_URL, T_HEX, T_EMAIL, T_FILENAME, T_UA };
+
+/* Terms are stored on disk (the store's block sketches), so their hash depends on
+ * nothing outside this file: FNV-1a over the class byte and the key, then a
+ * splitmix64 finaliser.  Changing it makes old sketches useless (never wrong:
+ * the store keeps a format number with them). */
+static uint64_t term(int cls, const char *k, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    h = (h ^ (uint8_t)cls) * 0x100000001b3ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)k[i]) * 0x100000001b3ULL;
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    return h;
+}
+
+typedef struct tsink {
+    void (*fn)(void *ctx, uint64_t t);
+    void *ctx;
+} tsink;
+
+static void ip_terms(const mm_ip *ip0, tsink *t) {
+    mm_ip ip = unmap(ip0);
+    char key[18];
+    static const int v4[] = {32, 24, 16, 8}, v6[] = {128, 64, 48, 32};
+    const int *b = ip.af == 4 ? v4 : v6;
+    if (ip.af != 4 && ip.af != 6) return;
+    for (int i = 0; i < 4; i++) t->fn(t->ctx, term(T_IP, key, ip_key(&ip, b[i], key)));
+}
+
+static void domain_terms(const char *d, uint32_t n, tsink *t) {
+    uint32_t i = 0;
+    while (i < n) {
+        if (!memchr(d + i, '.', n - i)) break;
+        t->fn(t->ctx, term(T_DOMAIN, d + i, n - i));
+        while (i < n && d[i] != '.') i++;
+        i++;
+    }
+}
+
+static void value_terms(mm_str val, const mm_value *v, tsink *t) {
+    if (v && v->parsed && v->ip.af) {
+        ip_terms(&v->ip, t);
+        return;
+    }
+    val = trim(val);
+    if (val.len == 0 || val.len >= KEY_MAX) return;
+    mm_ip ip;
+    if (val.len <= 64 && parse_ip_text(val, &ip)) {
+        ip_terms(&ip, t);
+        return;
+    }
+    char key[KEY_MAX];
+    if (hash_type(val)) {
+        for (uint32_t i = 0; i < val.len; i++) key[i] = lc(val.p[i]);
+        t->fn(t->ctx, term(T_HEX, key, val.len));
+        return;
+    }
+    uint32_t sl;
+    bool scheme = scheme_len(val, &sl);
+    if (!scheme && memchr(val.p, '@', val.len) && !memchr(val.p, '/', val.len)) {
+        nkey k;
+        if (email_key(val, &k)) t->fn(t->ctx, term(T_EMAIL, k.key, k.klen));
+        return;
+    }
+    if (scheme || (memchr(val.p, '/', val.len) && val.p[0] != '/')) {
+        url_parts u;
+        if (!url_split(val, &u, true)) return;
+        int kl = url_key(&u, true, key, sizeof key);
+        if (kl > 0) t->fn(t->ctx, term(T_URL, key, (size_t)kl));
+        if (has_query(&u) && (kl = url_key(&u, false, key, sizeof key)) > 0) t->fn(t->ctx, term(T_URL, key, (size_t)kl));
+        if (u.host_is_ip) ip_terms(&u.ip, t);
+        else domain_terms(u.hostn, (uint32_t)u.hostn_len, t);
+        return;
+    }
+    if (val.p[val.len - 1] == '.') val.len--;
+    if (val.len == 0 || val.len >= 256) return;
+    int dl = norm_domain(val, key, 256);
+    if (dl > 0) domain_terms(key, (uint32_t)dl, t);
+}
+
+static void literal_terms(int cls, unsigned type, mm_str val, tsink *t) {
+    nkey k;
+    const char *why;
+    if (normalise(type, val, &k, &why) > 0) t->fn(t->ctx, term(cls, k.key, k.klen));
+}
+
+/* The fields the indicator rule reads (rules/fortigate/indicator_match.yml and
+ * the e-mail, file name and User-Agent selections). */
+static const uint16_t term_fields[] = {
+    MM_F_SOURCE_IP, MM_F_DESTINATION_IP, MM_F_DNS_RESOLVED_IP, MM_F_URL_FULL, MM_F_URL_ORIGINAL,
+    MM_F_URL_DOMAIN, MM_F_DNS_QUESTION_NAME, MM_F_DESTINATION_DOMAIN, MM_F_TLS_SERVER_NAME, MM_F_EMAIL_URLS,
+    MM_F_TLS_JA3, MM_F_TLS_JA3S, MM_F_TLS_SERVER_SHA1, MM_F_FILE_HASH_MD5, MM_F_FILE_HASH_SHA1, MM_F_FILE_HASH_SHA256,
+    MM_F_EMAIL_ATT_SHA256, MM_F_EMAIL_FROM, MM_F_EMAIL_TO, MM_F_EMAIL_SENDER, MM_F_EMAIL_CC,
+};
+
+void mm_ioc_event_terms(const mm_event *ev, void (*fn)(void *ctx, uint64_t term), void *ctx) {
+    tsink t = {fn, ctx};
+    for (size_t i = 0; i < MM_ARRAY_LEN(term_fields); i++)
+        for (const mm_value *v = mm_event_get(ev, (mm_field)term_fields[i]); v; v = mm_event_next(ev, v))
+            value_terms(v->s, v, &t);
+    const mm_value *v;
+    if ((v = mm_event_get(ev, MM_F_URL_DOMAIN)) && mm_event_has(ev, MM_F_URL_PATH)) {
+        /* FortiGate logs host and path apart: the URL they make */
+        const mm_value *pv = mm_event_get(ev, MM_F_URL_PATH), *qv = mm_event_get(ev, MM_F_URL_QUERY);
+        char buf[KEY_MAX];
+        size_t n = 0;
+        mm_str parts[3] = {v->s, pv->s, qv ? qv->s : (mm_str){NULL, 0}};
+        for (int i = 0; i < 3; i++) {
+            if (i == 2 && parts[i].len && parts[i].p[0] != '?' && n + 1 < sizeof buf) buf[n++] = '?';
+            if (i == 1 && (!parts[i].len || parts[i].p[0] != '/') && n + 1 < sizeof buf) buf[n++] = '/';
+            if (n + parts[i].len >= sizeof buf) break;
+            if (parts[i].len) memcpy(buf + n, parts[i].p, parts[i].len);
+            n += parts[i].len;
+        }
+        value_terms((mm_str){buf, (uint32_t)n}, NULL, &t);
+    }
+    for (v = mm_event_get(ev, MM_F_FILE_NAME); v; v = mm_event_next(ev, v)) literal_terms(T_FILENAME, MM_IOC_FILENAME, v->s, &t);
+    for (v = mm_event_get(ev, MM_F_EMAIL_ATT_NAME); v; v = mm_event_next(ev, v))
+        literal_terms(T_FILENAME, MM_IOC_FILENAME, v->s, &t);
+    for (v = mm_event_get(ev, MM_F_USER_AGENT_ORIGINAL); v; v = mm_event_next(ev, v)) literal_terms(T_UA, MM_IOC_UA, v->s, &t);
+}
+
+typedef struct tbuf {
+    uint64_t *out;
+    int n, max;
+} tbuf;
+static void tb_put(void *c, uint64_t h) {
+    tbuf *b = c;
+    if (b->n < b->max) b->out[b->n] = h;
+    b->n++;
+}
+
+int mm_ioc_probe_terms(int t, const char *canonical, size_t n, uint64_t *out, int max) {
+    nkey k;
+    const char *why;
+    unsigned want = mm_ioc_bits_of((mm_ind_type)t);
+    if (!want || normalise(want, (mm_str){canonical, (uint32_t)n}, &k, &why) < 0) return 0;
+    tbuf b = {out, 0, max};
+    switch (k.type) {
+    case MM_IOC_IP: {
+        /* The event side has /32 /24 /16 /8 (v4), /128 /64 /48 /32 (v6).  Every
+         * address in a /b shares its prefix at the finest of those levels <= b:
+         * one term, a superset (the match itself is exact); none below /8 (/32). */
+        mm_ip net;
+        memset(&net, 0, sizeof net);
+        net.af = k.af;
+        memcpy(net.b, k.key + 2, 16);
+        static const int v4[] = {32, 24, 16, 8}, v6[] = {128, 64, 48, 32};
+        const int *lv = k.af == 4 ? v4 : v6;
+        int fine = -1;
+        for (int i = 0; i < 4; i++)
+            if (lv[i] <= k.bits) { fine = lv[i]; break; }
+        if (fine < 0) return -1;
+        char key[18];
+        tb_put(&b, term(T_IP, key, ip_key(&net, fine, key)));
+        break;
+    }
+    case MM_IOC_DOMAIN: tb_put(&b, term(T_DOMAIN, k.key, k.klen)); break;
+    case MM_IOC_URL: tb_put(&b, term(T_URL, k.key, k.klen)); break;
+    case MM_IOC_MD5: case MM_IOC_SHA1: case MM_IOC_SHA256: case MM_IOC_JA3:
+        tb_put(&b, term(T_HEX, k.key, k.klen));
+        break;
+    case MM_IOC_EMAIL: tb_put(&b, term(T_EMAIL, k.key, k.klen)); break;
+    case MM_IOC_FILENAME: tb_put(&b, term(T_FILENAME, k.key, k.klen)); break;
+    case MM_IOC_UA: tb_put(&b, term(T_UA, k.key, k.klen)); break;
+    default: return 0;
+    }
+    return b.n;
+}
+

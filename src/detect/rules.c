@@ -984,9 +984,10 @@ static int compile_match(cctx *cx, const char *key, const mm_cnode *val, int lin
     }
     if (ioc) {
         m->kind = M_IOC;
+        cx->r->uses_ioc = true;
         for (int i = 0; i < nitems; i++) {
             unsigned t = mm_ioc_type_parse(scalar(items[i]));
-            if (!t) FAIL(cx, items[i]->line, "ioc type '%s' (use any, ip, domain, url, hash, md5, sha1, sha256)",
+            if (!t) FAIL(cx, items[i]->line, "ioc type '%s' (use any, ip, domain, url, hash, md5, sha1, sha256, ja3, email, filename, user-agent)",
                          scalar(items[i]));
             m->ioc_types |= t;
         }
@@ -2056,17 +2057,111 @@ static bool field_has(const mm_event *ev, const char *name) {
     return mm_fref_resolve(name, &f, &e) && field_present(ev, &f);
 }
 
+static void put_feeds(mm_buf *b, const mm_ioc_ctx *c) {
+    for (const mm_ioc_ctx *x = c; x; x = x->also) {
+        if (x != c) mm_buf_puts(b, ", ");
+        put_clean(b, mm_str_c(x->feed));
+    }
+}
+
+/* "dns.question.name a.evil.example matches domain indicator evil.example (feed
+ * x, confidence 80, TLP amber; actor ..., campaign ..., malware ...; ATT&CK ...;
+ * action: ...; description)": the 5W1H in one line, absent parts left out. */
 static void put_ioc(mm_buf *b, const mm_eval *cx) {
+    const mm_ioc_ctx *c = cx->hit.ctx;
     mm_buf_puts(b, cx->hit_field);
     mm_buf_putc(b, ' ');
     put_clean(b, cx->hit_value);
-    mm_buf_printf(b, " matches %s indicator %s (list %s", mm_ioc_type_name(cx->hit.type), cx->hit.indicator,
-                  cx->hit.list);
+    mm_buf_printf(b, " matches %s indicator ", mm_ioc_type_name(cx->hit.type));
+    put_clean(b, mm_str_c(cx->hit.indicator));
+    mm_buf_puts(b, c && c->also ? " (feeds " : " (list ");
+    if (c) put_feeds(b, c);
+    else mm_buf_puts(b, cx->hit.list);
+    if (c && c->confidence >= 0) mm_buf_printf(b, ", confidence %d", c->confidence);
+    if (c && c->tlp) mm_buf_printf(b, ", TLP:%s", c->tlp);
+    static const char *const lbl[] = {"actor ", "campaign ", "malware ", "ATT&CK ", "kill chain "};
+    const char *val[5] = {c ? c->actor : NULL, c ? c->campaign : NULL, c ? c->malware : NULL,
+                          c ? c->attack : NULL, c ? c->kill_chain : NULL};
+    bool first = true;
+    for (int i = 0; i < 5; i++) {
+        if (!val[i]) continue;
+        mm_buf_puts(b, first ? "; " : ", ");
+        first = false;
+        mm_buf_puts(b, lbl[i]);
+        put_clean(b, mm_str_c(val[i]));
+    }
+    if (c && c->action) {
+        mm_buf_puts(b, "; action: ");
+        put_clean(b, mm_str_c(c->action));
+    }
     if (cx->hit.desc) {
         mm_buf_puts(b, ": ");
         put_clean(b, mm_str_c(cx->hit.desc));
     }
     mm_buf_putc(b, ')');
+}
+
+/* {ioc.actor} {ioc.campaign} {ioc.malware} {ioc.tlp} {ioc.action} {ioc.kill_chain}
+ * {ioc.attack}: false when the name is none of them. */
+static bool hit_ctx_field(const mm_eval *cx, const char *n, const char **v) {
+    const mm_ioc_ctx *c = cx && cx->ioc_hit ? cx->hit.ctx : NULL;
+    *v = NULL;
+    if (!strcmp(n, "actor")) *v = c ? c->actor : NULL;
+    else if (!strcmp(n, "campaign")) *v = c ? c->campaign : NULL;
+    else if (!strcmp(n, "malware")) *v = c ? c->malware : NULL;
+    else if (!strcmp(n, "tlp")) *v = c ? c->tlp : NULL;
+    else if (!strcmp(n, "action")) *v = c ? c->action : NULL;
+    else if (!strcmp(n, "kill_chain")) *v = c ? c->kill_chain : NULL;
+    else if (!strcmp(n, "attack")) *v = c ? c->attack : NULL;
+    else return false;
+    return true;
+}
+
+static void json_member(mm_buf *b, const char *name, const char *v) {
+    if (!v) return;
+    mm_buf_printf(b, ",\"%s\":", name);
+    mm_json_str(b, v, strlen(v));
+}
+
+/* The matched indicator as a JSON object (ECS threat.* where it has a name). */
+void mm_ioc_hit_json(mm_buf *b, const mm_eval *cx, bool retro) {
+    const mm_ioc_ctx *c = cx->hit.ctx;
+    mm_buf_puts(b, "{\"indicator\":{\"type\":");
+    const char *t = mm_ioc_type_name(cx->hit.type);
+    mm_json_str(b, t, strlen(t));
+    mm_buf_puts(b, ",\"name\":");
+    mm_json_str(b, cx->hit.indicator, strlen(cx->hit.indicator));
+    mm_buf_puts(b, ",\"provider\":[");
+    if (c)
+        for (const mm_ioc_ctx *x = c; x; x = x->also) {
+            if (x != c) mm_buf_putc(b, ',');
+            mm_json_str(b, x->feed, strlen(x->feed));
+        }
+    else
+        mm_json_str(b, cx->hit.list, strlen(cx->hit.list));
+    mm_buf_putc(b, ']');
+    if (c && c->confidence >= 0) mm_buf_printf(b, ",\"confidence\":%d", c->confidence);
+    if (c && c->tlp) {
+        mm_buf_puts(b, ",\"marking\":{\"tlp\":");
+        mm_json_str(b, c->tlp, strlen(c->tlp));
+        mm_buf_putc(b, '}');
+    }
+    json_member(b, "description", c ? c->description : cx->hit.desc);
+    mm_buf_puts(b, "},\"matched\":{\"field\":");
+    mm_json_str(b, cx->hit_field, strlen(cx->hit_field));
+    mm_buf_puts(b, ",\"atomic\":");
+    mm_json_str(b, cx->hit_value.p ? cx->hit_value.p : "", cx->hit_value.len);
+    mm_buf_putc(b, '}');
+    if (c) {
+        json_member(b, "actor", c->actor);
+        json_member(b, "campaign", c->campaign);
+        json_member(b, "malware", c->malware);
+        json_member(b, "kill_chain", c->kill_chain);
+        json_member(b, "technique", c->attack);
+        json_member(b, "action", c->action);
+    }
+    if (retro) mm_buf_puts(b, ",\"retrospective\":true");
+    mm_buf_putc(b, '}');
 }
 
 /* Sigma rules: the title and the fields of the selections that matched, with the
@@ -2170,6 +2265,7 @@ void mm_rule_reason(const mm_rule *r, const mm_event *ev, const mm_eval *cx, int
         memcpy(name, o + 1, nl);
         name[nl] = 0;
         bool hit = cx && cx->ioc_hit;
+        const char *ctxv = NULL;
         if (!strcmp(name, "count")) mm_buf_printf(out, "%lld", (long long)count);
         else if (!strcmp(name, "timespan")) mm_buf_puts(out, r->corr ? r->corr->timespan_text : "-");
         else if (!strcmp(name, "group")) mm_buf_puts(out, group && *group ? group : "-");
@@ -2180,7 +2276,20 @@ void mm_rule_reason(const mm_rule *r, const mm_event *ev, const mm_eval *cx, int
         else if (!strcmp(name, "ioc.field")) mm_buf_puts(out, hit ? cx->hit_field : "-");
         else if (!strcmp(name, "ioc.type")) mm_buf_puts(out, hit ? mm_ioc_type_name(cx->hit.type) : "-");
         else if (!strcmp(name, "ioc.value")) { if (hit) put_clean(out, cx->hit_value); else mm_buf_putc(out, '-'); }
-        else if (!strcmp(name, "ioc.description")) mm_buf_puts(out, hit && cx->hit.desc ? cx->hit.desc : "-");
+        else if (!strcmp(name, "ioc.description")) {
+            if (hit && cx->hit.desc) put_clean(out, mm_str_c(cx->hit.desc));
+            else mm_buf_putc(out, '-');
+        }
+        else if (!strcmp(name, "ioc.feed") || !strcmp(name, "ioc.feeds")) {
+            if (hit && cx->hit.ctx) put_feeds(out, cx->hit.ctx);
+            else mm_buf_puts(out, hit ? cx->hit.list : "-");
+        } else if (!strcmp(name, "ioc.confidence")) {
+            if (hit && cx->hit.ctx && cx->hit.ctx->confidence >= 0) mm_buf_printf(out, "%d", cx->hit.ctx->confidence);
+            else mm_buf_putc(out, '-');
+        } else if (!strncmp(name, "ioc.", 4) && hit_ctx_field(cx, name + 4, &ctxv)) {
+            if (ctxv) put_clean(out, mm_str_c(ctxv));
+            else mm_buf_putc(out, '-');
+        }
         else {
             /* {a|b}: the first of the fields the event has */
             char *alt = name, *bar;

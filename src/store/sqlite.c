@@ -95,6 +95,30 @@ static const char *const migrations[] = {
     "CREATE TABLE counters ("
     " name TEXT PRIMARY KEY,"
     " value INTEGER NOT NULL DEFAULT 0);",
+    /* 2: threat intelligence — indicators (one row per indicator and feed: the
+     * same indicator from two feeds is two rows, merged when loaded), feeds and
+     * their refresh state, the matched indicator of an alert, and per-block
+     * sketches of the indicator terms events carry (retro-hunt) */
+    "CREATE TABLE indicators ("
+    " id INTEGER PRIMARY KEY,"
+    " type TEXT NOT NULL, value TEXT NOT NULL, feed TEXT NOT NULL,"
+    " source_id TEXT,"
+    " first_seen INTEGER, last_seen INTEGER, valid_from INTEGER, valid_until INTEGER,"
+    " confidence INTEGER, tlp TEXT,"
+    " revoked INTEGER NOT NULL DEFAULT 0, warning INTEGER NOT NULL DEFAULT 0,"
+    " actor TEXT, campaign TEXT, malware TEXT, kill_chain TEXT, attack TEXT,"
+    " description TEXT, action TEXT,"
+    " added_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL,"
+    " UNIQUE (type, value, feed));"
+    "CREATE INDEX indicators_added ON indicators(added_ns);"
+    "CREATE TABLE feeds ("
+    " name TEXT PRIMARY KEY,"
+    " kind TEXT, url TEXT,"
+    " last_attempt_ns INTEGER, last_ok_ns INTEGER,"
+    " last_count INTEGER NOT NULL DEFAULT 0, last_new INTEGER NOT NULL DEFAULT 0,"
+    " etag TEXT, last_modified TEXT, cursor TEXT, last_error TEXT);"
+    "ALTER TABLE alerts ADD COLUMN threat TEXT;"
+    "ALTER TABLE event_blocks ADD COLUMN ioc_terms BLOB;",
 };
 #define SCHEMA_VERSION ((int)MM_ARRAY_LEN(migrations))
 
@@ -117,6 +141,12 @@ struct mm_store {
     int64_t b_first, b_last, b_min_ts, b_max_ts;
     uint8_t *bloom;      /* scratch for the filter being written */
     size_t bloom_cap;
+    /* Indicator terms of the block being filled (mm_ioc_event_terms), written
+     * sorted and unique as the block's retro-hunt sketch. */
+    uint64_t *it;
+    size_t it_n, it_cap;
+    bool it_oom;         /* a term was lost: the block's sketch is left out (scan it) */
+    sqlite3_stmt *ind_put, *feed_put;
 };
 
 static const char SQL_INS_EVENT[] =
@@ -125,8 +155,8 @@ static const char SQL_INS_EVENT[] =
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 static const char SQL_INS_ALERT[] =
     "INSERT INTO alerts (ts_ns, created_ns, rule_id, rule_name, level, technique, reason,"
-    " tenant, count, event_id, evidence)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    " tenant, count, event_id, evidence, threat)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 static const char SQL_OFF_GET[] =
     "SELECT inode, \"offset\" FROM offsets WHERE \"key\" = ?1";
 static const char SQL_OFF_SET[] =
@@ -134,8 +164,8 @@ static const char SQL_OFF_SET[] =
     " ON CONFLICT(\"key\") DO UPDATE SET inode = excluded.inode,"
     " \"offset\" = excluded.\"offset\", updated_ns = excluded.updated_ns";
 static const char SQL_INS_BLOCK[] =
-    "INSERT INTO event_blocks (first_id, last_id, min_ts, max_ts, rows, bloom)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO event_blocks (first_id, last_id, min_ts, max_ts, rows, bloom, ioc_terms)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 static const char SQL_CTR_ADD[] =
     "INSERT INTO counters (name, value) VALUES (?1, ?2)"
     " ON CONFLICT(name) DO UPDATE SET value = value + excluded.value";
@@ -305,6 +335,29 @@ static bool bloom_may_contain(const uint8_t *blob, size_t len, uint64_t h) {
 static void block_clear(mm_store *s) {
     s->bh_n = s->b_rows = 0;
     s->b_first = s->b_last = 0;
+    s->it_n = 0;
+    s->it_oom = false;
+}
+
+/* Retro-hunt sketch blob: the magic, then the block's distinct indicator terms as
+ * sorted little-endian u64.  Anything else (NULL, older rows) means "may contain
+ * anything": the hunt reads the block. */
+static const char TERMS_MAGIC[8] = "mmterm1";
+#define BLOCK_TERMS_MAX 262144   /* a block with more distinct terms is cut early */
+
+static void it_add(void *ctx, uint64_t h) {
+    mm_store *s = ctx;
+    if (s->it_n == s->it_cap) {
+        size_t nc = s->it_cap ? s->it_cap * 2 : 16384;
+        uint64_t *n = realloc(s->it, nc * sizeof *n);
+        if (!n) {
+            s->it_oom = true;
+            return;
+        }
+        s->it = n;
+        s->it_cap = nc;
+    }
+    s->it[s->it_n++] = h;
 }
 
 static void block_term(mm_store *s, int tag, mm_str v) {
@@ -357,6 +410,29 @@ static int block_flush(mm_store *s) {
     rc |= sqlite3_bind_int64(st, 4, s->b_max_ts);
     rc |= sqlite3_bind_int64(st, 5, s->b_rows);
     rc |= sqlite3_bind_blob64(st, 6, s->bloom, len, SQLITE_STATIC);
+    /* the sketch reuses the term buffer: sorted, unique, little-endian after the magic */
+    uint8_t *tblob = NULL;
+    size_t tlen = 0;
+    if (!s->it_oom) {
+        qsort(s->it, s->it_n, sizeof *s->it, cmp_u64);
+        size_t u = 0;
+        for (size_t i = 0; i < s->it_n; i++)
+            if (i == 0 || s->it[i] != s->it[u - 1])
+                s->it[u++] = s->it[i];
+        tlen = sizeof TERMS_MAGIC + u * 8;
+        tblob = malloc(tlen);
+        if (tblob) {
+            memcpy(tblob, TERMS_MAGIC, sizeof TERMS_MAGIC);
+            for (size_t i = 0; i < u; i++)
+                for (int b = 0; b < 8; b++)
+                    tblob[sizeof TERMS_MAGIC + i * 8 + (size_t)b] = (uint8_t)(s->it[i] >> (8 * b));
+        }
+    }
+    if (tblob)
+        rc |= sqlite3_bind_blob64(st, 7, tblob, tlen, SQLITE_TRANSIENT);
+    else
+        rc |= sqlite3_bind_null(st, 7);
+    free(tblob);
     block_clear(s);
     if (rc != SQLITE_OK)
         return fail(s, "insert block summary: bind");
@@ -455,7 +531,7 @@ void mm_store_close(mm_store *s) {
     if (!s)
         return;
     sqlite3_stmt *stmts[] = {s->begin,   s->commit,  s->rollback, s->ins_event, s->ins_alert,
-                             s->off_get, s->off_set, s->ctr_add,  s->ins_block};
+                             s->off_get, s->off_set, s->ctr_add,  s->ins_block, s->ind_put, s->feed_put};
     for (size_t i = 0; i < MM_ARRAY_LEN(stmts); i++)
         sqlite3_finalize(stmts[i]);
     if (s->db) {
@@ -466,6 +542,7 @@ void mm_store_close(mm_store *s) {
     mm_buf_free(&s->evidence);
     free(s->bh);
     free(s->bloom);
+    free(s->it);
     free(s);
 }
 
@@ -591,7 +668,9 @@ static int put_event(mm_store *s, mm_event *ev) {
     block_term(s, TERM_SOURCE_IP, src_ip);
     block_term(s, TERM_DESTINATION_IP, dst_ip);
     block_term(s, TERM_USER, user);
-    if (s->b_rows >= BLOCK_MAX)
+    if (ev->kind == MM_KIND_EVENT)
+        mm_ioc_event_terms(ev, it_add, s);
+    if (s->b_rows >= BLOCK_MAX || s->it_n >= BLOCK_TERMS_MAX)
         return block_flush(s);
     return MM_OK;
 }
@@ -634,6 +713,7 @@ int mm_store_put_alert(mm_store *s, const mm_alert *a) {
         rc |= sqlite3_bind_null(st, 10);
     rc |= sqlite3_bind_text64(st, 11, s->evidence.p ? s->evidence.p : "", s->evidence.len,
                               SQLITE_STATIC, SQLITE_UTF8);
+    rc |= bind_cstr(st, 12, a->threat);
     if (rc != SQLITE_OK) {
         sqlite3_clear_bindings(st);
         return fail(s, "insert alert: bind");
@@ -1069,7 +1149,7 @@ int mm_store_alerts_each(mm_store *s, int64_t since_ns, int64_t limit,
     int ret = prepare(s,
                       /* the newest `limit` alerts, printed oldest first */
                       "SELECT * FROM (SELECT id, ts_ns, created_ns, rule_id, rule_name, level,"
-                      " technique, reason, tenant, count, event_id, evidence FROM alerts"
+                      " technique, reason, tenant, count, event_id, evidence, threat FROM alerts"
                       " WHERE ts_ns >= ?1 ORDER BY ts_ns DESC, id DESC LIMIT ?2)"
                       " ORDER BY ts_ns, id",
                       &st, false);
@@ -1092,6 +1172,7 @@ int mm_store_alerts_each(mm_store *s, int64_t since_ns, int64_t limit,
             .count = sqlite3_column_int64(st, 9),
             .event_id = sqlite3_column_int64(st, 10),
             .evidence = col_str(st, 11),
+            .threat = col_str(st, 12),
         };
         if (fn(ctx, &a) != 0) {
             rc = SQLITE_DONE;
@@ -1100,6 +1181,384 @@ int mm_store_alerts_each(mm_store *s, int64_t since_ns, int64_t limit,
     }
     if (rc != SQLITE_DONE)
         ret = fail(s, "alerts query");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- indicators */
+
+static const char SQL_IND_PUT[] =
+    "INSERT INTO indicators (type, value, feed, source_id, first_seen, last_seen, valid_from,"
+    " valid_until, confidence, tlp, revoked, warning, actor, campaign, malware, kill_chain, attack,"
+    " description, action, added_ns, updated_ns)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?20)"
+    " ON CONFLICT (type, value, feed) DO UPDATE SET"
+    " source_id = coalesce(excluded.source_id, source_id),"
+    " first_seen = CASE WHEN first_seen IS NULL OR (excluded.first_seen IS NOT NULL AND excluded.first_seen < first_seen)"
+    "   THEN excluded.first_seen ELSE first_seen END,"
+    " last_seen = max(coalesce(last_seen, 0), coalesce(excluded.last_seen, 0)),"
+    " valid_from = coalesce(excluded.valid_from, valid_from),"
+    " valid_until = excluded.valid_until,"
+    " confidence = coalesce(excluded.confidence, confidence),"
+    " tlp = coalesce(excluded.tlp, tlp), revoked = excluded.revoked, warning = excluded.warning,"
+    " actor = coalesce(excluded.actor, actor), campaign = coalesce(excluded.campaign, campaign),"
+    " malware = coalesce(excluded.malware, malware), kill_chain = coalesce(excluded.kill_chain, kill_chain),"
+    " attack = coalesce(excluded.attack, attack), description = coalesce(excluded.description, description),"
+    " action = coalesce(excluded.action, action), updated_ns = excluded.updated_ns";
+
+static int bind_t(sqlite3_stmt *st, int i, int64_t v) {
+    return v ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
+}
+
+int mm_store_indicator_put(mm_store *s, const mm_indicator *ind, int64_t now_ns, bool *is_new) {
+    if (!s->ind_put) {
+        int ret = prepare(s, SQL_IND_PUT, &s->ind_put, true);
+        if (ret)
+            return ret;
+    }
+    sqlite3_stmt *st = s->ind_put;
+    const char *type = mm_intel_type_name(ind->type);
+    int rc = sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    rc |= bind_cstr(st, 2, ind->value);
+    rc |= sqlite3_bind_text(st, 3, ind->feed && *ind->feed ? ind->feed : "manual", -1, SQLITE_STATIC);
+    rc |= bind_cstr(st, 4, ind->id);
+    rc |= bind_t(st, 5, ind->first_seen);
+    rc |= bind_t(st, 6, ind->last_seen);
+    rc |= bind_t(st, 7, ind->valid_from);
+    rc |= bind_t(st, 8, ind->valid_until);
+    rc |= ind->confidence >= 0 ? sqlite3_bind_int(st, 9, ind->confidence) : sqlite3_bind_null(st, 9);
+    rc |= bind_cstr(st, 10, ind->tlp);
+    rc |= sqlite3_bind_int(st, 11, ind->revoked);
+    rc |= sqlite3_bind_int(st, 12, ind->warning);
+    rc |= bind_cstr(st, 13, ind->actor);
+    rc |= bind_cstr(st, 14, ind->campaign);
+    rc |= bind_cstr(st, 15, ind->malware);
+    rc |= bind_cstr(st, 16, ind->kill_chain);
+    rc |= bind_cstr(st, 17, ind->attack);
+    rc |= bind_cstr(st, 18, ind->description);
+    rc |= bind_cstr(st, 19, ind->action);
+    rc |= sqlite3_bind_int64(st, 20, now_ns);
+    if (rc != SQLITE_OK) {
+        sqlite3_clear_bindings(st);
+        return fail(s, "insert indicator: bind");
+    }
+    /* an upsert that updates leaves last_insert_rowid alone: zeroed first, it
+     * tells a new row from an update */
+    sqlite3_set_last_insert_rowid(s->db, 0);
+    rc = sqlite3_step(st);
+    bool fresh = rc == SQLITE_DONE && sqlite3_last_insert_rowid(s->db) != 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, "insert indicator");
+    if (is_new)
+        *is_new = fresh;
+    return MM_OK;
+}
+
+static const char IND_COLS[] =
+    "SELECT id, type, value, feed, source_id, first_seen, last_seen, valid_from, valid_until, confidence,"
+    " tlp, revoked, warning, actor, campaign, malware, kill_chain, attack, description, action,"
+    " added_ns, updated_ns FROM indicators WHERE 1";
+
+int mm_store_indicators_each(mm_store *s, const mm_indicator_filter *f,
+                             int (*fn)(void *ctx, const mm_stored_indicator *si), void *ctx) {
+    static const mm_indicator_filter none;
+    if (!f)
+        f = &none;
+    char sql[1024];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "%s", IND_COLS);
+    /* constant fragments only; values are bound in this order */
+    if (f->type != MM_IND_NONE) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND type = ?1");
+    if (f->value) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND value = ?2");
+    if (f->feed) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND feed = ?3");
+    if (f->added_since_ns) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND added_ns >= ?4");
+    if (!f->include_inactive)
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              " AND revoked = 0 AND (valid_until IS NULL OR valid_until > ?5)");
+    if (f->warning == 1 || f->warning == 2) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND warning = ?6");
+    n += (size_t)snprintf(sql + n, sizeof sql - n, " ORDER BY id LIMIT ?7");
+    if (n >= sizeof sql)
+        return MM_EINVAL;
+    sqlite3_stmt *st;
+    int ret = prepare(s, sql, &st, false);
+    if (ret)
+        return ret;
+    if (f->type != MM_IND_NONE) sqlite3_bind_text(st, 1, mm_intel_type_name(f->type), -1, SQLITE_STATIC);
+    if (f->value) sqlite3_bind_text(st, 2, f->value, -1, SQLITE_STATIC);
+    if (f->feed) sqlite3_bind_text(st, 3, f->feed, -1, SQLITE_STATIC);
+    if (f->added_since_ns) sqlite3_bind_int64(st, 4, f->added_since_ns);
+    if (!f->include_inactive) sqlite3_bind_int64(st, 5, f->now_ns ? f->now_ns : mm_now_ns());
+    if (f->warning == 1 || f->warning == 2) sqlite3_bind_int(st, 6, f->warning == 2);
+    sqlite3_bind_int64(st, 7, f->limit > 0 ? f->limit : -1);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        mm_stored_indicator si;
+        memset(&si, 0, sizeof si);
+        si.id = sqlite3_column_int64(st, 0);
+        si.ind.type = mm_intel_type_parse(col_str(st, 1));
+        si.ind.value = col_str(st, 2);
+        si.ind.feed = col_str(st, 3);
+        si.ind.id = col_str(st, 4);
+        si.ind.first_seen = sqlite3_column_int64(st, 5);
+        si.ind.last_seen = sqlite3_column_int64(st, 6);
+        si.ind.valid_from = sqlite3_column_int64(st, 7);
+        si.ind.valid_until = sqlite3_column_int64(st, 8);
+        si.ind.confidence = sqlite3_column_type(st, 9) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 9);
+        const char *const *strs[] = {&si.ind.tlp, &si.ind.actor, &si.ind.campaign, &si.ind.malware,
+                                     &si.ind.kill_chain, &si.ind.attack, &si.ind.description, &si.ind.action};
+        static const int cols[] = {10, 13, 14, 15, 16, 17, 18, 19};
+        for (int i = 0; i < 8; i++) {
+            const char *v = col_str(st, cols[i]);
+            *(const char **)strs[i] = *v ? v : NULL;
+        }
+        if (!*si.ind.id)
+            si.ind.id = NULL;
+        si.ind.revoked = sqlite3_column_int(st, 11) != 0;
+        si.ind.warning = sqlite3_column_int(st, 12) != 0;
+        si.added_ns = sqlite3_column_int64(st, 20);
+        si.updated_ns = sqlite3_column_int64(st, 21);
+        if (fn(ctx, &si) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        ret = fail(s, "indicators query");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int64_t mm_store_indicator_count(mm_store *s, bool active_only, int64_t now_ns) {
+    sqlite3_stmt *st;
+    int ret = prepare(s,
+                      active_only ? "SELECT count(*) FROM indicators WHERE revoked = 0"
+                                    " AND (valid_until IS NULL OR valid_until > ?1)"
+                                  : "SELECT count(*) FROM indicators WHERE ?1 = ?1",
+                      &st, false);
+    if (ret)
+        return ret;
+    sqlite3_bind_int64(st, 1, now_ns);
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : fail(s, "indicator count");
+    sqlite3_finalize(st);
+    return n;
+}
+
+int64_t mm_store_indicator_expire(mm_store *s, mm_ind_type type, const char *value, const char *feed,
+                                  int64_t now_ns) {
+    sqlite3_stmt *st;
+    int ret = prepare(s,
+                      "UPDATE indicators SET valid_until = ?1, updated_ns = ?1"
+                      " WHERE value = ?2 AND (?3 IS NULL OR type = ?3) AND (?4 IS NULL OR feed = ?4)"
+                      " AND (valid_until IS NULL OR valid_until > ?1)",
+                      &st, false);
+    if (ret)
+        return ret;
+    sqlite3_bind_int64(st, 1, now_ns);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    if (type != MM_IND_NONE) sqlite3_bind_text(st, 3, mm_intel_type_name(type), -1, SQLITE_STATIC);
+    if (feed) sqlite3_bind_text(st, 4, feed, -1, SQLITE_STATIC);
+    int64_t n = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(s->db) : fail(s, "expire indicator");
+    sqlite3_finalize(st);
+    return n;
+}
+
+int mm_store_indicator_stats(mm_store *s, int64_t now_ns,
+                             int (*fn)(void *ctx, const char *feed, const char *type, int64_t active,
+                                       int64_t inactive),
+                             void *ctx) {
+    sqlite3_stmt *st;
+    int ret = prepare(s,
+                      "SELECT feed, type,"
+                      " sum(revoked = 0 AND (valid_until IS NULL OR valid_until > ?1)),"
+                      " sum(NOT (revoked = 0 AND (valid_until IS NULL OR valid_until > ?1)))"
+                      " FROM indicators GROUP BY feed, type ORDER BY feed, type",
+                      &st, false);
+    if (ret)
+        return ret;
+    sqlite3_bind_int64(st, 1, now_ns);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (fn(ctx, col_str(st, 0), col_str(st, 1), sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    if (rc != SQLITE_DONE)
+        ret = fail(s, "indicator stats");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- feeds */
+
+int mm_store_feed_put(mm_store *s, const mm_feed_state *f) {
+    if (!s->feed_put) {
+        int ret = prepare(s,
+                          "INSERT INTO feeds (name, kind, url, last_attempt_ns, last_ok_ns, last_count, last_new,"
+                          " etag, last_modified, cursor, last_error)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                          " ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, url = excluded.url,"
+                          " last_attempt_ns = excluded.last_attempt_ns, last_ok_ns = excluded.last_ok_ns,"
+                          " last_count = excluded.last_count, last_new = excluded.last_new,"
+                          " etag = excluded.etag, last_modified = excluded.last_modified,"
+                          " cursor = excluded.cursor, last_error = excluded.last_error",
+                          &s->feed_put, true);
+        if (ret)
+            return ret;
+    }
+    sqlite3_stmt *st = s->feed_put;
+    int rc = bind_cstr(st, 1, f->name);
+    rc |= bind_cstr(st, 2, f->kind);
+    rc |= bind_cstr(st, 3, f->url);
+    rc |= bind_t(st, 4, f->last_attempt_ns);
+    rc |= bind_t(st, 5, f->last_ok_ns);
+    rc |= sqlite3_bind_int64(st, 6, f->last_count);
+    rc |= sqlite3_bind_int64(st, 7, f->last_new);
+    rc |= bind_cstr(st, 8, f->etag && *f->etag ? f->etag : NULL);
+    rc |= bind_cstr(st, 9, f->last_modified && *f->last_modified ? f->last_modified : NULL);
+    rc |= bind_cstr(st, 10, f->cursor && *f->cursor ? f->cursor : NULL);
+    rc |= bind_cstr(st, 11, f->last_error && *f->last_error ? f->last_error : NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_clear_bindings(st);
+        return fail(s, "feed state: bind");
+    }
+    return run(s, st, "feed state");
+}
+
+int mm_store_feeds_each(mm_store *s, const char *name, int (*fn)(void *ctx, const mm_feed_state *f), void *ctx) {
+    sqlite3_stmt *st;
+    int ret = prepare(s,
+                      "SELECT f.name, f.kind, f.url, f.last_attempt_ns, f.last_ok_ns, f.last_count, f.last_new,"
+                      " f.etag, f.last_modified, f.cursor, f.last_error,"
+                      " (SELECT count(*) FROM indicators i WHERE i.feed = f.name)"
+                      " FROM feeds f WHERE ?1 IS NULL OR f.name = ?1 ORDER BY f.name",
+                      &st, false);
+    if (ret)
+        return ret;
+    if (name)
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        mm_feed_state f = {
+            .name = col_str(st, 0),
+            .kind = col_str(st, 1),
+            .url = col_str(st, 2),
+            .last_attempt_ns = sqlite3_column_int64(st, 3),
+            .last_ok_ns = sqlite3_column_int64(st, 4),
+            .last_count = sqlite3_column_int64(st, 5),
+            .last_new = sqlite3_column_int64(st, 6),
+            .etag = col_str(st, 7),
+            .last_modified = col_str(st, 8),
+            .cursor = col_str(st, 9),
+            .last_error = col_str(st, 10),
+            .total = sqlite3_column_int64(st, 11),
+        };
+        if (fn(ctx, &f)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        ret = fail(s, "feeds query");
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- retro-hunt */
+
+int mm_store_blocks_each(mm_store *s, int64_t since_ns, int (*fn)(void *ctx, const mm_stored_block *b),
+                         void *ctx) {
+    sqlite3_stmt *st;
+    int ret = prepare(s,
+                      "SELECT id, first_id, last_id, min_ts, max_ts, rows, ioc_terms FROM event_blocks"
+                      " WHERE max_ts >= ?1 ORDER BY id",
+                      &st, false);
+    if (ret)
+        return ret;
+    sqlite3_bind_int64(st, 1, since_ns);
+    uint64_t *terms = NULL;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        mm_stored_block b = {
+            .id = sqlite3_column_int64(st, 0),
+            .first_id = sqlite3_column_int64(st, 1),
+            .last_id = sqlite3_column_int64(st, 2),
+            .min_ts = sqlite3_column_int64(st, 3),
+            .max_ts = sqlite3_column_int64(st, 4),
+            .rows = sqlite3_column_int64(st, 5),
+        };
+        const uint8_t *blob = sqlite3_column_blob(st, 6);
+        size_t len = (size_t)sqlite3_column_bytes(st, 6);
+        if (blob && len >= sizeof TERMS_MAGIC && (len - sizeof TERMS_MAGIC) % 8 == 0 &&
+            memcmp(blob, TERMS_MAGIC, sizeof TERMS_MAGIC) == 0) {
+            size_t n = (len - sizeof TERMS_MAGIC) / 8;
+            if (n > cap) {
+                uint64_t *nt = realloc(terms, n * sizeof *nt);
+                if (!nt) {
+                    ret = MM_ENOMEM;
+                    break;
+                }
+                terms = nt;
+                cap = n;
+            }
+            const uint8_t *p = blob + sizeof TERMS_MAGIC;
+            for (size_t i = 0; i < n; i++) {
+                uint64_t v = 0;
+                for (int k = 7; k >= 0; k--)
+                    v = (v << 8) | p[i * 8 + (size_t)k];
+                terms[i] = v;
+            }
+            b.terms = terms;
+            b.nterms = n;
+            b.has_terms = true;
+        }
+        if (fn(ctx, &b)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (ret == MM_OK && rc != SQLITE_DONE)
+        ret = fail(s, "blocks query");
+    free(terms);
+    sqlite3_finalize(st);
+    return ret;
+}
+
+int mm_store_events_range(mm_store *s, int64_t first_id, int64_t last_id,
+                          int (*fn)(void *ctx, const mm_stored_event *e), void *ctx) {
+    sqlite3_stmt *st;
+    int ret = prepare(s,
+                      "SELECT id, ts_ns, recv_ns, tenant, segment, input, format, kind, error, raw"
+                      " FROM events WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+                      &st, false);
+    if (ret)
+        return ret;
+    sqlite3_bind_int64(st, 1, first_id);
+    sqlite3_bind_int64(st, 2, last_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        mm_stored_event e = {
+            .id = sqlite3_column_int64(st, 0),
+            .ts_ns = sqlite3_column_int64(st, 1),
+            .recv_ns = sqlite3_column_int64(st, 2),
+            .tenant = col_str(st, 3),
+            .segment = col_str(st, 4),
+            .input = col_str(st, 5),
+            .format = col_str(st, 6),
+            .kind = col_str(st, 7),
+            .error = col_str(st, 8),
+        };
+        const void *raw = sqlite3_column_blob(st, 9);
+        e.raw.len = (uint32_t)sqlite3_column_bytes(st, 9);
+        e.raw.p = raw ? raw : "";
+        if (fn(ctx, &e)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        ret = fail(s, "events range query");
     sqlite3_finalize(st);
     return ret;
 }

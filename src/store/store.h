@@ -13,6 +13,7 @@
 
 #include "../core/core.h"
 #include "../detect/detect.h"
+#include "../intel/intel.h"
 
 typedef struct mm_store mm_store;
 
@@ -85,10 +86,75 @@ typedef struct mm_stored_alert {
      * mm_event_json_fields wrote them: no outer braces ("" when none), so
      * "{" evidence "}" is a JSON object and it can be pasted into another one. */
     const char *evidence;
+    const char *threat;     /* the matched indicator as a JSON object, "" when none */
 } mm_stored_alert;
 
 /* ts >= since_ns; with a limit the newest `limit` of them (0 = all); oldest first. */
 int mm_store_alerts_each(mm_store *s, int64_t since_ns, int64_t limit,
                          int (*fn)(void *ctx, const mm_stored_alert *a), void *ctx);
+
+/* ---- indicators (the intel store) ----
+ * One row per indicator and feed; value is the canonical text (mm_ioc_normalise).
+ * Putting an existing (type, value, feed) updates it: first_seen keeps the
+ * earliest, last_seen the latest, other fields take the new non-NULL values. */
+int mm_store_indicator_put(mm_store *s, const mm_indicator *ind, int64_t now_ns, bool *is_new);
+
+typedef struct mm_indicator_filter {
+    mm_ind_type type;           /* MM_IND_NONE = any */
+    const char *value, *feed;   /* NULL = any */
+    int64_t added_since_ns;     /* 0 = any */
+    bool include_inactive;      /* also revoked and expired ones */
+    int warning;                /* 0 both, 1 detection indicators only, 2 warning-list entries only */
+    int64_t now_ns;             /* for expiry, 0 = the clock */
+    int64_t limit;              /* 0 = all */
+} mm_indicator_filter;
+
+typedef struct mm_stored_indicator {
+    int64_t id;
+    mm_indicator ind;           /* strings valid during the callback */
+    int64_t added_ns, updated_ns;
+} mm_stored_indicator;
+
+/* In id order (the order they were first added).  fn returns non-zero to stop. */
+int mm_store_indicators_each(mm_store *s, const mm_indicator_filter *f,
+                             int (*fn)(void *ctx, const mm_stored_indicator *si), void *ctx);
+int64_t mm_store_indicator_count(mm_store *s, bool active_only, int64_t now_ns);
+/* End the validity of value (of type, from feed; NONE/NULL = any) now.  Returns
+ * the rows changed or <0. */
+int64_t mm_store_indicator_expire(mm_store *s, mm_ind_type type, const char *value, const char *feed,
+                                  int64_t now_ns);
+/* Per feed and type: active and inactive (revoked/expired) counts. */
+int mm_store_indicator_stats(mm_store *s, int64_t now_ns,
+                             int (*fn)(void *ctx, const char *feed, const char *type, int64_t active,
+                                       int64_t inactive),
+                             void *ctx);
+
+/* ---- feeds: refresh state ---- */
+typedef struct mm_feed_state {
+    const char *name, *kind, *url;
+    int64_t last_attempt_ns, last_ok_ns;   /* 0 = never */
+    int64_t last_count;          /* records read at the last successful refresh */
+    int64_t last_new;            /* of which new */
+    const char *etag, *last_modified, *cursor;   /* conditional request / TAXII added_after */
+    const char *last_error;      /* "" after a success */
+    int64_t total;               /* indicators of the feed in the store (read only) */
+} mm_feed_state;
+int mm_store_feed_put(mm_store *s, const mm_feed_state *f);
+/* name NULL = every feed. */
+int mm_store_feeds_each(mm_store *s, const char *name, int (*fn)(void *ctx, const mm_feed_state *f), void *ctx);
+
+/* ---- retro-hunt: block sketches and event ranges ---- */
+typedef struct mm_stored_block {
+    int64_t id, first_id, last_id, min_ts, max_ts, rows;
+    const uint64_t *terms;       /* sorted, unique indicator terms (mm_ioc_event_terms) */
+    size_t nterms;
+    bool has_terms;              /* false: no sketch (older rows): every event may match */
+} mm_stored_block;
+/* Blocks whose newest event is at or after since_ns, oldest first. */
+int mm_store_blocks_each(mm_store *s, int64_t since_ns, int (*fn)(void *ctx, const mm_stored_block *b),
+                         void *ctx);
+/* Events with first_id <= id <= last_id, in id order. */
+int mm_store_events_range(mm_store *s, int64_t first_id, int64_t last_id,
+                          int (*fn)(void *ctx, const mm_stored_event *e), void *ctx);
 
 #endif
