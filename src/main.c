@@ -24,7 +24,9 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1008,408 +1010,6 @@ static int drop_privileges(const char *user, const char *store_path, const char 
     return 0;
 }
 
-static int cmd_run(cli *c) {
-    if (c->argc > 1) {
-        fprintf(stderr, "mamori run: unexpected argument %s (run takes only -c and --db)\n", c->argv[1]);
-        return 2;
-    }
-    if (c->cfg.ninputs == 0)
-        fprintf(stderr, "mamori run: no inputs configured (see conf/mamori.yaml); the store "
-                        "and detection still start\n");
-    mm_err err = {{0}};
-    mm_detect *det = load_engine(&c->cfg, NULL, &err);
-    if (!det) {
-        fprintf(stderr, "mamori: %s\n", err.msg);
-        return 1;
-    }
-    mm_store *store = open_store(c);
-    if (!store) {
-        mm_detect_free(det);
-        return 1;
-    }
-    /* Signals are taken synchronously by this thread; every other thread inherits
-     * the blocked mask. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    mm_pipeline_opts o = {
-        .workers = c->cfg.workers,
-        .store_events = true,
-        .batch_rows = c->cfg.batch_rows,
-        .batch_ms = c->cfg.batch_ms,
-        .retention_days = c->cfg.retention_days,
-        .decode = {.tz_offset = c->cfg.tz_offset},
-    };
-    mm_pipeline *p;
-    if (mm_pipeline_start(&p, &o, store, det, &err) != 0) {
-        fprintf(stderr, "mamori: %s\n", err.msg);
-        return 1;
-    }
-    mm_input **ins = calloc((size_t)c->cfg.ninputs + 1, sizeof *ins);
-    int rc = 0;
-    for (int i = 0; i < c->cfg.ninputs; i++) {
-        if (mm_input_start(&ins[i], &c->cfg.inputs[i], p, &err) != 0) {
-            fprintf(stderr, "mamori: input '%s': %s\n", c->cfg.inputs[i].name, err.msg);
-            rc = 1;
-            break;
-        }
-        int port = mm_input_port(ins[i]);
-        if (port >= 0) mm_info("input %s listening on port %d", c->cfg.inputs[i].name, port);
-        else mm_info("input %s started", c->cfg.inputs[i].name);
-    }
-    if (rc == 0 && drop_privileges(c->cfg.user, c->cfg.store_path, c->cfg.sensor.quarantine_dir) != 0) rc = 1;
-    if (rc == 0) {
-        mm_info("mamori %s running: %d inputs, %d workers, %d rules, %d indicators, store %s",
-                MM_VERSION, c->cfg.ninputs, c->cfg.workers, mm_detect_rule_count(det),
-                mm_detect_indicator_count(det), c->cfg.store_path);
-        for (;;) {
-            int sig = 0;
-            struct timespec to = {1, 0};
-            sig = sigtimedwait(&set, NULL, &to);
-            if (sig == SIGHUP) {
-                mm_err e2 = {{0}};
-                mm_detect *nd = load_engine(&c->cfg, NULL, &e2);
-                if (nd) {
-                    mm_pipeline_set_detect(p, nd);
-                    mm_info("reloaded: %d rules, %d indicators", mm_detect_rule_count(nd),
-                            mm_detect_indicator_count(nd));
-                } else
-                    mm_error("reload failed, keeping the previous rules: %s", e2.msg);
-            } else if (sig == SIGTERM || sig == SIGINT)
-                break;
-        }
-        mm_info("stopping");
-        /* a second SIGTERM/SIGINT while draining ends the process at once */
-        sigset_t stop;
-        sigemptyset(&stop);
-        sigaddset(&stop, SIGTERM);
-        sigaddset(&stop, SIGINT);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
-    }
-    for (int i = 0; i < c->cfg.ninputs; i++)
-        if (ins[i]) mm_input_stop(ins[i]);
-    mm_pipeline_finish(p);
-    /* records referred to their input's source until the pipeline drained */
-    for (int i = 0; i < c->cfg.ninputs; i++)
-        if (ins[i]) mm_input_free(ins[i]);
-    mm_pipeline_set_detect(p, NULL);   /* frees the current detection engine */
-    mm_pipeline_free(p);
-    mm_store_close(store);
-    free(ins);
-    mm_info("stopped");
-    return rc;
-}
-
-/* ---------------------------------------------------------------- alerts */
-
-/* Text output goes to terminals: whatever came from the network is made printable. */
-static void put_text(mm_buf *b, const char *p, size_t n) { mm_buf_put_printable(b, p, n); }
-
-/* Times for people are shown in the configured zone (timezone:), JSON stays UTC. */
-static void fmt_local(mm_buf *b, int64_t ns, int32_t off) {
-    mm_time_fmt_local(b, ns, off);
-    int a = off < 0 ? -off : off;
-    mm_buf_printf(b, "%c%02d%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
-}
-
-typedef struct alert_print {
-    int32_t tz;
-    bool json;
-    mm_buf b;
-    int64_t n;
-} alert_print;
-
-static int print_alert(void *ctx, const mm_stored_alert *a) {
-    alert_print *ap = ctx;
-    mm_buf *b = &ap->b;
-    mm_buf_reset(b);
-    if (ap->json) {
-        mm_alert_json_head(b, a->ts_ns, a->rule_id, a->rule_name, a->technique, a->level);
-        mm_buf_puts(b, ",\"tenant\":");
-        mm_json_str(b, a->tenant, strlen(a->tenant));
-        mm_buf_printf(b, ",\"alert\":{\"id\":%lld,\"count\":%lld,\"event_id\":%lld,\"created\":\"",
-                      (long long)a->id, (long long)a->count, (long long)a->event_id);
-        mm_time_fmt(b, a->created_ns);
-        mm_buf_puts(b, "\",\"reason\":");
-        mm_json_str(b, a->reason ? a->reason : "", a->reason ? strlen(a->reason) : 0);
-        mm_buf_putc(b, '}');
-        /* the event's key fields, except its own @timestamp/rule (the alert's win) */
-        if (a->evidence && *a->evidence) {
-            mm_buf_puts(b, ",\"evidence\":{");
-            mm_buf_puts(b, a->evidence);
-            mm_buf_putc(b, '}');
-        }
-        if (a->threat && *a->threat) {
-            mm_buf_puts(b, ",\"threat\":");
-            mm_buf_puts(b, a->threat);
-        }
-        mm_buf_puts(b, "}\n");
-    } else {
-        fmt_local(b, a->ts_ns, ap->tz);
-        mm_buf_printf(b, "  %-8s  %-12s  ", a->level, a->tenant);
-        put_text(b, a->rule_name, strlen(a->rule_name));
-        if (a->technique && *a->technique) mm_buf_printf(b, " [%s]", a->technique);
-        if (a->count > 1) mm_buf_printf(b, " x%lld", (long long)a->count);
-        if (a->reason && *a->reason) {
-            mm_buf_puts(b, "\n    ");
-            put_text(b, a->reason, strlen(a->reason));
-        }
-        mm_buf_putc(b, '\n');
-    }
-    fwrite(b->p, 1, b->len, stdout);
-    ap->n++;
-    return 0;
-}
-
-static int cmd_alerts(cli *c) {
-    int64_t since = 0, limit = 0;
-    alert_print ap = {.tz = c->cfg.tz_offset};
-    for (int i = 1; i < c->argc; i++) {
-        int r = list_option(c, "alerts", &i, &ap.json, &since, &limit);
-        if (r < 0) return 2;
-        if (r == 0) {
-            fprintf(stderr, "mamori alerts: unknown option %s\n", c->argv[i]);
-            return 2;
-        }
-    }
-    mm_store *s = open_existing_store(c);
-    if (!s) return 1;
-    int rc = mm_store_alerts_each(s, since, limit, print_alert, &ap);
-    if (!ap.json && ap.n == 0) printf("no alerts\n");
-    mm_buf_free(&ap.b);
-    mm_store_close(s);
-    return rc < 0 ? 1 : 0;
-}
-
-/* ---------------------------------------------------------------- search */
-
-typedef struct search_ctx {
-    int32_t tz;
-    mm_query *q;
-    bool json;
-    int64_t limit, n, scanned;
-    mm_arena arena;
-    mm_buf b;
-    const mm_decode_opts *dopts;
-} search_ctx;
-
-static int search_row(void *ctx, const mm_stored_event *se) {
-    search_ctx *sc = ctx;
-    sc->scanned++;
-    mm_arena_reset(&sc->arena);
-    mm_source src = {se->input, se->tenant, se->segment, se->format};
-    mm_event ev;
-    mm_event_init(&ev, &sc->arena);
-    ev.src = &src;
-    ev.tenant = mm_str_c(se->tenant);
-    ev.segment = mm_str_c(se->segment);
-    ev.recv_ns = se->recv_ns;
-    ev.ts_ns = se->ts_ns;
-    const mm_decoder *d = se->format ? mm_decoder_find(se->format) : NULL;
-    bool was_error = se->kind && strcmp(se->kind, "pipeline_error") == 0;
-    if (d && !was_error) {
-        /* search never saves counters, so re-decoding does not inflate them */
-        mm_decode(d, &ev, se->raw, sc->dopts);
-        ev.ts_ns = se->ts_ns;   /* the stored time (receive time for future-dated records) */
-    } else {
-        ev.raw = se->raw;
-        mm_event_fail(&ev, se->error && *se->error ? se->error : "did not decode");
-    }
-    ev.store_id = se->id;
-    if (!mm_query_match(sc->q, &ev)) return 0;
-    mm_buf_reset(&sc->b);
-    if (sc->json) {
-        mm_event_json(&ev, &sc->b, true);
-        mm_buf_putc(&sc->b, '\n');
-    } else {
-        fmt_local(&sc->b, ev.ts_ns, sc->tz);
-        mm_buf_puts(&sc->b, "  ");
-        put_text(&sc->b, se->tenant, strlen(se->tenant));
-        mm_buf_puts(&sc->b, "  ");
-        static const struct { mm_field f; const char *before; } cols[] = {
-            {MM_F_EVENT_ACTION, ""}, {MM_F_SOURCE_IP, " "}, {MM_F_DESTINATION_IP, " -> "},
-            {MM_F_DESTINATION_PORT, ":"}, {MM_F_NETWORK_BYTES, " bytes="}, {MM_F_MESSAGE, "  "},
-        };
-        for (size_t i = 0; i < MM_ARRAY_LEN(cols); i++) {
-            const mm_value *v = mm_event_get(&ev, cols[i].f);
-            if (!v) continue;
-            mm_buf_puts(&sc->b, cols[i].before);
-            put_text(&sc->b, v->s.p, v->s.len > 160 ? 160 : v->s.len);
-        }
-        /* what the event is about, when it is not a message: the first of these */
-        static const mm_field what[] = {MM_F_URL_FULL, MM_F_DNS_QUESTION_NAME, MM_F_TLS_SERVER_NAME,
-                                        MM_F_FILE_NAME, MM_F_EMAIL_SUBJECT, MM_F_IRC_MESSAGE, MM_F_FTP_COMMAND};
-        for (size_t i = 0; !mm_event_has(&ev, MM_F_MESSAGE) && i < MM_ARRAY_LEN(what); i++) {
-            const mm_value *v = mm_event_get(&ev, what[i]);
-            if (!v) continue;
-            mm_buf_puts(&sc->b, "  ");
-            put_text(&sc->b, v->s.p, v->s.len > 160 ? 160 : v->s.len);
-            break;
-        }
-        if (ev.kind == MM_KIND_PIPELINE_ERROR) {
-            mm_buf_puts(&sc->b, "pipeline_error: ");
-            put_text(&sc->b, ev.error.p, ev.error.len);
-        }
-        mm_buf_putc(&sc->b, '\n');
-    }
-    fwrite(sc->b.p, 1, sc->b.len, stdout);
-    sc->n++;
-    return sc->limit && sc->n >= sc->limit;
-}
-
-static int cmd_search(cli *c) {
-    const char *qtext = NULL;
-    search_ctx sc = {.limit = 100, .tz = c->cfg.tz_offset};
-    int64_t since = 0;
-    for (int i = 1; i < c->argc; i++) {
-        const char *a = c->argv[i];
-        int r = list_option(c, "search", &i, &sc.json, &since, &sc.limit);
-        if (r < 0) return 2;
-        if (r > 0) continue;
-        if (a[0] == '-' && a[1] == '-') {
-            fprintf(stderr, "mamori search: unknown option %s\n", a);
-            return 2;
-        } else if (!qtext)
-            qtext = a;
-        else {
-            fprintf(stderr, "mamori search: give the query as one argument (quote it)\n");
-            return 2;
-        }
-    }
-    mm_err err = {{0}};
-    sc.q = mm_query_parse(qtext ? qtext : "", &err);
-    if (!sc.q) {
-        fprintf(stderr, "mamori search: bad query: %s\n", err.msg);
-        return 2;
-    }
-    mm_store *s = open_existing_store(c);
-    if (!s) {
-        mm_query_free(sc.q);
-        return 1;
-    }
-    mm_decode_opts dopts = {.tz_offset = c->cfg.tz_offset};
-    sc.dopts = &dopts;
-    mm_arena_init(&sc.arena, 64 * 1024);
-    mm_event_filter f = {.since_ns = since};
-    f.source_ip = mm_query_required(sc.q, "source.ip");
-    f.destination_ip = mm_query_required(sc.q, "destination.ip");
-    int rc = mm_store_events_each(s, &f, search_row, &sc);
-    fflush(stdout);
-    if (!sc.json) fprintf(stderr, "%lld events matched (%lld scanned)\n", (long long)sc.n, (long long)sc.scanned);
-    mm_arena_free(&sc.arena);
-    mm_buf_free(&sc.b);
-    mm_query_free(sc.q);
-    mm_store_close(s);
-    return rc < 0 ? 1 : 0;
-}
-
-/* ---------------------------------------------------------------- status */
-
-static int cmd_status(cli *c) {
-    bool json = false;
-    for (int i = 1; i < c->argc; i++) {
-        if (strcmp(c->argv[i], "--json") == 0) json = true;
-        else {
-            fprintf(stderr, "mamori status: unknown option %s\n", c->argv[i]);
-            return 2;
-        }
-    }
-    mm_store *s = open_existing_store(c);
-    if (!s) return 1;
-    struct stat st;
-    if (stat(c->cfg.store_path, &st) != 0) st.st_size = 0;
-    uint64_t v[MM_C__COUNT] = {0};
-    mm_store_counters_load(s, v);
-    if (json) {
-        mm_buf b = {0};
-        mm_buf_puts(&b, "{\"version\":\"" MM_VERSION "\",\"store\":");
-        mm_json_str(&b, c->cfg.store_path, strlen(c->cfg.store_path));
-        mm_buf_printf(&b, ",\"store_bytes\":%lld,\"schema_version\":%d,\"counters\":{",
-                      (long long)st.st_size, mm_store_schema_version(s));
-        for (int i = 0; i < MM_C__COUNT; i++) {
-            if (i) mm_buf_putc(&b, ',');
-            mm_buf_printf(&b, "\"%s\":%llu", mm_counter_name((mm_counter)i), (unsigned long long)v[i]);
-        }
-        mm_buf_puts(&b, "}}\n");
-        fwrite(b.p, 1, b.len, stdout);
-        mm_buf_free(&b);
-    } else {
-        printf("mamori %s\nstore %s (%lld bytes, schema %d)\n\ncounters (all runs):\n", MM_VERSION,
-               c->cfg.store_path, (long long)st.st_size, mm_store_schema_version(s));
-        for (int i = 0; i < MM_C__COUNT; i++)
-            printf("  %-26s %12llu  %s\n", mm_counter_name((mm_counter)i), (unsigned long long)v[i],
-                   mm_counter_help((mm_counter)i));
-    }
-    mm_store_close(s);
-    return 0;
-}
-
-/* ---------------------------------------------------------------- config */
-
-static int cmd_config(cli *c) {
-    if (c->argc < 2) {
-        fprintf(stderr, "usage: mamori config check [FILE] | config keys\n");
-        return 2;
-    }
-    if (strcmp(c->argv[1], "keys") == 0) {
-        mm_config_print_keys();
-        return 0;
-    }
-    if (strcmp(c->argv[1], "check") != 0) {
-        fprintf(stderr, "usage: mamori config check [FILE] | config keys\n");
-        return 2;
-    }
-    const char *path = c->argc > 2 ? c->argv[2] : c->cfg_path;
-    if (!path) {
-        fprintf(stderr, "mamori config check: give a file (or -c FILE)\n");
-        return 2;
-    }
-    mm_config cfg;
-    mm_config_defaults(&cfg);
-    mm_err err = {{0}};
-    int rc = mm_config_load(&cfg, path, &err);
-    if (rc != 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        mm_config_free(&cfg);
-        return 1;
-    }
-    for (int i = 0; i < cfg.ninputs; i++)
-        if (!mm_decoder_find(cfg.inputs[i].format)) {
-            fprintf(stderr, "%s: line %d: input '%s': unknown format '%s'\n", path,
-                    cfg.inputs[i].line, cfg.inputs[i].name, cfg.inputs[i].format);
-            mm_config_free(&cfg);
-            return 1;
-        }
-    for (int i = 0; i < c->nrules; i++) {
-        cfg.rule_dirs = realloc(cfg.rule_dirs, (size_t)(cfg.nrule_dirs + 1) * sizeof(char *));
-        if (!cfg.rule_dirs) abort();
-        cfg.rule_dirs[cfg.nrule_dirs++] = strdup(c->rules[i]);
-    }
-    mm_rules_report rep = {0};
-    mm_detect_opts o = {.report = &rep};
-    mm_detect *d = load_engine(&cfg, &o, &err);
-    if (!d) {
-        fprintf(stderr, "%s\n", err.msg);
-        mm_rules_report_free(&rep);
-        mm_config_free(&cfg);
-        return 1;
-    }
-    print_skips(&rep);
-    printf("%s: ok (%d inputs, %d rules: %d skipped, %d waiting for a log source mapping; %d indicators)\n", path,
-           cfg.ninputs, mm_detect_rule_count(d), rep.skipped, rep.inactive, mm_detect_indicator_count(d));
-    mm_rules_report_free(&rep);
-    mm_detect_free(d);
-    mm_config_free(&cfg);
-    return 0;
-}
-
 /* ---------------------------------------------------------------- intel */
 
 /* The engine with the indicators of the store (when there is one) and of the
@@ -1476,24 +1076,85 @@ static int print_sighting(void *ctx, const mm_alert *a) {
     return 0;
 }
 
-/* Retro-hunt what was added since t0, storing the sightings as alerts. */
-static void hunt_new(mm_store *s, cli *c, int64_t t0, bool quiet) {
-    int days = retro_days(&c->cfg);
-    if (days <= 0) return;
+/* Retro-hunt what was added since t0, storing the sightings as alerts.  Returns
+ * the sightings, or -1 when the hunt failed. */
+static int64_t retro_hunt(mm_store *s, const mm_config *cfg, int64_t t0, bool print) {
+    int days = retro_days(cfg);
+    if (days <= 0) return 0;
     mm_indicator_filter f = {.added_since_ns = t0, .warning = 1};
     mm_hunt_stats hs;
     mm_err err = {{0}};
     sight_print sp = {0};
-    if (mm_intel_hunt(s, &c->cfg, &f, NULL, 0, mm_now_ns() - (int64_t)days * 86400LL * 1000000000LL, true,
-                      quiet ? NULL : print_sighting, &sp, &hs, &err) < 0)
-        fprintf(stderr, "mamori intel: retro-hunt failed: %s\n", err.msg);
-    else if (hs.indicators)
+    int rc = mm_intel_hunt(s, cfg, &f, NULL, 0, mm_now_ns() - (int64_t)days * 86400LL * 1000000000LL, true,
+                           print ? print_sighting : NULL, &sp, &hs, &err);
+    mm_buf_free(&sp.b);
+    if (rc < 0) {
+        mm_error("retro-hunt failed: %s", err.msg);
+        return -1;
+    }
+    if (!hs.indicators) return 0;
+    if (print)
         printf("retro-hunt (last %d days): %llu new indicators, %llu of %llu blocks read, %llu events, "
                "%llu retrospective sightings stored as alerts\n",
                days, (unsigned long long)hs.indicators, (unsigned long long)hs.blocks_read,
                (unsigned long long)hs.blocks, (unsigned long long)hs.events_read,
                (unsigned long long)hs.sightings);
-    mm_buf_free(&sp.b);
+    else
+        mm_info("retro-hunt (last %d days): %llu new indicators, %llu of %llu blocks read, %llu sightings",
+                days, (unsigned long long)hs.indicators, (unsigned long long)hs.blocks_read,
+                (unsigned long long)hs.blocks, (unsigned long long)hs.sightings);
+    return (int64_t)hs.sightings;
+}
+
+static void hunt_new(mm_store *s, cli *c, int64_t t0, bool quiet) { retro_hunt(s, &c->cfg, t0, !quiet); }
+
+/* ---- the feed refresher of `mamori run`: its own store connection, its own
+ * thread; new indicators are retro-hunted and the engine reloaded ---- */
+typedef struct refresher {
+    const mm_config *cfg;
+    mm_feed_conf *feeds;
+    int nfeeds;
+    pthread_t th;
+    atomic_bool stop, changed;
+} refresher;
+
+static void *refresher_main(void *arg) {
+    refresher *r = arg;
+    mm_store *s = NULL;
+    mm_err err = {{0}};
+    if (mm_store_open(&s, r->cfg->store_path, &err) != 0) {
+        mm_error("intel feeds: %s", err.msg);
+        return NULL;
+    }
+    while (!atomic_load(&r->stop)) {
+        int64_t first_new = 0;
+        for (int k = 0; k < r->nfeeds && !atomic_load(&r->stop); k++) {
+            mm_refresh_result res;
+            mm_err e2 = {{0}};
+            if (mm_intel_refresh(s, &r->feeds[k], false, &res, &e2) < 0) {
+                mm_warn("intel feed %s: %s (its indicators stay in use)", r->feeds[k].name, e2.msg);
+                mm_count(MM_C_INTEL_FEED_ERRORS, 1);
+                continue;
+            }
+            if (!res.due) continue;
+            if (res.not_modified) mm_info("intel feed %s: not modified", r->feeds[k].name);
+            else
+                mm_info("intel feed %s: %llu records, %llu new, %llu refused", r->feeds[k].name,
+                        (unsigned long long)res.st.stored, (unsigned long long)res.st.added,
+                        (unsigned long long)(res.st.rd.skipped + res.st.bad_value));
+            if (res.st.added && !first_new) first_new = res.started_ns;
+        }
+        if (first_new) {
+            retro_hunt(s, r->cfg, first_new, false);
+            atomic_store(&r->changed, true);
+        }
+        for (int i = 0; i < 50 && !atomic_load(&r->stop); i++) {   /* look again in 5 s */
+            struct timespec ts = {0, 100 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    mm_store_close(s);
+    return NULL;
 }
 
 static char *read_all(const char *path, size_t *len, mm_err *err) {
@@ -1725,7 +1386,9 @@ static int cmd_intel_import(cli *c) {
             free(text);
         }
         if (r < 0) {
-            fprintf(stderr, "mamori intel import: %s\n", err.msg);
+            /* file errors already name the file; reader errors do not */
+            if (!strncmp(err.msg, src, strlen(src))) fprintf(stderr, "mamori intel import: %s\n", err.msg);
+            else fprintf(stderr, "mamori intel import: %s: %s\n", src, err.msg);
             rc = 1;
             continue;
         }
@@ -2154,9 +1817,9 @@ static int cmd_hunt(cli *c) {
     }
     mm_store *s = open_existing_store(c);
     if (!s) return 1;
+    char canon[2048];
     if (have_value) {
         /* the store's record (with its 5W1H) when the value is known there */
-        char canon[2048];
         int t = extra.type;
         if (mm_ioc_normalise(t, extra.value, strlen(extra.value), canon, sizeof canon, &t, NULL) < 0) {
             fprintf(stderr, "mamori hunt: '%s' is not an indicator value\n", extra.value);
@@ -2186,6 +1849,439 @@ static int cmd_hunt(cli *c) {
             (unsigned long long)hs.events_read, (unsigned long long)hs.sightings, (double)hs.elapsed_ns / 1e9);
     return 0;
 }
+
+static int cmd_run(cli *c) {
+    if (c->argc > 1) {
+        fprintf(stderr, "mamori run: unexpected argument %s (run takes only -c and --db)\n", c->argv[1]);
+        return 2;
+    }
+    if (c->cfg.ninputs == 0)
+        fprintf(stderr, "mamori run: no inputs configured (see conf/mamori.yaml); the store "
+                        "and detection still start\n");
+    mm_err err = {{0}};
+    mm_detect *det = load_engine(&c->cfg, NULL, &err);
+    if (!det) {
+        fprintf(stderr, "mamori: %s\n", err.msg);
+        return 1;
+    }
+    mm_store *store = open_store(c);
+    if (!store) {
+        mm_detect_free(det);
+        return 1;
+    }
+    /* Signals are taken synchronously by this thread; every other thread inherits
+     * the blocked mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    mm_pipeline_opts o = {
+        .workers = c->cfg.workers,
+        .store_events = true,
+        .batch_rows = c->cfg.batch_rows,
+        .batch_ms = c->cfg.batch_ms,
+        .retention_days = c->cfg.retention_days,
+        .decode = {.tz_offset = c->cfg.tz_offset},
+    };
+    mm_pipeline *p;
+    if (mm_pipeline_start(&p, &o, store, det, &err) != 0) {
+        fprintf(stderr, "mamori: %s\n", err.msg);
+        return 1;
+    }
+    mm_input **ins = calloc((size_t)c->cfg.ninputs + 1, sizeof *ins);
+    int rc = 0;
+    for (int i = 0; i < c->cfg.ninputs; i++) {
+        if (mm_input_start(&ins[i], &c->cfg.inputs[i], p, &err) != 0) {
+            fprintf(stderr, "mamori: input '%s': %s\n", c->cfg.inputs[i].name, err.msg);
+            rc = 1;
+            break;
+        }
+        int port = mm_input_port(ins[i]);
+        if (port >= 0) mm_info("input %s listening on port %d", c->cfg.inputs[i].name, port);
+        else mm_info("input %s started", c->cfg.inputs[i].name);
+    }
+    if (rc == 0 && drop_privileges(c->cfg.user, c->cfg.store_path, c->cfg.sensor.quarantine_dir) != 0) rc = 1;
+    refresher *rf = NULL;
+    if (rc == 0) {
+        mm_feed_conf *feeds = NULL;
+        int nfeeds = 0;
+        if (mm_intel_feeds(&c->cfg, &feeds, &nfeeds, &err) < 0) {
+            fprintf(stderr, "mamori: %s\n", err.msg);
+            rc = 1;
+        } else if (nfeeds > 0) {
+            rf = calloc(1, sizeof *rf);
+            if (!rf) abort();
+            rf->cfg = &c->cfg;
+            rf->feeds = feeds;
+            rf->nfeeds = nfeeds;
+            if (pthread_create(&rf->th, NULL, refresher_main, rf) != 0) {
+                mm_intel_feeds_free(feeds, nfeeds);
+                free(rf);
+                rf = NULL;
+                mm_error("intel feeds: cannot start the refresher thread");
+            } else {
+                mm_info("intel: %d feeds, refreshed in the background", nfeeds);
+            }
+        }
+    }
+    if (rc == 0) {
+        mm_info("mamori %s running: %d inputs, %d workers, %d rules, %d indicators, store %s",
+                MM_VERSION, c->cfg.ninputs, c->cfg.workers, mm_detect_rule_count(det),
+                mm_detect_indicator_count(det), c->cfg.store_path);
+        for (;;) {
+            int sig = 0;
+            struct timespec to = {1, 0};
+            sig = sigtimedwait(&set, NULL, &to);
+            bool fresh_intel = rf && atomic_exchange(&rf->changed, false);
+            if (sig == SIGHUP || fresh_intel) {
+                mm_err e2 = {{0}};
+                mm_detect *nd = load_engine(&c->cfg, NULL, &e2);
+                if (nd) {
+                    mm_pipeline_set_detect(p, nd);
+                    mm_info("reloaded: %d rules, %d indicators", mm_detect_rule_count(nd),
+                            mm_detect_indicator_count(nd));
+                } else
+                    mm_error("reload failed, keeping the previous rules: %s", e2.msg);
+            } else if (sig == SIGTERM || sig == SIGINT)
+                break;
+        }
+        mm_info("stopping");
+        /* a second SIGTERM/SIGINT while draining ends the process at once */
+        sigset_t stop;
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        pthread_sigmask(SIG_UNBLOCK, &stop, NULL);
+    }
+    if (rf) {
+        atomic_store(&rf->stop, true);
+        pthread_join(rf->th, NULL);
+        mm_intel_feeds_free(rf->feeds, rf->nfeeds);
+        free(rf);
+    }
+    for (int i = 0; i < c->cfg.ninputs; i++)
+        if (ins[i]) mm_input_stop(ins[i]);
+    mm_pipeline_finish(p);
+    /* records referred to their input's source until the pipeline drained */
+    for (int i = 0; i < c->cfg.ninputs; i++)
+        if (ins[i]) mm_input_free(ins[i]);
+    mm_pipeline_set_detect(p, NULL);   /* frees the current detection engine */
+    mm_pipeline_free(p);
+    mm_store_close(store);
+    free(ins);
+    mm_info("stopped");
+    return rc;
+}
+
+/* ---------------------------------------------------------------- alerts */
+
+/* Text output goes to terminals: whatever came from the network is made printable. */
+static void put_text(mm_buf *b, const char *p, size_t n) { mm_buf_put_printable(b, p, n); }
+
+/* Times for people are shown in the configured zone (timezone:), JSON stays UTC. */
+static void fmt_local(mm_buf *b, int64_t ns, int32_t off) {
+    mm_time_fmt_local(b, ns, off);
+    int a = off < 0 ? -off : off;
+    mm_buf_printf(b, "%c%02d%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+}
+
+typedef struct alert_print {
+    int32_t tz;
+    bool json;
+    mm_buf b;
+    int64_t n;
+} alert_print;
+
+static int print_alert(void *ctx, const mm_stored_alert *a) {
+    alert_print *ap = ctx;
+    mm_buf *b = &ap->b;
+    mm_buf_reset(b);
+    if (ap->json) {
+        mm_alert_json_head(b, a->ts_ns, a->rule_id, a->rule_name, a->technique, a->level);
+        mm_buf_puts(b, ",\"tenant\":");
+        mm_json_str(b, a->tenant, strlen(a->tenant));
+        mm_buf_printf(b, ",\"alert\":{\"id\":%lld,\"count\":%lld,\"event_id\":%lld,\"created\":\"",
+                      (long long)a->id, (long long)a->count, (long long)a->event_id);
+        mm_time_fmt(b, a->created_ns);
+        mm_buf_puts(b, "\",\"reason\":");
+        mm_json_str(b, a->reason ? a->reason : "", a->reason ? strlen(a->reason) : 0);
+        mm_buf_putc(b, '}');
+        /* the event's key fields, except its own @timestamp/rule (the alert's win) */
+        if (a->evidence && *a->evidence) {
+            mm_buf_puts(b, ",\"evidence\":{");
+            mm_buf_puts(b, a->evidence);
+            mm_buf_putc(b, '}');
+        }
+        if (a->threat && *a->threat) {
+            mm_buf_puts(b, ",\"threat\":");
+            mm_buf_puts(b, a->threat);
+        }
+        mm_buf_puts(b, "}\n");
+    } else {
+        fmt_local(b, a->ts_ns, ap->tz);
+        mm_buf_printf(b, "  %-8s  %-12s  ", a->level, a->tenant);
+        put_text(b, a->rule_name, strlen(a->rule_name));
+        if (a->technique && *a->technique) mm_buf_printf(b, " [%s]", a->technique);
+        if (a->count > 1) mm_buf_printf(b, " x%lld", (long long)a->count);
+        if (a->reason && *a->reason) {
+            mm_buf_puts(b, "\n    ");
+            put_text(b, a->reason, strlen(a->reason));
+        }
+        mm_buf_putc(b, '\n');
+    }
+    fwrite(b->p, 1, b->len, stdout);
+    ap->n++;
+    return 0;
+}
+
+static int cmd_alerts(cli *c) {
+    int64_t since = 0, limit = 0;
+    alert_print ap = {.tz = c->cfg.tz_offset};
+    for (int i = 1; i < c->argc; i++) {
+        int r = list_option(c, "alerts", &i, &ap.json, &since, &limit);
+        if (r < 0) return 2;
+        if (r == 0) {
+            fprintf(stderr, "mamori alerts: unknown option %s\n", c->argv[i]);
+            return 2;
+        }
+    }
+    mm_store *s = open_existing_store(c);
+    if (!s) return 1;
+    int rc = mm_store_alerts_each(s, since, limit, print_alert, &ap);
+    if (!ap.json && ap.n == 0) printf("no alerts\n");
+    mm_buf_free(&ap.b);
+    mm_store_close(s);
+    return rc < 0 ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- search */
+
+typedef struct search_ctx {
+    int32_t tz;
+    mm_query *q;
+    bool json;
+    int64_t limit, n, scanned;
+    mm_arena arena;
+    mm_buf b;
+    const mm_decode_opts *dopts;
+} search_ctx;
+
+static int search_row(void *ctx, const mm_stored_event *se) {
+    search_ctx *sc = ctx;
+    sc->scanned++;
+    mm_arena_reset(&sc->arena);
+    mm_source src = {se->input, se->tenant, se->segment, se->format};
+    mm_event ev;
+    mm_event_init(&ev, &sc->arena);
+    ev.src = &src;
+    ev.tenant = mm_str_c(se->tenant);
+    ev.segment = mm_str_c(se->segment);
+    ev.recv_ns = se->recv_ns;
+    ev.ts_ns = se->ts_ns;
+    const mm_decoder *d = se->format ? mm_decoder_find(se->format) : NULL;
+    bool was_error = se->kind && strcmp(se->kind, "pipeline_error") == 0;
+    if (d && !was_error) {
+        /* search never saves counters, so re-decoding does not inflate them */
+        mm_decode(d, &ev, se->raw, sc->dopts);
+        ev.ts_ns = se->ts_ns;   /* the stored time (receive time for future-dated records) */
+    } else {
+        ev.raw = se->raw;
+        mm_event_fail(&ev, se->error && *se->error ? se->error : "did not decode");
+    }
+    ev.store_id = se->id;
+    if (!mm_query_match(sc->q, &ev)) return 0;
+    mm_buf_reset(&sc->b);
+    if (sc->json) {
+        mm_event_json(&ev, &sc->b, true);
+        mm_buf_putc(&sc->b, '\n');
+    } else {
+        fmt_local(&sc->b, ev.ts_ns, sc->tz);
+        mm_buf_puts(&sc->b, "  ");
+        put_text(&sc->b, se->tenant, strlen(se->tenant));
+        mm_buf_puts(&sc->b, "  ");
+        static const struct { mm_field f; const char *before; } cols[] = {
+            {MM_F_EVENT_ACTION, ""}, {MM_F_SOURCE_IP, " "}, {MM_F_DESTINATION_IP, " -> "},
+            {MM_F_DESTINATION_PORT, ":"}, {MM_F_NETWORK_BYTES, " bytes="}, {MM_F_MESSAGE, "  "},
+        };
+        for (size_t i = 0; i < MM_ARRAY_LEN(cols); i++) {
+            const mm_value *v = mm_event_get(&ev, cols[i].f);
+            if (!v) continue;
+            mm_buf_puts(&sc->b, cols[i].before);
+            put_text(&sc->b, v->s.p, v->s.len > 160 ? 160 : v->s.len);
+        }
+        /* what the event is about, when it is not a message: the first of these */
+        static const mm_field what[] = {MM_F_URL_FULL, MM_F_DNS_QUESTION_NAME, MM_F_TLS_SERVER_NAME,
+                                        MM_F_FILE_NAME, MM_F_EMAIL_SUBJECT, MM_F_IRC_MESSAGE, MM_F_FTP_COMMAND};
+        for (size_t i = 0; !mm_event_has(&ev, MM_F_MESSAGE) && i < MM_ARRAY_LEN(what); i++) {
+            const mm_value *v = mm_event_get(&ev, what[i]);
+            if (!v) continue;
+            mm_buf_puts(&sc->b, "  ");
+            put_text(&sc->b, v->s.p, v->s.len > 160 ? 160 : v->s.len);
+            break;
+        }
+        if (ev.kind == MM_KIND_PIPELINE_ERROR) {
+            mm_buf_puts(&sc->b, "pipeline_error: ");
+            put_text(&sc->b, ev.error.p, ev.error.len);
+        }
+        mm_buf_putc(&sc->b, '\n');
+    }
+    fwrite(sc->b.p, 1, sc->b.len, stdout);
+    sc->n++;
+    return sc->limit && sc->n >= sc->limit;
+}
+
+static int cmd_search(cli *c) {
+    const char *qtext = NULL;
+    search_ctx sc = {.limit = 100, .tz = c->cfg.tz_offset};
+    int64_t since = 0;
+    for (int i = 1; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        int r = list_option(c, "search", &i, &sc.json, &since, &sc.limit);
+        if (r < 0) return 2;
+        if (r > 0) continue;
+        if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "mamori search: unknown option %s\n", a);
+            return 2;
+        } else if (!qtext)
+            qtext = a;
+        else {
+            fprintf(stderr, "mamori search: give the query as one argument (quote it)\n");
+            return 2;
+        }
+    }
+    mm_err err = {{0}};
+    sc.q = mm_query_parse(qtext ? qtext : "", &err);
+    if (!sc.q) {
+        fprintf(stderr, "mamori search: bad query: %s\n", err.msg);
+        return 2;
+    }
+    mm_store *s = open_existing_store(c);
+    if (!s) {
+        mm_query_free(sc.q);
+        return 1;
+    }
+    mm_decode_opts dopts = {.tz_offset = c->cfg.tz_offset};
+    sc.dopts = &dopts;
+    mm_arena_init(&sc.arena, 64 * 1024);
+    mm_event_filter f = {.since_ns = since};
+    f.source_ip = mm_query_required(sc.q, "source.ip");
+    f.destination_ip = mm_query_required(sc.q, "destination.ip");
+    int rc = mm_store_events_each(s, &f, search_row, &sc);
+    fflush(stdout);
+    if (!sc.json) fprintf(stderr, "%lld events matched (%lld scanned)\n", (long long)sc.n, (long long)sc.scanned);
+    mm_arena_free(&sc.arena);
+    mm_buf_free(&sc.b);
+    mm_query_free(sc.q);
+    mm_store_close(s);
+    return rc < 0 ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- status */
+
+static int cmd_status(cli *c) {
+    bool json = false;
+    for (int i = 1; i < c->argc; i++) {
+        if (strcmp(c->argv[i], "--json") == 0) json = true;
+        else {
+            fprintf(stderr, "mamori status: unknown option %s\n", c->argv[i]);
+            return 2;
+        }
+    }
+    mm_store *s = open_existing_store(c);
+    if (!s) return 1;
+    struct stat st;
+    if (stat(c->cfg.store_path, &st) != 0) st.st_size = 0;
+    uint64_t v[MM_C__COUNT] = {0};
+    mm_store_counters_load(s, v);
+    if (json) {
+        mm_buf b = {0};
+        mm_buf_puts(&b, "{\"version\":\"" MM_VERSION "\",\"store\":");
+        mm_json_str(&b, c->cfg.store_path, strlen(c->cfg.store_path));
+        mm_buf_printf(&b, ",\"store_bytes\":%lld,\"schema_version\":%d,\"counters\":{",
+                      (long long)st.st_size, mm_store_schema_version(s));
+        for (int i = 0; i < MM_C__COUNT; i++) {
+            if (i) mm_buf_putc(&b, ',');
+            mm_buf_printf(&b, "\"%s\":%llu", mm_counter_name((mm_counter)i), (unsigned long long)v[i]);
+        }
+        mm_buf_puts(&b, "}}\n");
+        fwrite(b.p, 1, b.len, stdout);
+        mm_buf_free(&b);
+    } else {
+        printf("mamori %s\nstore %s (%lld bytes, schema %d)\n\ncounters (all runs):\n", MM_VERSION,
+               c->cfg.store_path, (long long)st.st_size, mm_store_schema_version(s));
+        for (int i = 0; i < MM_C__COUNT; i++)
+            printf("  %-26s %12llu  %s\n", mm_counter_name((mm_counter)i), (unsigned long long)v[i],
+                   mm_counter_help((mm_counter)i));
+    }
+    mm_store_close(s);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- config */
+
+static int cmd_config(cli *c) {
+    if (c->argc < 2) {
+        fprintf(stderr, "usage: mamori config check [FILE] | config keys\n");
+        return 2;
+    }
+    if (strcmp(c->argv[1], "keys") == 0) {
+        mm_config_print_keys();
+        return 0;
+    }
+    if (strcmp(c->argv[1], "check") != 0) {
+        fprintf(stderr, "usage: mamori config check [FILE] | config keys\n");
+        return 2;
+    }
+    const char *path = c->argc > 2 ? c->argv[2] : c->cfg_path;
+    if (!path) {
+        fprintf(stderr, "mamori config check: give a file (or -c FILE)\n");
+        return 2;
+    }
+    mm_config cfg;
+    mm_config_defaults(&cfg);
+    mm_err err = {{0}};
+    int rc = mm_config_load(&cfg, path, &err);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        mm_config_free(&cfg);
+        return 1;
+    }
+    for (int i = 0; i < cfg.ninputs; i++)
+        if (!mm_decoder_find(cfg.inputs[i].format)) {
+            fprintf(stderr, "%s: line %d: input '%s': unknown format '%s'\n", path,
+                    cfg.inputs[i].line, cfg.inputs[i].name, cfg.inputs[i].format);
+            mm_config_free(&cfg);
+            return 1;
+        }
+    for (int i = 0; i < c->nrules; i++) {
+        cfg.rule_dirs = realloc(cfg.rule_dirs, (size_t)(cfg.nrule_dirs + 1) * sizeof(char *));
+        if (!cfg.rule_dirs) abort();
+        cfg.rule_dirs[cfg.nrule_dirs++] = strdup(c->rules[i]);
+    }
+    mm_rules_report rep = {0};
+    mm_detect_opts o = {.report = &rep};
+    mm_detect *d = load_engine(&cfg, &o, &err);
+    if (!d) {
+        fprintf(stderr, "%s\n", err.msg);
+        mm_rules_report_free(&rep);
+        mm_config_free(&cfg);
+        return 1;
+    }
+    print_skips(&rep);
+    printf("%s: ok (%d inputs, %d rules: %d skipped, %d waiting for a log source mapping; %d indicators)\n", path,
+           cfg.ninputs, mm_detect_rule_count(d), rep.skipped, rep.inactive, mm_detect_indicator_count(d));
+    mm_rules_report_free(&rep);
+    mm_detect_free(d);
+    mm_config_free(&cfg);
+    return 0;
+}
+
 
 int main(int argc, char **argv) {
     mm_sensor_tune_malloc();

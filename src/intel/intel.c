@@ -22,7 +22,19 @@ mm_ind_type mm_intel_type_parse(const char *name) {
         if (!strcasecmp(name, names[t])) return (mm_ind_type)t;
     if (!strcasecmp(name, "ipv4") || !strcasecmp(name, "ipv6") || !strcasecmp(name, "cidr")) return MM_IND_IP;
     if (!strcasecmp(name, "hostname") || !strcasecmp(name, "fqdn")) return MM_IND_DOMAIN;
-    if (!strcasecmp(name, "ua") || !strcasecmp(name, "user-agent")) return MM_IND_USER_AGENT;
+    if (!strcasecmp(name, "ua") || !strcasecmp(name, "user-agent") || !strcasecmp(name, "useragent"))
+        return MM_IND_USER_AGENT;
+    /* the spellings feeds use (MISP, OTX, STIX object names) */
+    static const struct { const char *n; mm_ind_type t; } syn[] = {
+        {"ip-src", MM_IND_IP},        {"ip-dst", MM_IND_IP},          {"ipv4-addr", MM_IND_IP},
+        {"ipv6-addr", MM_IND_IP},     {"ip_address", MM_IND_IP},      {"domain-name", MM_IND_DOMAIN},
+        {"uri", MM_IND_URL},          {"filehash-md5", MM_IND_MD5},   {"filehash-sha1", MM_IND_SHA1},
+        {"filehash-sha256", MM_IND_SHA256}, {"ja3-fingerprint-md5", MM_IND_JA3},
+        {"email-src", MM_IND_EMAIL},  {"email-dst", MM_IND_EMAIL},    {"email-addr", MM_IND_EMAIL},
+        {"file-name", MM_IND_FILENAME}, {"user_agent", MM_IND_USER_AGENT},
+    };
+    for (size_t i = 0; i < sizeof syn / sizeof syn[0]; i++)
+        if (!strcasecmp(name, syn[i].n)) return syn[i].t;
     return MM_IND_NONE;
 }
 
