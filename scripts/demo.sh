@@ -32,6 +32,17 @@ $M -c demo/mamori.yaml replay demo/windows-dc.jsonl
 echo
 echo "== the PC's trail on the domain controller (mamori search 'source.ip=10.10.5.21 and event.code=4624') =="
 $M -c demo/mamori.yaml search 'source.ip=10.10.5.21 and event.code=4624' --limit 5
+echo
+echo "== the next morning: the prefectural CSIRT shares a STIX 2.1 advisory; new indicators are hunted back =="
+echo "== through the stored day (mamori -c demo/mamori.yaml intel import demo/intel/csirt-advisory-2026-11-21.json) =="
+$M -c demo/mamori.yaml intel import --feed pref-csirt demo/intel/csirt-advisory-2026-11-21.json
+echo
+echo "== a JA3 fingerprint from a colleague, with its context (mamori intel add ja3 ... --actor ... --ttl 30d) =="
+$M -c demo/mamori.yaml intel add ja3 ddf7518e13e832047187ce5ef24e2676 --malware "Cobalt Strike beacon (demo)" \
+    --confidence 60 --ttl 30d --feed soc-analysts
+echo
+echo "== the indicator store (mamori intel stats) =="
+$M -c demo/mamori.yaml intel stats
 CORPORA=${MM_CORPORA:-../shared/corpora}
 if [ -d "$CORPORA/sigma/rules" ]; then
     echo

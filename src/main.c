@@ -1394,6 +1394,12 @@ static int cmd_intel_import(cli *c) {
         }
         print_import(src, &st);
         added += st.added;
+        /* a manual import is a feed too: when and how much, for `intel stats` */
+        int64_t done = mm_now_ns();
+        mm_feed_state fs = {.name = fo.feed, .kind = fo.format ? fo.format : "import", .url = src,
+                            .last_attempt_ns = done, .last_ok_ns = done, .last_count = (int64_t)st.stored,
+                            .last_new = (int64_t)st.added};
+        if (mm_store_feed_put(s, &fs) < 0) fprintf(stderr, "mamori intel import: cannot record the feed state\n");
     }
     if (added && !no_hunt) hunt_new(s, c, t0, false);
     mm_store_close(s);

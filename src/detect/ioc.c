@@ -500,10 +500,14 @@ static int url_key(const url_parts *u, bool with_query, char *out, size_t cap) {
     if (!with_query)
         for (uint32_t i = 0; i < path.len; i++)
             if (path.p[i] == '?') { path.len = i; break; }
-    size_t need = (size_t)u->hostn_len + (u->port.p ? u->port.len + 1 : 0) + path.len + 1;
+    /* an IPv6 host keeps its brackets, or its port could not be told from it */
+    bool v6 = u->host_is_ip && memchr(u->hostn, ':', (size_t)u->hostn_len);
+    size_t need = (size_t)u->hostn_len + (v6 ? 2 : 0) + (u->port.p ? u->port.len + 1 : 0) + path.len + 1;
     if (need >= cap) return -1;
-    memcpy(out, u->hostn, (size_t)u->hostn_len);
-    n = (size_t)u->hostn_len;
+    if (v6) out[n++] = '[';
+    memcpy(out + n, u->hostn, (size_t)u->hostn_len);
+    n += (size_t)u->hostn_len;
+    if (v6) out[n++] = ']';
     if (u->port.p) {
         out[n++] = ':';
         memcpy(out + n, u->port.p, u->port.len);
@@ -652,6 +656,9 @@ static int normalise(unsigned want, mm_str raw, nkey *k, const char **why) {
     if (raw.len >= KEY_MAX) { *why = "value too long"; return -1; }
     k->tlen = 0;
     /* literal types: no refanging, no classification */
+    if (want & (MM_IOC_UA | MM_IOC_FILENAME))
+        for (uint32_t i = 0; i < raw.len; i++)
+            if ((unsigned char)raw.p[i] < 0x20 || raw.p[i] == 0x7f) { *why = "control character in the value"; return -1; }
     if (want == MM_IOC_UA) {
         if (raw.len > UA_MAX) { *why = "User-Agent too long"; return -1; }
         for (uint32_t i = 0; i < raw.len; i++) k->key[i] = lc(raw.p[i]);

@@ -99,11 +99,15 @@ try:
                                                              "email") for t in types), types)
 
     # ---------------------------------------------------------------- retro-hunt and live
+    # the demo day is fixed (2026-11-20): the retro-hunt window must reach it whenever this runs
+    wide = os.path.join(tmp, "wide.yaml")
+    with open(wide, "w") as fh:
+        fh.write("intel:\n  retro_hunt_days: 36500\n")
     rdb = os.path.join(tmp, "retro.db")
     rc, out, err = run(rdb, "ingest", DEMO)
     check("retro_ingest_demo", rc == 0, err[-300:])
     rc, out, err = run(rdb, "intel", "add", "ip", "185.220.101.45", "--actor", "TA542", "--malware", "Emotet",
-                       "--confidence", "90", "--feed", "sakura-csirt", "--action", "isolate the PC")
+                       "--confidence", "90", "--feed", "sakura-csirt", "--action", "isolate the PC", cfg=wide)
     m = re.search(r"(\d+) retrospective sightings", out)
     check("retro_add_hunts", rc == 0 and m and int(m.group(1)) >= 1, out + err)
     rc, out, _ = run(rdb, "alerts", "--json", "--limit", "0")
@@ -115,12 +119,12 @@ try:
                              a["threat"]["action"] == "isolate the PC" and
                              a["@timestamp"].startswith("2026-11-20") for a in retro)
     check("retro_alerts_carry_5w1h_and_event_time", ok, retro[:1])
-    rc, out, err = run(rdb, "hunt", "--indicator", "185.220.101.45", "--json")
+    rc, out, err = run(rdb, "hunt", "--indicator", "185.220.101.45", "--since", "36500d", "--json")
     hunted = jlines(out)
     check("hunt_indicator_finds_same_events", rc == 0 and
           sorted(h["alert"]["event_id"] for h in hunted) == sorted(a["alert"]["event_id"] for a in retro),
           f"{len(hunted)} vs {len(retro)}: {err[-200:]}")
-    rc, out, err = run(rdb, "hunt", "--indicator", "never-seen.example")
+    rc, out, err = run(rdb, "hunt", "--indicator", "never-seen.example", "--since", "36500d")
     check("hunt_nothing_reads_no_block", rc == 0 and "0 sightings" in out and re.search(r"\b0 of \d+ blocks", out),
           out + err)
     # live: indicators first, then the events
@@ -194,7 +198,7 @@ try:
         fh.write(f"""store:
   path: {os.path.join(tmp, "feeds.db")}
 intel:
-  retro_hunt_days: 30
+  retro_hunt_days: 36500
   feeds:
     - name: static-list
       type: list
