@@ -53,7 +53,7 @@ typedef struct islot {
 /* Interned strings and contexts: an item is a header and its bytes. */
 typedef struct iitem {
     uint64_t h;
-    uint32_t n;
+    uint32_t n, pad;     /* data starts 16 bytes in: contexts are stored there, aligned */
     char data[];
 } iitem;
 typedef struct itab {
@@ -656,9 +656,9 @@ static int normalise(unsigned want, mm_str raw, nkey *k, const char **why) {
     if (raw.len >= KEY_MAX) { *why = "value too long"; return -1; }
     k->tlen = 0;
     /* literal types: no refanging, no classification */
-    if (want & (MM_IOC_UA | MM_IOC_FILENAME))
-        for (uint32_t i = 0; i < raw.len; i++)
-            if ((unsigned char)raw.p[i] < 0x20 || raw.p[i] == 0x7f) { *why = "control character in the value"; return -1; }
+    /* no indicator holds a control character (and the canonical text is a C string) */
+    for (uint32_t i = 0; i < raw.len; i++)
+        if ((unsigned char)raw.p[i] < 0x20 || raw.p[i] == 0x7f) { *why = "control character in the value"; return -1; }
     if (want == MM_IOC_UA) {
         if (raw.len > UA_MAX) { *why = "User-Agent too long"; return -1; }
         for (uint32_t i = 0; i < raw.len; i++) k->key[i] = lc(raw.p[i]);

@@ -414,7 +414,8 @@ static int block_flush(mm_store *s) {
     uint8_t *tblob = NULL;
     size_t tlen = 0;
     if (!s->it_oom) {
-        qsort(s->it, s->it_n, sizeof *s->it, cmp_u64);
+        if (s->it_n)
+            qsort(s->it, s->it_n, sizeof *s->it, cmp_u64);
         size_t u = 0;
         for (size_t i = 0; i < s->it_n; i++)
             if (i == 0 || s->it[i] != s->it[u - 1])
