@@ -1081,7 +1081,7 @@ static int print_sighting(void *ctx, const mm_alert *a) {
 static int64_t retro_hunt(mm_store *s, const mm_config *cfg, int64_t t0, bool print) {
     int days = retro_days(cfg);
     if (days <= 0) return 0;
-    mm_indicator_filter f = {.added_since_ns = t0, .warning = 1};
+    mm_indicator_filter f = {.added_since_ns = t0, .new_values_only = true, .warning = 1};
     mm_hunt_stats hs;
     mm_err err = {{0}};
     sight_print sp = {0};
@@ -1207,7 +1207,13 @@ static void print_import(const char *what, const mm_import_stats *st) {
     if (st->rd.not_for_detection) printf(", %llu not for detection (MISP to_ids false)", (unsigned long long)st->rd.not_for_detection);
     if (st->rd.expired) printf(", %llu withdrawn by the source", (unsigned long long)st->rd.expired);
     printf("\n");
-    if (refused && st->last_reason[0]) printf("  last refusal: %s\n", st->last_reason);
+    if (refused && st->last_reason[0]) {
+        /* the reason quotes feed text: printable only */
+        mm_buf b = {0};
+        mm_buf_put_printable(&b, st->last_reason, strlen(st->last_reason));
+        printf("  last refusal: %s\n", mm_buf_cstr(&b));
+        mm_buf_free(&b);
+    }
     if (st->rd.unsupported_pattern || st->rd.unsupported_type || st->rd.bad_value || st->rd.malformed)
         printf("  refused by reason: unsupported pattern %llu, unsupported type %llu, bad value %llu, malformed %llu\n",
                (unsigned long long)st->rd.unsupported_pattern, (unsigned long long)st->rd.unsupported_type,
@@ -1671,9 +1677,14 @@ static int print_feed(void *ctx, const mm_feed_state *f) {
     } else {
         mm_buf_reset(b);
         print_time(b, f->last_ok_ns);
+        size_t at = b->len;
+        mm_buf_putc(b, 0);
+        /* an error may quote what a server answered: printable only */
+        mm_buf_put_printable(b, f->last_error, strlen(f->last_error));
+        const char *when = mm_buf_cstr(b);
         printf("  %-24s %-9s last refresh %s, %lld records (%lld new), %lld in store%s%s\n", f->name, f->kind,
-               mm_buf_cstr(b), (long long)f->last_count, (long long)f->last_new, (long long)f->total,
-               *f->last_error ? "; last error: " : "", f->last_error);
+               when, (long long)f->last_count, (long long)f->last_new, (long long)f->total,
+               *f->last_error ? "; last error: " : "", when + at + 1);
     }
     sp->first = false;
     return 0;

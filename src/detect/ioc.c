@@ -398,7 +398,8 @@ typedef struct url_parts {
     mm_ip ip;
     char hostn[256];      /* normalised domain or address text */
     int hostn_len;
-    mm_str port;          /* kept only when not a default port */
+    mm_str port;          /* kept only when not a default port (points at portn) */
+    char portn[6];
     mm_str path;          /* from '/' or '?' up to '#', may be empty */
 } url_parts;
 
@@ -422,10 +423,8 @@ static bool scheme_len(mm_str s, uint32_t *n) {
 static bool url_split(mm_str s, url_parts *u, bool need_path) {
     memset(u, 0, sizeof *u);
     uint32_t sl = 0;
-    mm_str scheme = {s.p, 0};
     bool has_scheme = scheme_len(s, &sl);
     if (has_scheme) {
-        scheme.len = sl;
         s.p += sl + 3;
         s.len -= sl + 3;
     } else if (s.len >= 2 && s.p[0] == '/' && s.p[1] == '/') {
@@ -463,12 +462,18 @@ static bool url_split(mm_str s, url_parts *u, bool need_path) {
         if (port.len == 0 || port.len > 5) return false;
         for (uint32_t i = 0; i < port.len; i++)
             if (!is_digit(port.p[i])) return false;
-        bool http = scheme.len == 4 && lc(scheme.p[0]) == 'h' && lc(scheme.p[3]) == 'p';
-        bool https = scheme.len == 5 && lc(scheme.p[0]) == 'h' && lc(scheme.p[4]) == 's';
-        bool p80 = port.len == 2 && port.p[0] == '8' && port.p[1] == '0';
-        bool p443 = port.len == 3 && memcmp(port.p, "443", 3) == 0;
-        if ((p80 && (http || !scheme.len)) || (p443 && (https || !scheme.len)))
+        /* The key has no scheme, so the port alone decides: 80 and 443 are the web's
+         * defaults whatever the scheme said (a key must not change when it is
+         * normalised again); others are kept as a number ("0081" is 81). */
+        unsigned pn = 0;
+        for (uint32_t i = 0; i < port.len; i++) pn = pn * 10 + (unsigned)(port.p[i] - '0');
+        if (pn > 65535) return false;
+        if (pn == 80 || pn == 443) {
             port = (mm_str){NULL, 0};
+        } else {
+            int pl = snprintf(u->portn, sizeof u->portn, "%u", pn);
+            port = (mm_str){u->portn, (uint32_t)pl};
+        }
     }
     u->host = host;
     if (parse_ip_text(host, &u->ip)) {

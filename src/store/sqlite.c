@@ -1274,6 +1274,11 @@ int mm_store_indicators_each(mm_store *s, const mm_indicator_filter *f,
     if (f->value) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND value = ?2");
     if (f->feed) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND feed = ?3");
     if (f->added_since_ns) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND added_ns >= ?4");
+    if (f->added_since_ns && f->new_values_only)
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              " AND NOT EXISTS (SELECT 1 FROM indicators o WHERE o.type = indicators.type"
+                              " AND o.value = indicators.value AND o.added_ns < ?4 AND o.warning = 0"
+                              " AND o.revoked = 0 AND (o.valid_until IS NULL OR o.valid_until > ?5))");
     if (!f->include_inactive)
         n += (size_t)snprintf(sql + n, sizeof sql - n,
                               " AND revoked = 0 AND (valid_until IS NULL OR valid_until > ?5)");
@@ -1289,7 +1294,8 @@ int mm_store_indicators_each(mm_store *s, const mm_indicator_filter *f,
     if (f->value) sqlite3_bind_text(st, 2, f->value, -1, SQLITE_STATIC);
     if (f->feed) sqlite3_bind_text(st, 3, f->feed, -1, SQLITE_STATIC);
     if (f->added_since_ns) sqlite3_bind_int64(st, 4, f->added_since_ns);
-    if (!f->include_inactive) sqlite3_bind_int64(st, 5, f->now_ns ? f->now_ns : mm_now_ns());
+    if (!f->include_inactive || (f->added_since_ns && f->new_values_only))
+        sqlite3_bind_int64(st, 5, f->now_ns ? f->now_ns : mm_now_ns());
     if (f->warning == 1 || f->warning == 2) sqlite3_bind_int(st, 6, f->warning == 2);
     sqlite3_bind_int64(st, 7, f->limit > 0 ? f->limit : -1);
     int rc;

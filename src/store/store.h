@@ -103,6 +103,8 @@ typedef struct mm_indicator_filter {
     mm_ind_type type;           /* MM_IND_NONE = any */
     const char *value, *feed;   /* NULL = any */
     int64_t added_since_ns;     /* 0 = any */
+    bool new_values_only;       /* with added_since_ns: leave out values another feed
+                                 * already had (active) before then: they matched live */
     bool include_inactive;      /* also revoked and expired ones */
     int warning;                /* 0 both, 1 detection indicators only, 2 warning-list entries only */
     int64_t now_ns;             /* for expiry, 0 = the clock */

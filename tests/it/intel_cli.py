@@ -119,6 +119,8 @@ try:
                              a["threat"]["action"] == "isolate the PC" and
                              a["@timestamp"].startswith("2026-11-20") for a in retro)
     check("retro_alerts_carry_5w1h_and_event_time", ok, retro[:1])
+    rc, out, err = run(rdb, "intel", "add", "ip", "185.220.101.45", "--feed", "another-feed", cfg=wide)
+    check("retro_not_repeated_for_a_known_value", rc == 0 and "retrospective" not in out, out)
     rc, out, err = run(rdb, "hunt", "--indicator", "185.220.101.45", "--since", "36500d", "--json")
     hunted = jlines(out)
     check("hunt_indicator_finds_same_events", rc == 0 and
