@@ -538,6 +538,13 @@ static int url_key(const url_parts *u, bool with_query, char *out, size_t cap) {
             i += 2;
             continue;
         }
+        if (c == '%') {
+            /* a stray '%' is written %25: decoding a later escape must not make a new one */
+            if (n + 3 >= cap) return -1;
+            memcpy(out + n, "%25", 3);
+            n += 3;
+            continue;
+        }
         if (n + 1 >= cap) return -1;
         out[n++] = c;
     }
@@ -641,8 +648,10 @@ static bool email_key(mm_str v, nkey *k) {
     uint32_t ll = (uint32_t)(at - v.p);
     if (ll > 64) return false;
     for (uint32_t i = 0; i < ll; i++) {
+        /* RFC 5322 atext and '.' (no quoted local parts: nobody sends malware from them) */
         char c = v.p[i];
-        if (is_space(c) || c == '<' || c == '>' || c == '@' || c == ',' || c == '"' || (unsigned char)c < 0x21) return false;
+        if (!c || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || strchr(".!#$%&'*+-/=?^_`{|}~", c)))
+            return false;
         k->key[i] = lc(c);
     }
     k->key[ll] = '@';
@@ -675,9 +684,10 @@ static int normalise(unsigned want, mm_str raw, nkey *k, const char **why) {
         uint32_t st = 0;
         for (uint32_t i = 0; i < raw.len; i++)
             if (raw.p[i] == '/' || raw.p[i] == '\\') st = i + 1;
-        if (st == raw.len || raw.len - st > 255) { *why = "not a file name"; return -1; }
-        for (uint32_t i = st; i < raw.len; i++) k->key[i - st] = lc(raw.p[i]);
-        k->klen = raw.len - st;
+        mm_str base = trim((mm_str){raw.p + st, raw.len - st});
+        if (base.len == 0 || base.len > 255) { *why = "not a file name"; return -1; }
+        for (uint32_t i = 0; i < base.len; i++) k->key[i] = lc(base.p[i]);
+        k->klen = base.len;
         k->type = MM_IOC_FILENAME;
         return (int)k->klen;
     }
@@ -1030,11 +1040,13 @@ static bool match_raw(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned
     }
     uint32_t sl;
     bool scheme = scheme_len(val, &sl);
-    if (!scheme && (types & MM_IOC_EMAIL) && memchr(val.p, '@', val.len) && !memchr(val.p, '/', val.len)) {
+    if (!scheme && (types & MM_IOC_EMAIL) && memchr(val.p, '@', val.len)) {
         nkey k;
         mm_str v = val;
         if (v.len > 7 && !strncasecmp(v.p, "mailto:", 7)) v.p += 7, v.len -= 7;
-        return email_key(v, &k) && probe(s, MM_IOC_EMAIL, k.key, k.klen, hit);
+        if (email_key(v, &k) && probe(s, MM_IOC_EMAIL, k.key, k.klen, hit)) return true;
+        /* a '/' may be in a mailbox's local part, or the value is a URL with user info */
+        if (!memchr(val.p, '/', val.len)) return false;
     }
     if (scheme || (memchr(val.p, '/', val.len) && val.p[0] != '/')) {
         url_parts u;
@@ -1151,10 +1163,12 @@ static void value_terms(mm_str val, const mm_value *v, tsink *t) {
     }
     uint32_t sl;
     bool scheme = scheme_len(val, &sl);
-    if (!scheme && memchr(val.p, '@', val.len) && !memchr(val.p, '/', val.len)) {
+    if (!scheme && memchr(val.p, '@', val.len)) {
         nkey k;
-        if (email_key(val, &k)) t->fn(t->ctx, term(T_EMAIL, k.key, k.klen));
-        return;
+        mm_str mb = val;
+        if (mb.len > 7 && !strncasecmp(mb.p, "mailto:", 7)) mb.p += 7, mb.len -= 7;
+        if (email_key(mb, &k)) t->fn(t->ctx, term(T_EMAIL, k.key, k.klen));
+        if (!memchr(val.p, '/', val.len)) return;
     }
     if (scheme || (memchr(val.p, '/', val.len) && val.p[0] != '/')) {
         url_parts u;

@@ -5,11 +5,20 @@
  *     again gives the same text (idempotent) and the same type;
  *   - an indicator added to a set matches its own canonical text as an event
  *     value (for the types whose event values look like the indicator);
+ *   - an event carrying that value in the field the type is matched on has the
+ *     indicator's probe term among its retro-hunt terms (else a hunt misses it);
  *   - a refusal always carries a reason. */
 #include "detect/detect_int.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+static bool found;
+static uint64_t want_term;
+static void seen(void *ctx, uint64_t t) {
+    (void)ctx;
+    if (t == want_term) found = true;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
@@ -40,6 +49,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* an address with a prefix is not an event value; the others are */
     if (!(t1 == MM_IND_IP && strchr(out, '/')) && !mm_ioc_match(s, mm_str_c(out), NULL, bits, NULL)) abort();
     mm_ioc_set_free(s);
+    static const uint16_t field_of[MM_IND__COUNT] = {
+        [MM_IND_IP] = MM_F_DESTINATION_IP,      [MM_IND_DOMAIN] = MM_F_DNS_QUESTION_NAME,
+        [MM_IND_URL] = MM_F_URL_FULL,           [MM_IND_MD5] = MM_F_FILE_HASH_MD5,
+        [MM_IND_SHA1] = MM_F_FILE_HASH_SHA1,    [MM_IND_SHA256] = MM_F_FILE_HASH_SHA256,
+        [MM_IND_JA3] = MM_F_TLS_JA3,            [MM_IND_EMAIL] = MM_F_EMAIL_FROM,
+        [MM_IND_FILENAME] = MM_F_FILE_NAME,     [MM_IND_USER_AGENT] = MM_F_USER_AGENT_ORIGINAL,
+    };
+    if (nt > 0 && !(t1 == MM_IND_IP && strchr(out, '/'))) {
+        mm_arena a;
+        mm_arena_init(&a, 4096);
+        mm_event ev;
+        mm_event_init(&ev, &a);
+        mm_ip ip;
+        if (t1 == MM_IND_IP && mm_ip_parse(mm_str_c(out), &ip)) mm_event_set_ip(&ev, MM_F_DESTINATION_IP, &ip);
+        else mm_event_set(&ev, (mm_field)field_of[t1], mm_str_c(out));
+        found = false;
+        want_term = terms[0];
+        mm_ioc_event_terms(&ev, seen, NULL);
+        if (!found) abort();
+        mm_arena_free(&a);
+    }
     free(v);
     return 0;
 }
