@@ -347,7 +347,17 @@ static int idn_ascii(char *out, size_t n, size_t cap) {
         idn2_free(a);
         return -1;
     }
-    for (size_t i = 0; i < l; i++) out[i] = lc(a[i]);
+    /* what came back must be a host name (NFKC can turn a thin space into a space) */
+    for (size_t i = 0; i < l; i++) {
+        char c = lc(a[i]);
+        bool ok = (c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == '_' ||
+                  (c == '.' && i > 0 && i + 1 < l && a[i + 1] != '.');
+        if (!ok) {
+            idn2_free(a);
+            return -1;
+        }
+        out[i] = c;
+    }
     idn2_free(a);
     return (int)l;
 }
@@ -538,11 +548,15 @@ static int url_key(const url_parts *u, bool with_query, char *out, size_t cap) {
             i += 2;
             continue;
         }
-        if (c == '%') {
-            /* a stray '%' is written %25: decoding a later escape must not make a new one */
+        unsigned char uc = (unsigned char)c;
+        if (c == '%' || uc <= 0x20 || uc >= 0x7f) {
+            /* a stray '%' is written %25 (decoding a later escape must not make a new
+             * one); spaces, controls and non-ASCII bytes as escapes too, as a
+             * browser sends them */
             if (n + 3 >= cap) return -1;
-            memcpy(out + n, "%25", 3);
-            n += 3;
+            out[n++] = '%';
+            out[n++] = "0123456789ABCDEF"[uc >> 4];
+            out[n++] = "0123456789ABCDEF"[uc & 15];
             continue;
         }
         if (n + 1 >= cap) return -1;
@@ -699,21 +713,24 @@ static int normalise(unsigned want, mm_str raw, nkey *k, const char **why) {
     mm_ip net;
     int bits = -1;
     bool slash = memchr(v.p, '/', v.len) != NULL;
-    if (v.len <= 64) {
+    /* "a.b.c.d/NN" is a CIDR; "a.b.c.d/path", "a.b.c.d/" and "[v6]/x" are URLs
+     * (the form the store keeps URLs in: without their scheme) */
+    if (v.len <= 64 && want != MM_IOC_URL && !(v.p[0] == '[' && slash)) {
         uint32_t sp = 0;
         while (sp < v.len && v.p[sp] != '/') sp++;
         if (parse_ip_text((mm_str){v.p, sp}, &net)) {
             int maxb = net.af == 4 ? 32 : 128;
+            bool digits = sp + 1 < v.len && v.len - sp - 1 <= 3;
+            for (uint32_t i = sp + 1; digits && i < v.len; i++) digits = is_digit(v.p[i]);
             if (sp == v.len) {
                 bits = maxb;
-            } else {
-                if (sp + 1 >= v.len || v.len - sp - 1 > 3) { *why = "bad prefix length"; return -1; }
+            } else if (digits) {
                 bits = 0;
-                for (uint32_t i = sp + 1; i < v.len; i++) {
-                    if (!is_digit(v.p[i])) { *why = "bad prefix length"; return -1; }
-                    bits = bits * 10 + (v.p[i] - '0');
-                }
+                for (uint32_t i = sp + 1; i < v.len; i++) bits = bits * 10 + (v.p[i] - '0');
                 if (bits > maxb) { *why = "prefix length too long"; return -1; }
+            } else if (want == MM_IOC_IP) {
+                *why = "bad prefix length";
+                return -1;
             }
         }
     }
