@@ -79,6 +79,15 @@ struct mm_ioc_set {
     uint32_t nlen4[33], nlen6[129];
     uint8_t ord4[33], ord6[129]; /* prefix lengths present, longest first */
     int nord4, nord6;
+    /* IPv4: for each /16, the prefix lengths 16..32 present inside it (bit b-16),
+     * so an address probes only what its /16 holds (most /16s hold nothing);
+     * lengths below 16 are probed for every address (ord4 lists them too). */
+    uint32_t *mask16;
+    /* A blocked Bloom filter over every key, in front of the table: a miss (the
+     * usual answer) costs one cache line that stays in L2/L3 instead of a slot
+     * of a table of hundreds of MB.  Rebuilt whenever the table grows. */
+    uint64_t *bloom;
+    uint32_t bloom_blocks;       /* power of two; 8 words (512 bits) each */
     struct mm_ioc_set *warn;     /* warning lists: values that never match */
 };
 
@@ -114,6 +123,8 @@ void mm_ioc_set_free(mm_ioc_set *s) {
     }
     free(s->e);
     free(s->slot);
+    free(s->mask16);
+    free(s->bloom);
     free(s->strs.slot);
     free(s->ctxs.slot);
     free(s);
@@ -142,8 +153,30 @@ static char *key_store(mm_ioc_set *s, const char *k, size_t n) {
     return p;
 }
 
+/* Six bits in one 512-bit block: the block from the hash's high bits, the bits
+ * from six 9-bit slices of its low bits. */
+static inline uint64_t *bloom_block(const mm_ioc_set *s, uint64_t h) {
+    return s->bloom + (size_t)((uint32_t)(h >> 40) & (s->bloom_blocks - 1)) * 8;
+}
+static inline void bloom_add(mm_ioc_set *s, uint64_t h) {
+    uint64_t *b = bloom_block(s, h);
+    for (int i = 0; i < 6; i++) {
+        unsigned bit = (unsigned)(h >> (i * 9)) & 511;
+        b[bit >> 6] |= 1ULL << (bit & 63);
+    }
+}
+static inline bool bloom_may(const mm_ioc_set *s, uint64_t h) {
+    if (!s->bloom) return true;
+    const uint64_t *b = bloom_block(s, h);
+    for (int i = 0; i < 6; i++) {
+        unsigned bit = (unsigned)(h >> (i * 9)) & 511;
+        if (!(b[bit >> 6] & (1ULL << (bit & 63)))) return false;
+    }
+    return true;
+}
+
 static const ient *find(const mm_ioc_set *s, unsigned type, const char *k, uint32_t n, uint64_t h) {
-    if (!s->slot) return NULL;
+    if (!s->slot || !bloom_may(s, h)) return NULL;
     uint32_t hf = (uint32_t)(h >> 32);
     for (uint32_t i = (uint32_t)h & s->mask;; i = (i + 1) & s->mask) {
         const islot *x = &s->slot[i];
@@ -157,8 +190,19 @@ static const ient *find(const mm_ioc_set *s, unsigned type, const char *k, uint3
 static bool rehash(mm_ioc_set *s, uint32_t ns) {
     islot *sl = calloc(ns, sizeof *sl);
     if (!sl) return false;
+    /* the filter: 4 bits per slot, i.e. at least 8 per key (about 2% false hits) */
+    uint32_t nb = ns / 128 ? ns / 128 : 1;
+    uint64_t *bl = calloc((size_t)nb * 8, sizeof *bl);
+    if (!bl) {
+        free(sl);
+        return false;
+    }
+    free(s->bloom);
+    s->bloom = bl;
+    s->bloom_blocks = nb;
     for (uint32_t j = 0; j < s->n; j++) {
         uint64_t h = key_hash(s->e[j].type, s->e[j].key, s->e[j].klen);
+        bloom_add(s, h);
         uint32_t i = (uint32_t)h & (ns - 1);
         while (sl[i].idx) i = (i + 1) & (ns - 1);
         sl[i] = (islot){j + 1, (uint32_t)(h >> 32)};
@@ -220,11 +264,20 @@ static int put(mm_ioc_set *s, unsigned type, const char *k, uint32_t n, const ch
     uint32_t i = (uint32_t)h & s->mask;
     while (s->slot[i].idx) i = (i + 1) & s->mask;
     s->slot[i] = (islot){++s->n, (uint32_t)(h >> 32)};
+    bloom_add(s, h);
     *out = e;
     return 1;
 }
 
 static const char *ent_text(const ient *e) { return e->type == MM_IOC_IP ? e->key + e->klen : e->key; }
+
+/* An IPv4 prefix of >= 16 bits: mark its /16.  Returns false when out of memory. */
+static bool note16(mm_ioc_set *s, const char *key, int bits) {
+    if (!s->mask16 && !(s->mask16 = calloc(65536, sizeof *s->mask16))) return false;
+    unsigned i16 = ((unsigned)(uint8_t)key[2] << 8) | (uint8_t)key[3];
+    s->mask16[i16] |= 1u << (bits - 16);
+    return true;
+}
 
 static void note_len(mm_ioc_set *s, int af, int bits) {
     uint32_t *cnt = af == 4 ? s->nlen4 : s->nlen6;
@@ -888,7 +941,10 @@ int mm_ioc_add(mm_ioc_set *s, const mm_indicator *ind, unsigned flags, const cha
     if (r == 1) {
         e->ctx = ictx(s, &c);
         e->valid_until = vu;
-        if (k.type == MM_IOC_IP) note_len(s, k.af, k.bits);
+        if (k.type == MM_IOC_IP) {
+            note_len(s, k.af, k.bits);
+            if (k.af == 4 && k.bits >= 16 && !note16(s, k.key, k.bits)) return -2;
+        }
         return 1;
     }
     /* the same indicator again: another feed's view is kept; the longest validity wins */
@@ -958,9 +1014,26 @@ static bool probe(const mm_ioc_set *s, unsigned type, const char *k, uint32_t n,
 
 static bool lookup_ip(const mm_ioc_set *s, const mm_ip *ip0, mm_ioc_hit *hit) {
     mm_ip ip = unmap(ip0);
+    char key[18];
+    if (ip.af == 4) {
+        /* the lengths >= 16 present in this address's /16, longest first, then the
+         * short ones present anywhere */
+        uint32_t m = s->mask16 ? s->mask16[((unsigned)ip.b[0] << 8) | ip.b[1]] : 0;
+        while (m) {
+            int b = 31 - __builtin_clz(m);
+            m &= ~(1u << b);
+            uint32_t kl = ip_key(&ip, b + 16, key);
+            if (probe(s, MM_IOC_IP, key, kl, hit)) return true;
+        }
+        for (int i = 0; i < s->nord4; i++) {
+            if (s->ord4[i] >= 16) continue;
+            uint32_t kl = ip_key(&ip, s->ord4[i], key);
+            if (probe(s, MM_IOC_IP, key, kl, hit)) return true;
+        }
+        return false;
+    }
     const uint8_t *ord = ip.af == 4 ? s->ord4 : ip.af == 6 ? s->ord6 : NULL;
     int n = ip.af == 4 ? s->nord4 : ip.af == 6 ? s->nord6 : 0;
-    char key[18];
     for (int i = 0; ord && i < n; i++) {
         uint32_t kl = ip_key(&ip, ord[i], key);
         if (probe(s, MM_IOC_IP, key, kl, hit)) return true;

@@ -131,9 +131,6 @@ typedef struct scan {
     mm_sighting_fn fn;
     void *ctx;
     mm_hunt_stats *hs;
-    mm_alert **pending;          /* alerts to store after the read (one statement at a time) */
-    mm_event **pending_ev;
-    size_t npending, cappending;
     int stop;
 } scan;
 

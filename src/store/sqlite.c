@@ -119,6 +119,9 @@ static const char *const migrations[] = {
     " etag TEXT, last_modified TEXT, cursor TEXT, last_error TEXT);"
     "ALTER TABLE alerts ADD COLUMN threat TEXT;"
     "ALTER TABLE event_blocks ADD COLUMN ioc_terms BLOB;",
+    /* 3: warning lists are read on every hunt and load: a partial index finds
+     * their few rows among millions */
+    "CREATE INDEX indicators_warning ON indicators(id) WHERE warning = 1;",
 };
 #define SCHEMA_VERSION ((int)MM_ARRAY_LEN(migrations))
 
@@ -1282,8 +1285,13 @@ int mm_store_indicators_each(mm_store *s, const mm_indicator_filter *f,
     if (!f->include_inactive)
         n += (size_t)snprintf(sql + n, sizeof sql - n,
                               " AND revoked = 0 AND (valid_until IS NULL OR valid_until > ?5)");
-    if (f->warning == 1 || f->warning == 2) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND warning = ?6");
-    n += (size_t)snprintf(sql + n, sizeof sql - n, " ORDER BY id LIMIT ?7");
+    /* literals, not parameters: only "warning = 1" written out lets SQLite use the
+     * partial index */
+    if (f->warning == 1) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND warning = 0");
+    if (f->warning == 2) n += (size_t)snprintf(sql + n, sizeof sql - n, " AND warning = 1");
+    /* with added_since, the added_ns index answers (ORDER BY id would scan the table) */
+    n += (size_t)snprintf(sql + n, sizeof sql - n,
+                          f->added_since_ns ? " ORDER BY added_ns, id LIMIT ?7" : " ORDER BY id LIMIT ?7");
     if (n >= sizeof sql)
         return MM_EINVAL;
     sqlite3_stmt *st;
@@ -1296,7 +1304,6 @@ int mm_store_indicators_each(mm_store *s, const mm_indicator_filter *f,
     if (f->added_since_ns) sqlite3_bind_int64(st, 4, f->added_since_ns);
     if (!f->include_inactive || (f->added_since_ns && f->new_values_only))
         sqlite3_bind_int64(st, 5, f->now_ns ? f->now_ns : mm_now_ns());
-    if (f->warning == 1 || f->warning == 2) sqlite3_bind_int(st, 6, f->warning == 2);
     sqlite3_bind_int64(st, 7, f->limit > 0 ? f->limit : -1);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -155,7 +155,10 @@ typedef struct mm_stored_block {
 /* Blocks whose newest event is at or after since_ns, oldest first. */
 int mm_store_blocks_each(mm_store *s, int64_t since_ns, int (*fn)(void *ctx, const mm_stored_block *b),
                          void *ctx);
-/* Events with first_id <= id <= last_id, in id order. */
+/* Events with first_id <= id <= last_id, in id order.  Unlike the other queries,
+ * its callback may call mm_store_put_alert on the same store (a retro-hunt stores
+ * its sightings as it reads; SQLite allows an insert into another table while a
+ * read is open on the connection). */
 int mm_store_events_range(mm_store *s, int64_t first_id, int64_t last_id,
                           int (*fn)(void *ctx, const mm_stored_event *e), void *ctx);
 
