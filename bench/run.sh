@@ -20,8 +20,15 @@
 #      without it; `mamori ingest --pcap` end to end; side by side on the same
 #      file ndpiReader (libndpi-bin) and `tshark -T fields`; peak RSS with
 #      BENCH_FLOWS (default 1,000,000) concurrent flows
+#   10-12. threat intelligence (issue #5, bench_intel): 10M generated indicators into
+#      the engine's index (load time, memory) and into the SQLite store (import,
+#      then a fresh process's start-up load); match cost per event with them
+#      loaded (FortiGate lines and sensor DNS events, against an empty set); a
+#      retro-hunt of 100,000 new indicators over 10M stored events, and of one.
+#      The store (~12 GB) goes in BENCH_INTEL_DIR (default: the work folder);
+#      BENCH_INTEL_ARGS passes sizes (e.g. "--store-count 1e6 --hunt-events 1e6").
 # BENCH_ONLY=sigma runs parts 4-6 only, BENCH_ONLY=fortigate parts 1-3 only,
-# BENCH_ONLY=sensor parts 7-9 only.
+# BENCH_ONLY=sensor parts 7-9 only, BENCH_ONLY=intel parts 10-12 only.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -140,6 +147,16 @@ echo "# 9. memory with ${BENCH_FLOWS:-1000000} concurrent flows"
 "$BUILD"/bench/bench_sensor --flows "${BENCH_FLOWS:-1000000}"
 }
 
+intel_benches() {
+echo "# 10-12. threat intelligence (bench_intel)"
+# shellcheck disable=SC2086
+"$BUILD"/bench/bench_intel --dir "${BENCH_INTEL_DIR:-$W}" ${BENCH_INTEL_ARGS:-}
+}
+
+if [ "$ONLY" = intel ]; then
+    intel_benches
+    exit 0
+fi
 if [ "$ONLY" = sensor ]; then
     if [ -d "$CORPORA/pcap" ]; then sensor_benches; else echo "# no pcap corpus at $CORPORA/pcap"; fi
     exit 0
@@ -164,4 +181,7 @@ if [ "$ONLY" != fortigate ] && [ "$ONLY" != sigma ]; then
     else
         echo "# no pcap corpus at $CORPORA/pcap: parts 7-9 skipped"
     fi
+fi
+if [ -z "$ONLY" ]; then
+    intel_benches
 fi

@@ -89,6 +89,8 @@ struct mm_ioc_set {
     uint64_t *bloom;
     uint32_t bloom_blocks;       /* power of two; 8 words (512 bits) each */
     struct mm_ioc_set *warn;     /* warning lists: values that never match */
+    unsigned present;            /* MM_IOC_* bits of the types the set holds: the others
+                                  * are not even classified for */
 };
 
 static inline char lc(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
@@ -132,8 +134,30 @@ void mm_ioc_set_free(mm_ioc_set *s) {
 
 int mm_ioc_count(const mm_ioc_set *s) { return s ? (int)s->n : 0; }
 
+/* The index's own hash (in memory only, never stored): eight bytes a step, then a
+ * full avalanche, since the Bloom filter and the table use different bits of it. */
+static inline uint64_t rd64(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
 static uint64_t key_hash(unsigned type, const char *k, size_t n) {
-    return mm_hash(k, n, 0x9e3779b97f4a7c15ULL * (type + 1));
+    uint64_t h = (0x9e3779b97f4a7c15ULL * (type + 1)) ^ ((uint64_t)n * 0xff51afd7ed558ccdULL);
+    while (n >= 8) {
+        h = (h ^ rd64(k)) * 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 31;
+        k += 8;
+        n -= 8;
+    }
+    uint64_t t = 0;
+    memcpy(&t, k, n);
+    h = (h ^ t) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return h;
 }
 
 static char *key_store(mm_ioc_set *s, const char *k, size_t n) {
@@ -939,6 +963,7 @@ int mm_ioc_add(mm_ioc_set *s, const mm_indicator *ind, unsigned flags, const cha
     int r = put(s, k.type, k.key, k.klen, k.text, k.tlen, &e);
     if (r < 0) return -2;
     if (r == 1) {
+        s->present |= k.type;
         e->ctx = ictx(s, &c);
         e->valid_until = vu;
         if (k.type == MM_IOC_IP) {
@@ -1102,7 +1127,11 @@ static bool match_literal(const mm_ioc_set *s, mm_str val, unsigned types, mm_io
 }
 
 static bool match_raw(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned types, mm_ioc_hit *hit) {
-    if (!s || s->n == 0 || !types) return false;
+    if (!s || s->n == 0) return false;
+    /* only the types the set holds (a URL's host still goes to the domain and
+     * address lookups when those are asked for and held) */
+    types &= s->present;
+    if (!types) return false;
     if (ip && ip->af) return (types & MM_IOC_IP) && lookup_ip(s, ip, hit);
     val = trim(val);
     if (val.len == 0) return false;
