@@ -1211,7 +1211,7 @@ static int part_hunt(const opts *o, const char *db, chunk *c, int64_t now) {
     int64_t since = now - 90 * DAY_NS;
     sight sg = {ids, npl, 0, 0};
     mm_hunt_stats hs;
-    rc = mm_intel_hunt(st, &cfg, &f, NULL, 0, since, false, on_sighting, &sg, &hs, &err);
+    rc = mm_intel_hunt(st, &cfg, &f, NULL, 0, since, 0, false, on_sighting, &sg, &hs, &err);
     if (rc < 0) {
         fprintf(stderr, "bench_intel: hunt: %s\n", err.msg);
     } else {
@@ -1235,7 +1235,7 @@ static int part_hunt(const opts *o, const char *db, chunk *c, int64_t now) {
         mm_ioc_normalise(t, pv[1].v, strlen(pv[1].v), canon, sizeof canon, &t, NULL);
         mm_indicator_filter f1 = {.type = (mm_ind_type)t, .value = canon, .warning = 1};
         sight s1 = {ids, npl, 0, 0};
-        rc = mm_intel_hunt(st, &cfg, &f1, NULL, 0, since, false, on_sighting, &s1, &hs, &err);
+        rc = mm_intel_hunt(st, &cfg, &f1, NULL, 0, since, 0, false, on_sighting, &s1, &hs, &err);
         if (rc < 0) fprintf(stderr, "bench_intel: hunt: %s\n", err.msg);
         else {
             printf("intel_hunt1_seconds %.2f s\n", (double)hs.elapsed_ns / 1e9);

@@ -1078,14 +1078,14 @@ static int print_sighting(void *ctx, const mm_alert *a) {
 
 /* Retro-hunt what was added since t0, storing the sightings as alerts.  Returns
  * the sightings, or -1 when the hunt failed. */
-static int64_t retro_hunt(mm_store *s, const mm_config *cfg, int64_t t0, bool print) {
+static int64_t retro_hunt(mm_store *s, const mm_config *cfg, int64_t t0, int64_t until, bool print) {
     int days = retro_days(cfg);
     if (days <= 0) return 0;
     mm_indicator_filter f = {.added_since_ns = t0, .new_values_only = true, .warning = 1};
     mm_hunt_stats hs;
     mm_err err = {{0}};
     sight_print sp = {0};
-    int rc = mm_intel_hunt(s, cfg, &f, NULL, 0, mm_now_ns() - (int64_t)days * 86400LL * 1000000000LL, true,
+    int rc = mm_intel_hunt(s, cfg, &f, NULL, 0, mm_now_ns() - (int64_t)days * 86400LL * 1000000000LL, until, true,
                            print ? print_sighting : NULL, &sp, &hs, &err);
     mm_buf_free(&sp.b);
     if (rc < 0) {
@@ -1106,7 +1106,7 @@ static int64_t retro_hunt(mm_store *s, const mm_config *cfg, int64_t t0, bool pr
     return (int64_t)hs.sightings;
 }
 
-static void hunt_new(mm_store *s, cli *c, int64_t t0, bool quiet) { retro_hunt(s, &c->cfg, t0, !quiet); }
+static void hunt_new(mm_store *s, cli *c, int64_t t0, bool quiet) { retro_hunt(s, &c->cfg, t0, 0, !quiet); }
 
 /* ---- the feed refresher of `mamori run`: its own store connection, its own
  * thread; new indicators are retro-hunted and the engine reloaded ---- */
@@ -1128,6 +1128,7 @@ static void *refresher_main(void *arg) {
     }
     while (!atomic_load(&r->stop)) {
         int64_t first_new = 0;
+        bool reload = false;
         for (int k = 0; k < r->nfeeds && !atomic_load(&r->stop); k++) {
             mm_refresh_result res;
             mm_err e2 = {{0}};
@@ -1143,11 +1144,21 @@ static void *refresher_main(void *arg) {
                         (unsigned long long)res.st.stored, (unsigned long long)res.st.added,
                         (unsigned long long)(res.st.rd.skipped + res.st.bad_value));
             if (res.st.added && !first_new) first_new = res.started_ns;
+            if (res.st.stored) reload = true;   /* new, renewed, revoked or changed rows */
         }
-        if (first_new) {
-            retro_hunt(s, r->cfg, first_new, false);
+        if (reload) {
+            /* the new engine first, then the hunt: events decoded after the swap see
+             * the new indicators live, the hunt covers what was stored before (a
+             * writer batch's worth of events in between may be seen twice) */
             atomic_store(&r->changed, true);
+            for (int i = 0; i < 600 && atomic_load(&r->changed) && !atomic_load(&r->stop); i++) {
+                struct timespec ts = {0, 100 * 1000000};
+                nanosleep(&ts, NULL);
+            }
         }
+        /* events received from now on met the new engine */
+        int64_t swapped = mm_now_ns();
+        if (first_new && !atomic_load(&r->stop)) retro_hunt(s, r->cfg, first_new, swapped, false);
         for (int i = 0; i < 50 && !atomic_load(&r->stop); i++) {   /* look again in 5 s */
             struct timespec ts = {0, 100 * 1000000};
             nanosleep(&ts, NULL);
@@ -1218,41 +1229,6 @@ static void print_import(const char *what, const mm_import_stats *st) {
         printf("  refused by reason: unsupported pattern %llu, unsupported type %llu, bad value %llu, malformed %llu\n",
                (unsigned long long)st->rd.unsupported_pattern, (unsigned long long)st->rd.unsupported_type,
                (unsigned long long)(st->rd.bad_value + st->bad_value), (unsigned long long)st->rd.malformed);
-}
-
-typedef struct pull_ctx {
-    mm_store *s;
-    mm_import_stats *st;
-    int64_t now;
-    const mm_import_opts *o;
-    bool fail;
-} pull_ctx;
-
-/* Records of a TAXII or MISP feed pull, straight into the store. */
-static int pull_rec(void *ctx, const mm_indicator *ind) {
-    pull_ctx *p = ctx;
-    mm_indicator r = *ind;
-    const mm_import_opts *o = p->o;
-    if (o->actor) r.actor = o->actor;
-    if (o->campaign) r.campaign = o->campaign;
-    if (o->malware) r.malware = o->malware;
-    if (o->confidence >= 0) r.confidence = o->confidence;
-    if (o->ttl_ns > 0) r.valid_until = p->now + o->ttl_ns;
-    if (o->warning) r.warning = true;
-    const char *why = NULL;
-    int rc = mm_intel_put(p->s, &r, p->now, &why);
-    if (rc == -2) {
-        p->fail = true;
-        return 1;
-    }
-    if (rc < 0) {
-        p->st->bad_value++;
-        snprintf(p->st->last_reason, sizeof p->st->last_reason, "%s: %.120s", why ? why : "refused", r.value);
-    } else {
-        p->st->stored++;
-        if (rc == 1) p->st->added++;
-    }
-    return 0;
 }
 
 static bool read_secret(const char *path, char *out, size_t cap) {
@@ -1350,28 +1326,27 @@ static int cmd_intel_import(cli *c) {
         bool url = !strncmp(src, "http://", 7) || !strncmp(src, "https://", 8);
         int r;
         if (url && fo.format && (!strcmp(fo.format, "taxii") || !strcmp(fo.format, "misp-feed"))) {
-            mm_fetch_opts fx = {.user = user, .password = pw[0] ? pw : NULL, .retries = -1};
-            pull_ctx pc = {.s = s, .st = &st, .now = mm_now_ns(), .o = &fo};
-            if (mm_store_begin(s) < 0) {
-                r = -1;
-                mm_err_set(&err, "store: cannot begin");
-            } else if (!strcmp(fo.format, "taxii")) {
-                mm_taxii_opts to = {.url = src, .collection = collection, .http = fx};
-                mm_taxii_result tr;
-                memset(&tr, 0, sizeof tr);
-                r = mm_taxii_pull(&to, fo.feed, pull_rec, &pc, &st.rd, &tr, &err);
-                if (r == 0) printf("%s: %d collections, %d pages, %llu objects\n", src, tr.collections, tr.pages,
-                                   (unsigned long long)tr.objects);
-            } else {
-                int64_t newest = 0;
-                r = mm_misp_feed_pull(src, &fx, 0, fo.feed, pull_rec, &pc, &st.rd, &newest, &err);
+            /* a pull is a feed refresh: the same conditional path, cursor and state
+             * as a configured feed of that name */
+            mm_feed_conf fc = {.name = (char *)fo.feed, .type = (char *)fo.format, .url = (char *)src,
+                               .collection = (char *)collection, .user = (char *)user,
+                               .password_file = (char *)pwfile, .actor = (char *)fo.actor,
+                               .campaign = (char *)fo.campaign, .malware = (char *)fo.malware,
+                               .tlp = (char *)fo.tlp, .interval_ns = 3600LL * 1000000000LL,
+                               .ttl_ns = fo.ttl_ns, .timeout_s = 60, .warning = fo.warning,
+                               .confidence = fo.confidence};
+            mm_refresh_result res;
+            r = mm_intel_refresh(s, &fc, true, &res, &err);
+            st = res.st;
+            if (r == 0) {
+                print_import(src, &st);
+                added += st.added;
             }
-            if (pc.fail && r == 0) {
-                r = -1;
-                mm_err_set(&err, "store: write failed");
+            if (r < 0) {
+                fprintf(stderr, "mamori intel import: %s\n", err.msg);
+                rc = 1;
             }
-            if (r == 0) mm_store_commit(s);
-            else mm_store_rollback(s);
+            continue;
         } else {
             size_t len = 0;
             char *text = NULL;
@@ -1547,10 +1522,16 @@ static int print_indicator(void *ctx, const mm_stored_indicator *si) {
             if (w[i]) mm_buf_printf(b, "  %s=%s", l[i], w[i]);
         mm_buf_putc(b, '\n');
     }
-    /* feed text is untrusted: no terminal control characters */
-    for (size_t i = 0; i < b->len; i++)
-        if ((unsigned char)b->p[i] < 0x20 && b->p[i] != '\n') b->p[i] = '?';
-    fwrite(b->p, 1, b->len, stdout);
+    if (ip->json) {
+        fwrite(b->p, 1, b->len, stdout);
+    } else {
+        /* feed text is untrusted: no terminal controls (C0, DEL, C1) */
+        mm_buf clean = {0};
+        mm_buf_put_printable(&clean, b->p, b->len ? b->len - 1 : 0);
+        mm_buf_putc(&clean, '\n');
+        fwrite(clean.p, 1, clean.len, stdout);
+        mm_buf_free(&clean);
+    }
     ip->n++;
     return 0;
 }
@@ -1670,8 +1651,8 @@ static int print_feed(void *ctx, const mm_feed_state *f) {
         jm(b, "kind", f->kind);
         jt(b, "last_attempt", f->last_attempt_ns);
         jt(b, "last_refresh", f->last_ok_ns);
-        mm_buf_printf(b, ",\"last_count\":%lld,\"last_new\":%lld,\"indicators\":%lld", (long long)f->last_count,
-                      (long long)f->last_new, (long long)f->total);
+        mm_buf_printf(b, ",\"last_count\":%lld,\"last_new\":%lld", (long long)f->last_count,
+                      (long long)f->last_new);
         if (*f->last_error) jm(b, "last_error", f->last_error);
         mm_buf_putc(b, '}');
     } else {
@@ -1682,9 +1663,9 @@ static int print_feed(void *ctx, const mm_feed_state *f) {
         /* an error may quote what a server answered: printable only */
         mm_buf_put_printable(b, f->last_error, strlen(f->last_error));
         const char *when = mm_buf_cstr(b);
-        printf("  %-24s %-9s last refresh %s, %lld records (%lld new), %lld in store%s%s\n", f->name, f->kind,
-               when, (long long)f->last_count, (long long)f->last_new, (long long)f->total,
-               *f->last_error ? "; last error: " : "", when + at + 1);
+        printf("  %-24s %-9s last refresh %s, %lld records (%lld new)%s%s\n", f->name, f->kind, when,
+               (long long)f->last_count, (long long)f->last_new, *f->last_error ? "; last error: " : "",
+               when + at + 1);
     }
     sp->first = false;
     return 0;
@@ -1852,7 +1833,7 @@ static int cmd_hunt(cli *c) {
     }
     mm_hunt_stats hs;
     mm_err err = {{0}};
-    int rc = mm_intel_hunt(s, &c->cfg, &f, have_value ? &extra : NULL, have_value ? 1 : 0, since, store_alerts,
+    int rc = mm_intel_hunt(s, &c->cfg, &f, have_value ? &extra : NULL, have_value ? 1 : 0, since, 0, store_alerts,
                            print_sighting, &sp, &hs, &err);
     mm_store_close(s);
     mm_buf_free(&sp.b);

@@ -1175,15 +1175,19 @@ static bool match_raw(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned
     return (types & MM_IOC_DOMAIN) && match_domain_text(s, val, hit);
 }
 
-/* A hit whose value is on a warning list is not a hit. */
-static bool warned(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned types) {
-    if (!s->warn || !match_raw(s->warn, val, ip, types, NULL)) return false;
+/* A hit whose value is on a warning list, as the type that hit, is not a hit: a
+ * warning-listed domain suppresses domain hits under it, not a URL indicator on
+ * one of its sites (phishing pages on docs.google.com). */
+static bool warned(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned hit_type) {
+    if (!s->warn || !match_raw(s->warn, val, ip, hit_type, NULL)) return false;
     mm_count(MM_C_IOC_SUPPRESSED, 1);
     return true;
 }
 
 bool mm_ioc_match(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned types, mm_ioc_hit *hit) {
-    return match_raw(s, val, ip, types, hit) && !warned(s, val, ip, types);
+    mm_ioc_hit local;
+    if (!hit) hit = &local;
+    return match_raw(s, val, ip, types, hit) && !warned(s, val, ip, hit->type);
 }
 
 bool mm_ioc_match_url_parts(const mm_ioc_set *s, mm_str host, mm_str port, mm_str path,
@@ -1211,8 +1215,10 @@ bool mm_ioc_match_url_parts(const mm_ioc_set *s, mm_str host, mm_str port, mm_st
         n += query.len;
     }
     url_parts u;
+    mm_ioc_hit local;
+    if (!hit) hit = &local;
     if (!url_split((mm_str){buf, (uint32_t)n}, &u, true)) return false;
-    return match_url(s, &u, MM_IOC_URL, hit) && !warned(s, (mm_str){buf, (uint32_t)n}, NULL, MM_IOC_URL | MM_IOC_DOMAIN);
+    return match_url(s, &u, MM_IOC_URL, hit) && !warned(s, (mm_str){buf, (uint32_t)n}, NULL, hit->type);
 }
 
 
@@ -1262,13 +1268,38 @@ static void domain_terms(const char *d, uint32_t n, tsink *t) {
     }
 }
 
+/* A value as match_domain_text looks it up: lower-cased (punycode when UTF-8),
+ * trailing dot dropped, no other validation (an odd name still matches itself). */
+static void domain_text_terms(mm_str v, tsink *t) {
+    char buf[256];
+    if (v.len && v.p[v.len - 1] == '.') v.len--;
+    if (v.len == 0 || v.len >= sizeof buf) return;
+    bool utf8 = false;
+    for (uint32_t i = 0; i < v.len; i++) {
+        buf[i] = lc(v.p[i]);
+        if ((unsigned char)buf[i] >= 0x80) utf8 = true;
+    }
+    uint32_t n = v.len;
+    if (utf8) {
+        int l = idn_ascii(buf, n, sizeof buf);
+        if (l < 0) return;
+        n = (uint32_t)l;
+    }
+    domain_terms(buf, n, t);
+}
+
 static void value_terms(mm_str val, const mm_value *v, tsink *t) {
     if (v && v->parsed && v->ip.af) {
         ip_terms(&v->ip, t);
         return;
     }
     val = trim(val);
-    if (val.len == 0 || val.len >= KEY_MAX) return;
+    if (val.len == 0) return;
+    if (val.len >= KEY_MAX) {
+        /* cut as the matcher cuts (match_raw): at the query, else only the host counts */
+        const char *q = memchr(val.p, '?', val.len);
+        val.len = q && (size_t)(q - val.p) < KEY_MAX ? (uint32_t)(q - val.p) : KEY_MAX - 1;
+    }
     mm_ip ip;
     if (val.len <= 64 && parse_ip_text(val, &ip)) {
         ip_terms(&ip, t);
@@ -1287,7 +1318,12 @@ static void value_terms(mm_str val, const mm_value *v, tsink *t) {
         mm_str mb = val;
         if (mb.len > 7 && !strncasecmp(mb.p, "mailto:", 7)) mb.p += 7, mb.len -= 7;
         if (email_key(mb, &k)) t->fn(t->ctx, term(T_EMAIL, k.key, k.klen));
-        if (!memchr(val.p, '/', val.len)) return;
+        if (!memchr(val.p, '/', val.len)) {
+            /* the matcher also tries such a value as a domain (fields without the
+             * e-mail type) */
+            domain_text_terms(val, t);
+            return;
+        }
     }
     if (scheme || (memchr(val.p, '/', val.len) && val.p[0] != '/')) {
         url_parts u;
@@ -1299,10 +1335,7 @@ static void value_terms(mm_str val, const mm_value *v, tsink *t) {
         else domain_terms(u.hostn, (uint32_t)u.hostn_len, t);
         return;
     }
-    if (val.p[val.len - 1] == '.') val.len--;
-    if (val.len == 0 || val.len >= 256) return;
-    int dl = norm_domain(val, key, 256);
-    if (dl > 0) domain_terms(key, (uint32_t)dl, t);
+    domain_text_terms(val, t);
 }
 
 static void literal_terms(int cls, unsigned type, mm_str val, tsink *t) {

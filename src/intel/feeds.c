@@ -122,6 +122,47 @@ int mm_intel_feeds(const mm_config *c, mm_feed_conf **out, int *n, mm_err *err) 
 
 /* ---------------------------------------------------------------- refresh */
 
+/* Records of a TAXII or MISP feed pull, held until the pull is over: the store's
+ * write lock is taken only to write them, never while waiting for a server (the
+ * daemon's writer shares the database). */
+typedef struct recbuf {
+    mm_arena arena;
+    mm_indicator *r;
+    size_t n, cap;
+    bool oom;
+} recbuf;
+
+static const char *bdup(mm_arena *a, const char *p) { return p ? mm_arena_strndup(a, p, strlen(p)) : NULL; }
+
+static int buffer_rec(void *ctx, const mm_indicator *ind) {
+    recbuf *b = ctx;
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 1024;
+        mm_indicator *nr = realloc(b->r, nc * sizeof *nr);
+        if (!nr) {
+            b->oom = true;
+            return 1;
+        }
+        b->r = nr;
+        b->cap = nc;
+    }
+    mm_indicator c = *ind;
+    mm_arena *a = &b->arena;
+    c.value = bdup(a, ind->value);
+    c.feed = bdup(a, ind->feed);
+    c.id = bdup(a, ind->id);
+    c.tlp = bdup(a, ind->tlp);
+    c.actor = bdup(a, ind->actor);
+    c.campaign = bdup(a, ind->campaign);
+    c.malware = bdup(a, ind->malware);
+    c.kill_chain = bdup(a, ind->kill_chain);
+    c.attack = bdup(a, ind->attack);
+    c.description = bdup(a, ind->description);
+    c.action = bdup(a, ind->action);
+    b->r[b->n++] = c;
+    return 0;
+}
+
 typedef struct rctx {
     mm_store *st;
     const mm_feed_conf *f;
@@ -262,21 +303,30 @@ int mm_intel_refresh(mm_store *st, const mm_feed_conf *f, bool force, mm_refresh
 
     if (!strcmp(f->type, "taxii") || !strcmp(f->type, "misp-feed")) {
         fx.etag = fx.last_modified = NULL;   /* these use their own cursors */
-        if ((rc = mm_store_begin(st)) == 0) {
-            in_txn = true;
-            if (!strcmp(f->type, "taxii")) {
-                mm_taxii_opts to = {.url = f->url, .collection = f->collection,
-                                    .added_after = cursor[0] ? cursor : NULL, .http = fx};
-                mm_taxii_result tr;
-                memset(&tr, 0, sizeof tr);
-                rc = mm_taxii_pull(&to, f->name, rec, &x, &out->rd, &tr, err);
-                if (tr.added_last[0]) snprintf(cursor, sizeof cursor, "%s", tr.added_last);
-            } else {
-                int64_t since = cursor[0] ? strtoll(cursor, NULL, 10) : 0, newest = since;
-                rc = mm_misp_feed_pull(f->url, &fx, since, f->name, rec, &x, &out->rd, &newest, err);
-                if (newest > since) snprintf(cursor, sizeof cursor, "%lld", (long long)newest);
-            }
+        recbuf b = {.n = 0};
+        mm_arena_init(&b.arena, 64 * 1024);
+        if (!strcmp(f->type, "taxii")) {
+            mm_taxii_opts to = {.url = f->url, .collection = f->collection,
+                                .added_after = cursor[0] ? cursor : NULL, .http = fx};
+            mm_taxii_result tr;
+            memset(&tr, 0, sizeof tr);
+            rc = mm_taxii_pull(&to, f->name, buffer_rec, &b, &out->rd, &tr, err);
+            if (rc == 0 && tr.added_last[0]) snprintf(cursor, sizeof cursor, "%s", tr.added_last);
+        } else {
+            int64_t since = cursor[0] ? strtoll(cursor, NULL, 10) : 0, newest = since;
+            rc = mm_misp_feed_pull(f->url, &fx, since, f->name, buffer_rec, &b, &out->rd, &newest, err);
+            if (rc == 0 && newest > since) snprintf(cursor, sizeof cursor, "%lld", (long long)newest);
         }
+        if (rc == 0 && b.oom) {
+            mm_err_set(err, "feed %s: out of memory holding the pulled records", f->name);
+            rc = MM_ENOMEM;
+        }
+        if (rc == 0 && (rc = mm_store_begin(st)) == 0) {
+            in_txn = true;
+            for (size_t i = 0; i < b.n && !x.fail; i++) rec(&x, &b.r[i]);
+        }
+        free(b.r);
+        mm_arena_free(&b.arena);
     } else {
         if (f->url) {
             rc = mm_fetch(f->url, &fx, &fr, err);

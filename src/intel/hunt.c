@@ -120,13 +120,23 @@ static int block(void *ctx, const mm_stored_block *b) {
     return 0;
 }
 
+/* A row's sightings are stored after the read, in one short transaction (the
+ * daemon's writer must not wait behind a scan): each row that raised some keeps
+ * its arena, with the event, its raw record and its source copied in. */
+typedef struct kept {
+    mm_arena arena;
+    mm_alert *alerts;
+    struct kept *next;
+} kept;
+
 typedef struct scan {
     mm_store *st;
     const mm_detect *d;
     mm_detect_state *ds;
-    mm_arena arena;
+    kept *cur;                   /* the arena of the row being read */
+    kept *done;                  /* rows with sightings, to store */
     mm_decode_opts dopts;
-    int64_t since_ns;
+    int64_t since_ns, until_ns;
     bool store_alerts;
     mm_sighting_fn fn;
     void *ctx;
@@ -134,39 +144,82 @@ typedef struct scan {
     int stop;
 } scan;
 
+static const char *acopy(mm_arena *a, const char *p) { return p ? mm_arena_strndup(a, p, strlen(p)) : ""; }
+
 static int scan_row(void *ctx, const mm_stored_event *se) {
     scan *s = ctx;
-    if (se->ts_ns < s->since_ns) return 0;
+    if (se->ts_ns < s->since_ns || (s->until_ns && se->recv_ns >= s->until_ns)) return 0;
     if (se->kind && strcmp(se->kind, "event") != 0) return 0;
-    s->hs->events_read++;
-    mm_arena_reset(&s->arena);
-    mm_source src = {se->input, se->tenant, se->segment, se->format};
-    mm_event ev;
-    mm_event_init(&ev, &s->arena);
-    ev.src = &src;
-    ev.tenant = mm_str_c(se->tenant);
-    ev.segment = mm_str_c(se->segment);
-    ev.recv_ns = se->recv_ns;
     const mm_decoder *d = se->format ? mm_decoder_find(se->format) : NULL;
     if (!d) return 0;
-    mm_decode(d, &ev, se->raw, &s->dopts);
-    if (ev.kind != MM_KIND_EVENT) return 0;
-    ev.ts_ns = se->ts_ns;
-    ev.store_id = se->id;
+    s->hs->events_read++;
+    if (!s->cur) {
+        s->cur = calloc(1, sizeof *s->cur);
+        if (!s->cur) return s->stop = -1;
+        mm_arena_init(&s->cur->arena, 16 * 1024);
+    }
+    mm_arena *a = &s->cur->arena;
+    mm_arena_reset(a);
+    /* everything the alert will point at outlives this callback */
+    mm_source *src = mm_arena_zalloc(a, sizeof *src);
+    src->input = acopy(a, se->input);
+    src->tenant = acopy(a, se->tenant);
+    src->segment = acopy(a, se->segment);
+    src->format = acopy(a, se->format);
+    char *raw = mm_arena_alloc(a, se->raw.len + 1);
+    memcpy(raw, se->raw.p, se->raw.len);
+    raw[se->raw.len] = 0;
+    mm_event *ev = mm_arena_zalloc(a, sizeof *ev);
+    mm_event_init(ev, a);
+    ev->src = src;
+    ev->tenant = mm_str_c(src->tenant);
+    ev->segment = mm_str_c(src->segment);
+    ev->recv_ns = se->recv_ns;
+    mm_decode(d, ev, (mm_str){raw, se->raw.len}, &s->dopts);
+    if (ev->kind != MM_KIND_EVENT) return 0;
+    ev->ts_ns = se->ts_ns;
+    ev->store_id = se->id;
     mm_alert *alerts = NULL;
-    int n = mm_detect_event(s->d, s->ds, &ev, &s->arena, &alerts);
+    int n = mm_detect_event(s->d, s->ds, ev, a, &alerts);
     if (n <= 0) return 0;
-    for (mm_alert *a = alerts; a; a = a->next) {
+    for (mm_alert *al = alerts; al; al = al->next) {
         s->hs->sightings++;
         mm_count(MM_C_IOC_RETRO_ALERTS, 1);
-        if (s->fn && s->fn(s->ctx, a)) s->stop = 1;
-        if (s->store_alerts && mm_store_put_alert(s->st, a) < 0) s->stop = -1;
+        if (s->fn && s->fn(s->ctx, al)) s->stop = 1;
+    }
+    if (s->store_alerts) {
+        s->cur->alerts = alerts;
+        s->cur->next = s->done;
+        s->done = s->cur;
+        s->cur = NULL;
     }
     return s->stop;
 }
 
+static void kept_free(kept *k) {
+    while (k) {
+        kept *nx = k->next;
+        mm_arena_free(&k->arena);
+        free(k);
+        k = nx;
+    }
+}
+
+/* The sightings of the ranges read so far, in one transaction. */
+static int store_sightings(scan *s) {
+    if (!s->done) return 0;
+    int rc = mm_store_begin(s->st);
+    for (kept *k = s->done; rc == 0 && k; k = k->next)
+        for (mm_alert *al = k->alerts; rc == 0 && al; al = al->next) rc = mm_store_put_alert(s->st, al);
+    if (rc == 0) rc = mm_store_commit(s->st);
+    else mm_store_rollback(s->st);
+    kept_free(s->done);
+    s->done = NULL;
+    return rc;
+}
+
 int mm_intel_hunt(mm_store *st, const mm_config *c, const mm_indicator_filter *f, const mm_indicator *extra,
-                  int nextra, int64_t since_ns, bool store_alerts, mm_sighting_fn fn, void *ctx,
+                  int nextra, int64_t since_ns, int64_t until_ns, bool store_alerts, mm_sighting_fn fn, void *ctx,
                   mm_hunt_stats *hs, mm_err *err) {
     mm_hunt_stats local;
     mm_err dummy;
@@ -216,21 +269,19 @@ int mm_intel_hunt(mm_store *st, const mm_config *c, const mm_indicator_filter *f
     }
     rc = mm_store_blocks_each(st, since_ns, block, &h);
     if (rc == 0 && h.oom) rc = MM_ENOMEM;
-    scan s = {.st = st, .d = d, .ds = mm_detect_state_new(), .since_ns = since_ns, .store_alerts = store_alerts,
+    scan s = {.st = st, .d = d, .ds = mm_detect_state_new(), .since_ns = since_ns, .until_ns = until_ns,
+              .store_alerts = store_alerts,
               .fn = fn, .ctx = ctx, .hs = hs};
     s.dopts.tz_offset = c ? c->tz_offset : 0;
     s.dopts.peek = true;   /* a second look at stored events: not counted again */
-    mm_arena_init(&s.arena, 64 * 1024);
-    bool txn = store_alerts && mm_store_begin(st) == 0;
-    for (size_t i = 0; rc == 0 && i < h.nr && !s.stop; i++)
+    for (size_t i = 0; rc == 0 && i < h.nr && !s.stop; i++) {
         rc = mm_store_events_range(st, h.r[i].lo, h.r[i].hi, scan_row, &s);
-    if (s.stop < 0 && rc == 0) rc = MM_EIO;
-    if (txn) {
-        if (rc == 0) mm_store_commit(st);
-        else mm_store_rollback(st);
+        if (rc == 0) rc = store_sightings(&s);
     }
-    if (rc < 0 && !err->msg[0]) mm_err_set(err, "hunt: reading stored events failed");
-    mm_arena_free(&s.arena);
+    if (s.stop < 0 && rc == 0) rc = MM_EIO;
+    if (rc < 0 && !err->msg[0]) mm_err_set(err, "hunt: reading stored events or storing sightings failed");
+    kept_free(s.done);
+    kept_free(s.cur);
     mm_detect_state_free(s.ds);
     mm_detect_free(d);
     free(h.terms);

@@ -161,6 +161,7 @@ int mm_intel_import(mm_store *st, const char *text, size_t len, const mm_import_
 typedef struct ld {
     mm_ioc_set *set;
     int64_t added, bad;
+    bool oom;
 } ld;
 
 static int ld_rec(void *ctx, const mm_stored_indicator *si) {
@@ -168,7 +169,10 @@ static int ld_rec(void *ctx, const mm_stored_indicator *si) {
     int r = mm_ioc_add(l->set, &si->ind, si->ind.warning ? MM_IOC_ADD_WARNING : 0, NULL);
     if (r == 1) l->added++;
     else if (r == -1) l->bad++;
-    else if (r == -2) return 1;
+    else if (r == -2) {
+        l->oom = true;
+        return 1;
+    }
     return 0;
 }
 
@@ -182,6 +186,11 @@ int64_t mm_intel_load(mm_store *st, mm_ioc_set *set, const mm_indicator_filter *
     if (rc < 0) {
         mm_err_set(err, "indicator store: read failed");
         return rc;
+    }
+    if (l.oom) {
+        /* a partial set must not replace a complete one */
+        mm_err_set(err, "indicator store: out of memory after %lld indicators", (long long)l.added);
+        return MM_ENOMEM;
     }
     if (l.added) mm_count(MM_C_IOC_LOADED, (uint64_t)l.added);
     if (l.bad) mm_count(MM_C_IOC_ERRORS, (uint64_t)l.bad);

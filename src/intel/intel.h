@@ -270,12 +270,14 @@ typedef struct mm_hunt_stats {
 typedef int (*mm_sighting_fn)(void *ctx, const struct mm_alert *a);
 
 /* Retro-hunt: the indicators of the store selected by f (plus `extra`, values not
- * in the store) against the events stored since since_ns.  Block sketches rule
+ * in the store) against the events stored since since_ns (event time) and
+ * received before until_ns (0 = no bound: the daemon passes the time its engine
+ * took the new indicators in, so what that engine saw live is not sighted twice).  Block sketches rule
  * out the blocks that cannot hold any of them; the others are decoded and run
  * through the configuration's indicator rules.  With store_alerts, each
  * sighting is also stored as an alert (dated at the event).  Returns 0 or <0. */
 int mm_intel_hunt(struct mm_store *st, const struct mm_config *c, const struct mm_indicator_filter *f,
-                  const mm_indicator *extra, int nextra, int64_t since_ns, bool store_alerts,
+                  const mm_indicator *extra, int nextra, int64_t since_ns, int64_t until_ns, bool store_alerts,
                   mm_sighting_fn fn, void *ctx, mm_hunt_stats *hs, mm_err *err);
 
 /* ---- configured feeds and their refresh (feeds.c) ---- */

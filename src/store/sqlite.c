@@ -343,7 +343,9 @@ static void block_clear(mm_store *s) {
 }
 
 /* Retro-hunt sketch blob: the magic, then the block's distinct indicator terms as
- * sorted little-endian u64.  Anything else (NULL, older rows) means "may contain
+ * sorted little-endian u64.  The terms are hashes of normalised keys
+ * (mm_ioc_event_terms): a release that changes the normalisation must change the
+ * magic, so older blocks are read whole instead of being skipped wrongly.  Anything else (NULL, older rows) means "may contain
  * anything": the hunt reads the block. */
 static const char TERMS_MAGIC[8] = "mmterm1";
 #define BLOCK_TERMS_MAX 262144   /* a block with more distinct terms is cut early */
@@ -1443,8 +1445,7 @@ int mm_store_feeds_each(mm_store *s, const char *name, int (*fn)(void *ctx, cons
     sqlite3_stmt *st;
     int ret = prepare(s,
                       "SELECT f.name, f.kind, f.url, f.last_attempt_ns, f.last_ok_ns, f.last_count, f.last_new,"
-                      " f.etag, f.last_modified, f.cursor, f.last_error,"
-                      " (SELECT count(*) FROM indicators i WHERE i.feed = f.name)"
+                      " f.etag, f.last_modified, f.cursor, f.last_error"
                       " FROM feeds f WHERE ?1 IS NULL OR f.name = ?1 ORDER BY f.name",
                       &st, false);
     if (ret)
@@ -1465,7 +1466,6 @@ int mm_store_feeds_each(mm_store *s, const char *name, int (*fn)(void *ctx, cons
             .last_modified = col_str(st, 8),
             .cursor = col_str(st, 9),
             .last_error = col_str(st, 10),
-            .total = sqlite3_column_int64(st, 11),
         };
         if (fn(ctx, &f)) {
             rc = SQLITE_DONE;

@@ -139,7 +139,6 @@ typedef struct mm_feed_state {
     int64_t last_new;            /* of which new */
     const char *etag, *last_modified, *cursor;   /* conditional request / TAXII added_after */
     const char *last_error;      /* "" after a success */
-    int64_t total;               /* indicators of the feed in the store (read only) */
 } mm_feed_state;
 int mm_store_feed_put(mm_store *s, const mm_feed_state *f);
 /* name NULL = every feed. */
@@ -155,10 +154,7 @@ typedef struct mm_stored_block {
 /* Blocks whose newest event is at or after since_ns, oldest first. */
 int mm_store_blocks_each(mm_store *s, int64_t since_ns, int (*fn)(void *ctx, const mm_stored_block *b),
                          void *ctx);
-/* Events with first_id <= id <= last_id, in id order.  Unlike the other queries,
- * its callback may call mm_store_put_alert on the same store (a retro-hunt stores
- * its sightings as it reads; SQLite allows an insert into another table while a
- * read is open on the connection). */
+/* Events with first_id <= id <= last_id, in id order. */
 int mm_store_events_range(mm_store *s, int64_t first_id, int64_t last_id,
                           int (*fn)(void *ctx, const mm_stored_event *e), void *ctx);
 

@@ -44,6 +44,7 @@ else echo "FAIL intel_run_failed_feed_keeps_running: $(grep intel log | head -3)
 if grep -q "intel feed town-csirt: 1 records, 1 new" log; then echo "PASS intel_run_feed_refreshed"
 else echo "FAIL intel_run_feed_refreshed: $(grep -i intel log | tail -3)"; fail=1; fi
 wait_log "reloaded" 1
+wait_log "retro-hunt" 1
 if grep -q "reloaded: .* 1 indicators" log; then echo "PASS intel_run_engine_reloaded"
 else echo "FAIL intel_run_engine_reloaded: $(grep reload log)"; fail=1; fi
 if grep -q "retro-hunt .* 1 sightings" log; then echo "PASS intel_run_retro_hunt"

@@ -354,7 +354,7 @@ static void retro_hunt_finds_stored_sightings(void) {
     mm_hunt_stats hs;
     mm_err err = {{0}};
     mm_indicator_filter f = {.added_since_ns = now, .warning = 1};
-    int rc = mm_intel_hunt(st, &cfg, &f, NULL, 0, 0, true, NULL, NULL, &hs, &err);
+    int rc = mm_intel_hunt(st, &cfg, &f, NULL, 0, 0, 0, true, NULL, NULL, &hs, &err);
     if (rc) printf("# %s\n", err.msg);
     CHECK_INT(rc, 0);
     CHECK_INT(hs.indicators, 1);
@@ -364,12 +364,12 @@ static void retro_hunt_finds_stored_sightings(void) {
     CHECK_INT(hs.sightings, 1);
     /* nothing to find: no block is read */
     mm_indicator none = rec(MM_IND_DOMAIN, "never-seen.example", "hunt");
-    CHECK_INT(mm_intel_hunt(st, &cfg, NULL, &none, 1, 0, false, NULL, NULL, &hs, &err), 0);
+    CHECK_INT(mm_intel_hunt(st, &cfg, NULL, &none, 1, 0, 0, false, NULL, NULL, &hs, &err), 0);
     CHECK_INT(hs.blocks_read, 0);
     CHECK_INT(hs.sightings, 0);
     /* a /16 around the C2 still finds it (coarse term, exact match) */
     mm_indicator net = rec(MM_IND_IP, "185.220.0.0/16", "hunt");
-    CHECK_INT(mm_intel_hunt(st, &cfg, NULL, &net, 1, 0, false, NULL, NULL, &hs, &err), 0);
+    CHECK_INT(mm_intel_hunt(st, &cfg, NULL, &net, 1, 0, 0, false, NULL, NULL, &hs, &err), 0);
     CHECK_INT(hs.blocks_read, 1);
     CHECK_INT(hs.sightings, 1);
     mm_config_free(&cfg);
