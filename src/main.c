@@ -1377,7 +1377,9 @@ static int cmd_intel_import(cli *c) {
         added += st.added;
         /* a manual import is a feed too: when and how much, for `intel stats` */
         int64_t done = mm_now_ns();
-        mm_feed_state fs = {.name = fo.feed, .kind = fo.format ? fo.format : "import", .url = src,
+        char safe_url[1024];
+        mm_feed_state fs = {.name = fo.feed, .kind = fo.format ? fo.format : "import",
+                            .url = mm_intel_redact_url(src, safe_url, sizeof safe_url),
                             .last_attempt_ns = done, .last_ok_ns = done, .last_count = (int64_t)st.stored,
                             .last_new = (int64_t)st.added};
         if (mm_store_feed_put(s, &fs) < 0) fprintf(stderr, "mamori intel import: cannot record the feed state\n");

@@ -359,10 +359,11 @@ int mm_intel_refresh(mm_store *st, const mm_feed_conf *f, bool force, mm_refresh
         if (rc == 0) rc = mm_store_commit(st) == 0 ? 0 : MM_EIO;
         if (rc != 0) mm_store_rollback(st);
     }
+    char safe_url[1024];
     mm_feed_state fs = {
         .name = f->name,
         .kind = f->type,
-        .url = f->url ? f->url : f->path,
+        .url = f->url ? mm_intel_redact_url(f->url, safe_url, sizeof safe_url) : f->path,
         .last_attempt_ns = now,
         .last_ok_ns = rc == 0 ? now : p.last_ok,
         .last_count = rc == 0 ? (int64_t)out->stored : 0,

@@ -90,3 +90,36 @@ const char *mm_intel_value_check(mm_ind_type t, const char *v, size_t n) {
     }
     return NULL;
 }
+
+char *mm_intel_redact_url(const char *url, char *out, size_t cap) {
+    size_t o = 0;
+    if (!cap) return out;
+    if (!url) url = "";
+    const char *p = url;
+    const char *sch = strstr(p, "://");
+    const char *auth = sch ? sch + 3 : p;
+    /* scheme */
+    for (; p < auth && o + 1 < cap; p++) out[o++] = *p;
+    /* authority: drop everything up to the last '@' before the path */
+    const char *end = auth;
+    while (*end && *end != '/' && *end != '?' && *end != '#') end++;
+    const char *at = NULL;
+    for (const char *q = auth; q < end; q++)
+        if (*q == '@') at = q;
+    if (at) p = at + 1;
+    bool in_query = false, in_value = false;
+    for (; *p && o + 1 < cap; p++) {
+        char c = *p;
+        if (c == '#') in_query = in_value = false;
+        if (in_query && in_value && c != '&') continue;
+        if (c == '?') in_query = true;
+        if (in_query && (c == '&' || c == '?')) in_value = false;
+        out[o++] = c;
+        if (in_query && c == '=' && !in_value) {
+            in_value = true;
+            if (o + 1 < cap) out[o++] = '*';
+        }
+    }
+    out[o] = 0;
+    return out;
+}

@@ -135,6 +135,10 @@ typedef struct mm_list_opts {
 int mm_list_read(const char *text, size_t len, const char *feed, const mm_list_opts *o,
                  mm_indicator_fn fn, void *ctx, mm_intel_stats *st, mm_err *err);
 
+/* A URL fit for logs and the feeds table: user:password@ removed and every query
+ * value replaced by "*" (API keys travel there).  Returns out. */
+char *mm_intel_redact_url(const char *url, char *out, size_t cap);
+
 /* The type a bare value is (address/CIDR, md5/sha1/sha256 by length, URL,
  * e-mail address, domain), MM_IND_NONE when none.  Refangs first. */
 mm_ind_type mm_intel_guess_type(const char *v, size_t n);

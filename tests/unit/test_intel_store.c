@@ -376,7 +376,35 @@ static void retro_hunt_finds_stored_sightings(void) {
     drop_store(st);
 }
 
+static void urls_are_redacted_for_logs_and_state(void) {
+    char o[256];
+    CHECK_STR(mm_intel_redact_url("https://u:p@host.example/a?auth-key=SECRET&x=1#f", o, sizeof o),
+              "https://host.example/a?auth-key=*&x=*#f");
+    CHECK_STR(mm_intel_redact_url("http://h/x", o, sizeof o), "http://h/x");
+    CHECK_STR(mm_intel_redact_url("/etc/mamori/feed.csv", o, sizeof o), "/etc/mamori/feed.csv");
+    CHECK(strstr(mm_intel_redact_url("https://a:SECRET@h/?k=SECRET", o, 16), "SECRET") == NULL);
+}
+
+/* A warning-listed domain suppresses domain hits under it, not a URL indicator
+ * on one of its sites. */
+static void warning_domain_does_not_hide_url_indicators(void) {
+    mm_ioc_set *s = mm_ioc_set_new();
+    mm_indicator url = rec(MM_IND_URL, "https://docs.google.com/document/d/EVIL", "phish"),
+                 wl = rec(MM_IND_DOMAIN, "google.com", "known-good"), dom = rec(MM_IND_DOMAIN, "google.com", "sloppy");
+    CHECK_INT(mm_ioc_add(s, &url, 0, NULL), 1);
+    CHECK_INT(mm_ioc_add(s, &dom, 0, NULL), 1);
+    CHECK_INT(mm_ioc_add(s, &wl, MM_IOC_ADD_WARNING, NULL), 1);
+    mm_ioc_hit h;
+    CHECK(hit(s, "https://docs.google.com/document/d/EVIL", MM_IOC_URL | MM_IOC_DOMAIN | MM_IOC_IP, &h));
+    CHECK_INT(h.type, MM_IOC_URL);
+    CHECK(!hit(s, "https://docs.google.com/other", MM_IOC_URL | MM_IOC_DOMAIN | MM_IOC_IP, NULL));
+    CHECK(!hit(s, "mail.google.com", MM_IOC_DOMAIN, NULL));
+    mm_ioc_set_free(s);
+}
+
 int main(void) {
+    TEST(urls_are_redacted_for_logs_and_state);
+    TEST(warning_domain_does_not_hide_url_indicators);
     TEST(context_reaches_the_hit);
     TEST(duplicates_from_two_feeds_merge_keeping_both);
     TEST(expired_and_revoked_never_match);
