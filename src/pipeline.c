@@ -65,6 +65,9 @@ typedef struct worker {
     mm_ring in;
     pthread_t th;
     mm_detect_state *state;
+    uint64_t *terms;             /* scratch for an event's retro-hunt terms */
+    uint32_t nterms, capterms;
+    bool terms_oom;
 } worker;
 
 struct mm_pipeline {
@@ -133,6 +136,37 @@ static void batch_free(batch *b) {
 
 /* ---------------------------------------------------------------- workers */
 
+static bool storing(const mm_pipeline *p);
+
+static void term_add(void *ctx, uint64_t t) {
+    worker *w = ctx;
+    if (w->nterms == w->capterms) {
+        uint32_t nc = w->capterms ? w->capterms * 2 : 64;
+        uint64_t *n = realloc(w->terms, nc * sizeof *n);
+        if (!n) {
+            w->terms_oom = true;
+            return;
+        }
+        w->terms = n;
+        w->capterms = nc;
+    }
+    w->terms[w->nterms++] = t;
+}
+
+/* The event's retro-hunt terms, here in parallel rather than in the store's one
+ * writer thread (which would otherwise spend a third of its time on them). */
+static void event_terms(worker *w, mm_event *ev, mm_arena *a) {
+    w->nterms = 0;
+    w->terms_oom = false;
+    mm_ioc_event_terms(ev, term_add, w);
+    if (w->terms_oom) return;   /* the writer computes them itself */
+    uint64_t *t = mm_arena_alloc(a, (size_t)w->nterms * sizeof *t + 1);
+    memcpy(t, w->terms, (size_t)w->nterms * sizeof *t);
+    ev->ioc_terms = t;
+    ev->n_ioc_terms = w->nterms;
+    ev->has_ioc_terms = true;
+}
+
 static void *worker_main(void *arg) {
     worker *w = arg;
     mm_pipeline *p = w->p;
@@ -168,6 +202,7 @@ static void *worker_main(void *arg) {
                 if (d && ev->kind == MM_KIND_EVENT) {
                     mm_detect_event(d, w->state, ev, &b->arena, &b->alerts);  /* counts alerts */
                 }
+                if (storing(p) && ev->kind == MM_KIND_EVENT) event_terms(w, ev, &b->arena);
             }
             pthread_rwlock_unlock(&p->detect_lock);
         }
@@ -580,6 +615,7 @@ void mm_pipeline_free(mm_pipeline *p) {
     for (int i = 0; i < p->nw; i++) {
         mm_ring_destroy(&p->w[i].in);
         mm_detect_state_free(p->w[i].state);
+        free(p->w[i].terms);
     }
     free(p->w);
     mm_ring_destroy(&p->out);

@@ -210,6 +210,11 @@ typedef struct mm_event {
     uint16_t nvendor, capvendor;
     mm_arena *arena;       /* the batch arena all slices and arrays live in */
     int64_t store_id;      /* row id once stored, 0 before */
+    /* Its retro-hunt terms (mm_ioc_event_terms), computed by the worker that
+     * decoded it so the store's single writer does not have to; in the arena. */
+    const uint64_t *ioc_terms;
+    uint32_t n_ioc_terms;
+    bool has_ioc_terms;
 } mm_event;
 
 void mm_event_init(mm_event *ev, mm_arena *a);

@@ -1233,9 +1233,20 @@ enum { T_IP = 1, T_DOMAIN, T_URL, T_HEX, T_EMAIL, T_FILENAME, T_UA };
  * splitmix64 finaliser.  Changing it makes old sketches useless (never wrong:
  * the store keeps a format number with them). */
 static uint64_t term(int cls, const char *k, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    h = (h ^ (uint8_t)cls) * 0x100000001b3ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)k[i]) * 0x100000001b3ULL;
+    /* eight bytes a step (little-endian reads, so the same on every host we build
+     * for), the length and class mixed in, then the splitmix64 finaliser */
+    uint64_t h = 0xcbf29ce484222325ULL ^ ((uint64_t)(uint8_t)cls << 56) ^ (uint64_t)n;
+    while (n >= 8) {
+        uint64_t v = 0;
+        for (int i = 7; i >= 0; i--) v = (v << 8) | (uint8_t)k[i];
+        h = (h ^ v) * 0x100000001b3ULL;
+        h ^= h >> 29;
+        k += 8;
+        n -= 8;
+    }
+    uint64_t v = 0;
+    for (size_t i = n; i > 0; i--) v = (v << 8) | (uint8_t)k[i - 1];
+    h = (h ^ v) * 0x100000001b3ULL;
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 27;

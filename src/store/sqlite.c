@@ -347,7 +347,7 @@ static void block_clear(mm_store *s) {
  * (mm_ioc_event_terms): a release that changes the normalisation must change the
  * magic, so older blocks are read whole instead of being skipped wrongly.  Anything else (NULL, older rows) means "may contain
  * anything": the hunt reads the block. */
-static const char TERMS_MAGIC[8] = "mmterm1";
+static const char TERMS_MAGIC[8] = "mmterm2";
 #define BLOCK_TERMS_MAX 262144   /* a block with more distinct terms is cut early */
 
 static void it_add(void *ctx, uint64_t h) {
@@ -674,8 +674,12 @@ static int put_event(mm_store *s, mm_event *ev) {
     block_term(s, TERM_SOURCE_IP, src_ip);
     block_term(s, TERM_DESTINATION_IP, dst_ip);
     block_term(s, TERM_USER, user);
-    if (ev->kind == MM_KIND_EVENT)
+    if (ev->kind == MM_KIND_EVENT && ev->has_ioc_terms) {
+        for (uint32_t i = 0; i < ev->n_ioc_terms; i++)
+            it_add(s, ev->ioc_terms[i]);
+    } else if (ev->kind == MM_KIND_EVENT) {
         mm_ioc_event_terms(ev, it_add, s);
+    }
     if (s->b_rows >= BLOCK_MAX || s->it_n >= BLOCK_TERMS_MAX)
         return block_flush(s);
     return MM_OK;
