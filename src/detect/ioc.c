@@ -639,6 +639,8 @@ static int url_key(const url_parts *u, bool with_query, char *out, size_t cap) {
         if (n + 1 >= cap) return -1;
         out[n++] = c;
     }
+    /* room for the '/' a re-read may add: a key must survive being normalised again */
+    if (n + 1 >= cap) return -1;
     return (int)n;
 }
 
@@ -1079,24 +1081,24 @@ static bool lookup_domain(const mm_ioc_set *s, const char *d, uint32_t n, mm_ioc
     return false;
 }
 
-/* Event-side domain: lower-case (punycode when it is UTF-8), tolerate a trailing
- * dot; no validation beyond that (an odd value simply finds nothing). */
-static bool match_domain_text(const mm_ioc_set *s, mm_str v, mm_ioc_hit *hit) {
-    char buf[256];
+/* An event-side name: lower-cased (punycode when it is UTF-8), a trailing dot
+ * dropped, no validation beyond that (an odd value simply finds nothing).  The
+ * sketch terms use the same form.  Returns the length in buf, or -1. */
+static int event_name(mm_str v, char buf[256]) {
     if (v.len && v.p[v.len - 1] == '.') v.len--;
-    if (v.len == 0 || v.len >= sizeof buf) return false;
+    if (v.len == 0 || v.len >= 256) return -1;
     bool utf8 = false;
     for (uint32_t i = 0; i < v.len; i++) {
         buf[i] = lc(v.p[i]);
         if ((unsigned char)buf[i] >= 0x80) utf8 = true;
     }
-    uint32_t n = v.len;
-    if (utf8) {
-        int l = idn_ascii(buf, n, sizeof buf);
-        if (l < 0) return false;
-        n = (uint32_t)l;
-    }
-    return lookup_domain(s, buf, n, hit);
+    return utf8 ? idn_ascii(buf, v.len, 256) : (int)v.len;
+}
+
+static bool match_domain_text(const mm_ioc_set *s, mm_str v, mm_ioc_hit *hit) {
+    char buf[256];
+    int n = event_name(v, buf);
+    return n > 0 && lookup_domain(s, buf, (uint32_t)n, hit);
 }
 
 static bool match_url(const mm_ioc_set *s, const url_parts *u, unsigned types, mm_ioc_hit *hit) {
@@ -1279,24 +1281,11 @@ static void domain_terms(const char *d, uint32_t n, tsink *t) {
     }
 }
 
-/* A value as match_domain_text looks it up: lower-cased (punycode when UTF-8),
- * trailing dot dropped, no other validation (an odd name still matches itself). */
+/* A value as match_domain_text looks it up. */
 static void domain_text_terms(mm_str v, tsink *t) {
     char buf[256];
-    if (v.len && v.p[v.len - 1] == '.') v.len--;
-    if (v.len == 0 || v.len >= sizeof buf) return;
-    bool utf8 = false;
-    for (uint32_t i = 0; i < v.len; i++) {
-        buf[i] = lc(v.p[i]);
-        if ((unsigned char)buf[i] >= 0x80) utf8 = true;
-    }
-    uint32_t n = v.len;
-    if (utf8) {
-        int l = idn_ascii(buf, n, sizeof buf);
-        if (l < 0) return;
-        n = (uint32_t)l;
-    }
-    domain_terms(buf, n, t);
+    int n = event_name(v, buf);
+    if (n > 0) domain_terms(buf, (uint32_t)n, t);
 }
 
 static void value_terms(mm_str val, const mm_value *v, tsink *t) {

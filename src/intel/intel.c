@@ -123,3 +123,10 @@ char *mm_intel_redact_url(const char *url, char *out, size_t cap) {
     out[o] = 0;
     return out;
 }
+
+const char *mm_intel_composite_bar(const char *v, size_t n, bool first) {
+    if (first) return memchr(v, '|', n);
+    for (size_t i = n; i-- > 0;)
+        if (v[i] == '|') return v + i;
+    return NULL;
+}

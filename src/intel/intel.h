@@ -99,6 +99,11 @@ int mm_stix_pattern(const char *pattern, size_t len,
 
 /* ---- MISP (misp.c) ---- */
 
+/* A MISP composite value ("domain|ip", "filename|sha256"): the '|' that splits
+ * v[0..n) — the first one, or the last (a file name may hold '|', a hash never
+ * does) — or NULL when there is none. */
+const char *mm_intel_composite_bar(const char *v, size_t n, bool first);
+
 /* A MISP event (JSON export {"Event": {...}}, or a list of them, or a feed's
  * event file).  Attributes (and object attributes) with to_ids true become
  * records; composite types ("domain|ip", "filename|sha256"...) give one record

@@ -866,14 +866,7 @@ static void csv_row(rd *r, const cols *cl) {
     }
     /* a MISP composite: split at the first or the last '|' (a file name may hold
      * '|', a hash never does) */
-    const char *bar = NULL;
-    if (lt->split == SPLIT_FIRST) bar = memchr(v, '|', n);
-    else
-        for (size_t i = n; i-- > 0;)
-            if (v[i] == '|') {
-                bar = v + i;
-                break;
-            }
+    const char *bar = mm_intel_composite_bar(v, n, lt->split == SPLIT_FIRST);
     if (!bar && !lt->optional) {
         refuse(r, &st->bad_value, "%s value without its '|' separator", tname);
         return;

@@ -500,14 +500,7 @@ static void attribute(rd *r, const json_t *a, const json_t *obj, const mctx *oc,
     if (mt->split == SPLIT_NONE) {
         ok = part(r, mt->a, v, n, buf, a, &c, desc, fs, ls);
     } else {
-        const char *bar = NULL;
-        if (mt->split == SPLIT_FIRST) bar = memchr(v, '|', n);
-        else
-            for (size_t i = n; i-- > 0;)
-                if (v[i] == '|') {
-                    bar = v + i;
-                    break;
-                }
+        const char *bar = mm_intel_composite_bar(v, n, mt->split == SPLIT_FIRST);
         if (!bar && !mt->optional) {
             refuse(r, &st->bad_value, "%s value without its '|' separator", tshort);
             return;

@@ -914,6 +914,37 @@ typedef struct qterm {
     int tag;
 } qterm;
 
+/* Step an event query (columns id, ts_ns, recv_ns, tenant, segment, input,
+ * format, kind, error, raw) into fn, then finalize it. */
+static int event_rows(mm_store *s, sqlite3_stmt *st, int (*fn)(void *ctx, const mm_stored_event *e), void *ctx,
+                      const char *what) {
+    int rc, ret = MM_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        mm_stored_event e = {
+            .id = sqlite3_column_int64(st, 0),
+            .ts_ns = sqlite3_column_int64(st, 1),
+            .recv_ns = sqlite3_column_int64(st, 2),
+            .tenant = col_str(st, 3),
+            .segment = col_str(st, 4),
+            .input = col_str(st, 5),
+            .format = col_str(st, 6),
+            .kind = col_str(st, 7),
+            .error = col_str(st, 8),
+        };
+        const void *raw = sqlite3_column_blob(st, 9);   /* before column_bytes */
+        e.raw.len = (uint32_t)sqlite3_column_bytes(st, 9);
+        e.raw.p = raw ? raw : "";
+        if (fn(ctx, &e) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        ret = fail(s, what);
+    sqlite3_finalize(st);
+    return ret;
+}
+
 /* Run the event query over `from` (which must name the events table "e"), with the
  * terms that are on, newest first.  Only constant fragments go into the SQL text;
  * every value is bound, in the order the fragments were appended. */
@@ -954,30 +985,7 @@ static int query_rows(mm_store *s, const char *from, const qterm *terms, size_t 
         sqlite3_finalize(st);
         return ret;
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        mm_stored_event e = {
-            .id = sqlite3_column_int64(st, 0),
-            .ts_ns = sqlite3_column_int64(st, 1),
-            .recv_ns = sqlite3_column_int64(st, 2),
-            .tenant = col_str(st, 3),
-            .segment = col_str(st, 4),
-            .input = col_str(st, 5),
-            .format = col_str(st, 6),
-            .kind = col_str(st, 7),
-            .error = col_str(st, 8),
-        };
-        const void *raw = sqlite3_column_blob(st, 9);   /* before column_bytes */
-        e.raw.len = (uint32_t)sqlite3_column_bytes(st, 9);
-        e.raw.p = raw ? raw : "";
-        if (fn(ctx, &e) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        ret = fail(s, "events query");
-    sqlite3_finalize(st);
-    return ret;
+    return event_rows(s, st, fn, ctx, "events query");
 }
 
 typedef struct id_range {
@@ -1554,29 +1562,5 @@ int mm_store_events_range(mm_store *s, int64_t first_id, int64_t last_id,
         return ret;
     sqlite3_bind_int64(st, 1, first_id);
     sqlite3_bind_int64(st, 2, last_id);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        mm_stored_event e = {
-            .id = sqlite3_column_int64(st, 0),
-            .ts_ns = sqlite3_column_int64(st, 1),
-            .recv_ns = sqlite3_column_int64(st, 2),
-            .tenant = col_str(st, 3),
-            .segment = col_str(st, 4),
-            .input = col_str(st, 5),
-            .format = col_str(st, 6),
-            .kind = col_str(st, 7),
-            .error = col_str(st, 8),
-        };
-        const void *raw = sqlite3_column_blob(st, 9);
-        e.raw.len = (uint32_t)sqlite3_column_bytes(st, 9);
-        e.raw.p = raw ? raw : "";
-        if (fn(ctx, &e)) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    if (rc != SQLITE_DONE)
-        ret = fail(s, "events range query");
-    sqlite3_finalize(st);
-    return ret;
+    return event_rows(s, st, fn, ctx, "events range query");
 }
