@@ -37,7 +37,7 @@ echo "== the next morning: the prefectural CSIRT shares a STIX 2.1 advisory; new
 echo "== through the stored day (mamori -c demo/mamori.yaml intel import demo/intel/csirt-advisory-2026-11-21.json) =="
 $M -c demo/mamori.yaml intel import --feed pref-csirt demo/intel/csirt-advisory-2026-11-21.json
 echo
-echo "== a JA3 fingerprint from a colleague, with its context (mamori intel add ja3 ... --actor ... --ttl 30d) =="
+echo "== a JA3 fingerprint from a colleague, with its context (mamori intel add ja3 ... --malware ... --ttl 30d) =="
 $M -c demo/mamori.yaml intel add ja3 ddf7518e13e832047187ce5ef24e2676 --malware "Cobalt Strike beacon (demo)" \
     --confidence 60 --ttl 30d --feed soc-analysts
 echo
