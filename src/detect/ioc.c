@@ -755,6 +755,27 @@ static bool email_key(mm_str v, nkey *k) {
     return true;
 }
 
+/* Refang the scheme and the host (hxxp, [.], [:], [at]...), not the path: a path
+ * is compared byte for byte with what logs hold, and refanging it would change a
+ * value each time it is normalised again. */
+static mm_str refang_head(mm_str raw, char *out, size_t cap) {
+    size_t start = 0;
+    for (size_t i = 0; i + 1 < raw.len && i < 24; i++)
+        if (raw.p[i] == '/' && raw.p[i + 1] == '/') {
+            start = i + 2;
+            if (start < raw.len && raw.p[start] == ']') start++;   /* hxxp[://]host */
+            break;
+        }
+    size_t e = start;
+    while (e < raw.len && raw.p[e] != '/' && raw.p[e] != '?' && raw.p[e] != '#') e++;
+    size_t n = mm_intel_refang(raw.p, e, out, cap);
+    size_t tail = raw.len - e;
+    if (n + tail >= cap) tail = cap - 1 - n;
+    memcpy(out + n, raw.p + e, tail);
+    out[n + tail] = 0;
+    return (mm_str){out, (uint32_t)(n + tail)};
+}
+
 static int normalise(unsigned want, mm_str raw, nkey *k, const char **why) {
     char fang[KEY_MAX];
     *why = NULL;
@@ -784,7 +805,7 @@ static int normalise(unsigned want, mm_str raw, nkey *k, const char **why) {
         k->type = MM_IOC_FILENAME;
         return (int)k->klen;
     }
-    mm_str v = {fang, (uint32_t)mm_intel_refang(raw.p, raw.len, fang, sizeof fang)};
+    mm_str v = refang_head(raw, fang, sizeof fang);
     v = trim(v);
     if (v.len == 0) { *why = "empty value"; return -1; }
 
