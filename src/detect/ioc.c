@@ -759,13 +759,13 @@ static bool email_key(mm_str v, nkey *k) {
  * is compared byte for byte with what logs hold, and refanging it would change a
  * value each time it is normalised again. */
 static mm_str refang_head(mm_str raw, char *out, size_t cap) {
-    size_t start = 0;
-    for (size_t i = 0; i + 1 < raw.len && i < 24; i++)
-        if (raw.p[i] == '/' && raw.p[i + 1] == '/') {
-            start = i + 2;
-            if (start < raw.len && raw.p[start] == ']') start++;   /* hxxp[://]host */
-            break;
-        }
+    /* a scheme's "//" is the value's first '/' (hxxp://, hxxps[:]//, hxxp[://]) */
+    size_t start = 0, i = 0;
+    while (i < raw.len && raw.p[i] != '/') i++;
+    if (i + 1 < raw.len && i < 24 && raw.p[i + 1] == '/') {
+        start = i + 2;
+        if (start < raw.len && raw.p[start] == ']') start++;
+    }
     size_t e = start;
     while (e < raw.len && raw.p[e] != '/' && raw.p[e] != '?' && raw.p[e] != '#') e++;
     size_t n = mm_intel_refang(raw.p, e, out, cap);
