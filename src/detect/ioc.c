@@ -759,10 +759,18 @@ static bool email_key(mm_str v, nkey *k) {
  * is compared byte for byte with what logs hold, and refanging it would change a
  * value each time it is normalised again. */
 static mm_str refang_head(mm_str raw, char *out, size_t cap) {
-    /* a scheme's "//" is the value's first '/' (hxxp://, hxxps[:]//, hxxp[://]) */
+    /* a scheme: a letter, scheme characters (and the brackets of a defanged
+     * colon), then ':' or ']' and the value's first "//" (hxxp://, hxxps[:]//,
+     * hxxp[://]); "host//path" is a host */
     size_t start = 0, i = 0;
-    while (i < raw.len && raw.p[i] != '/') i++;
-    if (i + 1 < raw.len && i < 24 && raw.p[i + 1] == '/') {
+    bool schemeish = raw.len && ((raw.p[0] | 32) >= 'a' && (raw.p[0] | 32) <= 'z');
+    while (i < raw.len && raw.p[i] != '/') {
+        char c = raw.p[i];
+        if (!((c | 32) >= 'a' && (c | 32) <= 'z') && !is_digit(c) && !strchr("+-.[]:", c)) schemeish = false;
+        i++;
+    }
+    if (schemeish && i > 0 && i < 24 && i + 1 < raw.len && raw.p[i + 1] == '/' &&
+        (raw.p[i - 1] == ':' || raw.p[i - 1] == ']')) {
         start = i + 2;
         if (start < raw.len && raw.p[start] == ']') start++;
     }
