@@ -777,6 +777,15 @@ static mm_str refang_head(mm_str raw, char *out, size_t cap) {
     size_t e = start;
     while (e < raw.len && raw.p[e] != '/' && raw.p[e] != '?' && raw.p[e] != '#') e++;
     size_t n = mm_intel_refang(raw.p, e, out, cap);
+    /* until nothing changes ("{{.}}" is "{.}" once refanged): the canonical text
+     * must not refang any further */
+    char again[KEY_MAX];
+    for (int round = 0; round < 8 && cap <= sizeof again; round++) {
+        size_t m = mm_intel_refang(out, n, again, sizeof again);
+        if (m == n && memcmp(again, out, n) == 0) break;
+        memcpy(out, again, m);
+        n = m;
+    }
     size_t tail = raw.len - e;
     if (n + tail >= cap) tail = cap - 1 - n;
     memcpy(out + n, raw.p + e, tail);
