@@ -467,7 +467,17 @@ static int norm_domain(mm_str s, char *out, size_t cap) {
         out[i] = c;
     }
     if (lablen == 0 || labels < 2 || lastdigits) return -1;
-    if (utf8) return idn_ascii(out, s.len, cap);
+    if (utf8) {
+        int l = idn_ascii(out, s.len, cap);
+        if (l <= 0 || l >= 256) return -1;
+        bool ascii = true;
+        for (int i = 0; i < l; i++) ascii &= (unsigned char)out[i] < 0x80;
+        if (!ascii) return l;   /* not an IDN: kept as written, it can match itself */
+        /* what NFKC made of it must pass as a name too ("₉7" is "97": a number) */
+        char tmp[256];
+        memcpy(tmp, out, (size_t)l);
+        return norm_domain((mm_str){tmp, (uint32_t)l}, out, cap);
+    }
     return (int)s.len;
 }
 
