@@ -1199,7 +1199,11 @@ static bool match_raw(const mm_ioc_set *s, mm_str val, const mm_ip *ip, unsigned
         }
     }
     mm_ip pip;
-    if (val.len <= 64 && parse_ip_text(val, &pip)) return (types & MM_IOC_IP) && lookup_ip(s, &pip, hit);
+    if (val.len <= 64 && parse_ip_text(val, &pip)) {
+        if (types & MM_IOC_IP) return lookup_ip(s, &pip, hit);
+        /* "1.2.3.4%x@host" parses as an address with a zone: it may still be a mailbox */
+        if (!((types & MM_IOC_EMAIL) && memchr(val.p, '@', val.len))) return false;
+    }
     int ht = hash_type(val);
     if (ht) {
         char key[64];
@@ -1351,7 +1355,7 @@ static void value_terms(mm_str val, const mm_value *v, tsink *t) {
     mm_ip ip;
     if (val.len <= 64 && parse_ip_text(val, &ip)) {
         ip_terms(&ip, t);
-        return;
+        if (!memchr(val.p, '@', val.len)) return;   /* else also a mailbox (zone syntax) */
     }
     char key[KEY_MAX];
     if (hash_type(val)) {
