@@ -1168,43 +1168,6 @@ static void *refresher_main(void *arg) {
     return NULL;
 }
 
-static char *read_all(const char *path, size_t *len, mm_err *err) {
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) {
-        mm_err_set(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *p = malloc(cap + 1);
-    for (;;) {
-        if (!p) abort();
-        if (n == cap) {
-            if (cap >= ((size_t)1 << 32)) {
-                mm_err_set(err, "%s: larger than 4 GiB", path);
-                free(p);
-                if (f != stdin) fclose(f);
-                return NULL;
-            }
-            cap *= 2;
-            p = realloc(p, cap + 1);
-            continue;
-        }
-        size_t r = fread(p + n, 1, cap - n, f);
-        if (r == 0) break;
-        n += r;
-    }
-    bool bad = ferror(f);
-    if (f != stdin) fclose(f);
-    if (bad) {
-        mm_err_set(err, "%s: read error", path);
-        free(p);
-        return NULL;
-    }
-    p[n] = 0;
-    *len = n;
-    return p;
-}
-
 static const char *base_of(const char *p) {
     const char *s = strrchr(p, '/');
     return s && s[1] ? s + 1 : p;
@@ -1229,16 +1192,6 @@ static void print_import(const char *what, const mm_import_stats *st) {
         printf("  refused by reason: unsupported pattern %llu, unsupported type %llu, bad value %llu, malformed %llu\n",
                (unsigned long long)st->rd.unsupported_pattern, (unsigned long long)st->rd.unsupported_type,
                (unsigned long long)(st->rd.bad_value + st->bad_value), (unsigned long long)st->rd.malformed);
-}
-
-static bool read_secret(const char *path, char *out, size_t cap) {
-    FILE *f = fopen(path, "r");
-    if (!f) return false;
-    size_t n = fread(out, 1, cap - 1, f);
-    fclose(f);
-    out[n] = 0;
-    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r')) out[--n] = 0;
-    return true;
 }
 
 static int cmd_intel_import(cli *c) {
@@ -1307,8 +1260,9 @@ static int cmd_intel_import(cli *c) {
         return 1;
     }
     char pw[512] = "";
-    if (pwfile && !read_secret(pwfile, pw, sizeof pw)) {
-        fprintf(stderr, "mamori intel import: %s: %s\n", pwfile, strerror(errno));
+    mm_err perr = {{0}};
+    if (pwfile && !mm_read_secret(pwfile, pw, sizeof pw, &perr)) {
+        fprintf(stderr, "mamori intel import: %s\n", perr.msg);
         mm_store_close(s);
         free(files);
         return 1;
@@ -1361,7 +1315,7 @@ static int cmd_intel_import(cli *c) {
                 }
                 mm_fetch_result_free(&fr);
             } else {
-                text = read_all(src, &len, &err);
+                text = mm_read_file(src, (size_t)4 << 30, &len, &err);
             }
             r = text ? mm_intel_import(s, text, len, &fo, &st, &err) : -1;
             free(text);

@@ -175,6 +175,56 @@ mm_cnode *mm_cnode_parse(const char *text, size_t len, const char *name, mm_err 
     return root;
 }
 
+char *mm_read_file(const char *path, size_t max, size_t *len, mm_err *err) {
+    bool in = strcmp(path, "-") == 0;
+    FILE *f = in ? stdin : fopen(path, "rb");
+    if (!f) {
+        mm_err_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = mm_xrealloc(NULL, cap + 1);
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max) {
+                if (!in) fclose(f);
+                free(buf);
+                mm_err_set(err, "%s: larger than %zu MB", path, max >> 20);
+                return NULL;
+            }
+            cap *= 2;
+            buf = mm_xrealloc(buf, cap + 1);
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    bool bad = ferror(f);
+    if (!in) fclose(f);
+    if (bad) {
+        free(buf);
+        mm_err_set(err, "%s: read error", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+bool mm_read_secret(const char *path, char *out, size_t cap, mm_err *err) {
+    out[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        mm_err_set(err, "secret file %s: %s", path, strerror(errno));
+        return false;
+    }
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = 0;
+    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r')) out[--n] = 0;
+    return true;
+}
+
 mm_cnode *mm_cnode_parse_file(const char *path, mm_err *err) {
     FILE *f = fopen(path, "rb");
     if (!f) {

@@ -330,6 +330,13 @@ typedef struct mm_cnode {
  * err set ("line N: ..."). */
 mm_cnode *mm_cnode_parse(const char *text, size_t len, const char *name, mm_err *err);
 mm_cnode *mm_cnode_parse_file(const char *path, mm_err *err);
+
+/* A whole file ("-": standard input), NUL-terminated, malloc'd (the caller
+ * frees); larger than max bytes is an error.  NULL with err naming the file. */
+char *mm_read_file(const char *path, size_t max, size_t *len, mm_err *err);
+/* A secret (password, API key) from its file: the first cap-1 bytes, trailing
+ * newlines dropped.  The error names the file, never the content. */
+bool mm_read_secret(const char *path, char *out, size_t cap, mm_err *err);
 void mm_cnode_free(mm_cnode *n);
 const mm_cnode *mm_cnode_get(const mm_cnode *map, const char *key);
 

@@ -198,42 +198,6 @@ static int build_index(mm_detect *d, mm_err *err) {
 
 /* ---------------------------------------------------------------- loading */
 
-static char *read_file(const char *path, size_t max, size_t *len, mm_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        mm_err_set(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap + 1);
-    if (!buf) abort();
-    for (;;) {
-        if (n == cap) {
-            if (cap >= max) {
-                fclose(f);
-                free(buf);
-                mm_err_set(err, "%s: larger than %zu MB", path, max >> 20);
-                return NULL;
-            }
-            cap *= 2;
-            buf = mm_xrealloc(buf, cap + 1);
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        mm_err_set(err, "%s: read error", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 typedef struct paths {
     char **p;
     int n, cap;
@@ -589,7 +553,7 @@ static int load_rules_dir(mm_detect *d, const char *dir, mm_err *err) {
     for (int i = 0; rc == 0 && i < ps.n; i++) {
         size_t len;
         mm_err why;
-        char *text = read_file(ps.p[i], MAX_RULE_FILE, &len, &why);
+        char *text = mm_read_file(ps.p[i], MAX_RULE_FILE, &len, &why);
         if (!text) {
             rc = skip_rule(d, ps.p[i], 0, NULL, "unreadable file", &why, err);
             continue;
@@ -691,7 +655,7 @@ mm_detect *mm_detect_load_opts(const mm_config *c, const mm_detect_opts *o, mm_e
     for (int i = 0; c && !(o && o->no_indicator_files) && i < c->nindicator_files; i++) {
         size_t len;
         const char *p = c->indicator_files[i];
-        char *text = read_file(p, MAX_IOC_FILE, &len, err);
+        char *text = mm_read_file(p, MAX_IOC_FILE, &len, err);
         if (!text) {
             mm_detect_free(d);
             return NULL;

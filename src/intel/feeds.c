@@ -220,50 +220,14 @@ static int prev_of(void *ctx, const mm_feed_state *fs) {
     return 1;
 }
 
+/* The feed's secret file, if it has one; the error names the feed. */
 static bool secret(const char *path, char *out, size_t cap, mm_err *err, const char *feed) {
     out[0] = 0;
     if (!path) return true;
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        mm_err_set(err, "feed %s: secret file %s: %s", feed, path, strerror(errno));
-        return false;
-    }
-    size_t n = fread(out, 1, cap - 1, fp);
-    fclose(fp);
-    out[n] = 0;
-    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r')) out[--n] = 0;
-    return true;
-}
-
-static char *read_path(const char *path, size_t *len, mm_err *err) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        mm_err_set(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *p = malloc(cap + 1);
-    while (p) {
-        if (n == cap) {
-            if (cap > ((size_t)1 << 31)) break;
-            char *q = realloc(p, cap * 2 + 1);
-            if (!q) break;
-            p = q;
-            cap *= 2;
-        }
-        size_t r = fread(p + n, 1, cap - n, fp);
-        if (!r) {
-            fclose(fp);
-            p[n] = 0;
-            *len = n;
-            return p;
-        }
-        n += r;
-    }
-    fclose(fp);
-    free(p);
-    mm_err_set(err, "%s: too large or out of memory", path);
-    return NULL;
+    mm_err e2 = {{0}};
+    if (mm_read_secret(path, out, cap, &e2)) return true;
+    mm_err_set(err, "feed %s: %s", feed, e2.msg);
+    return false;
 }
 
 int mm_intel_refresh(mm_store *st, const mm_feed_conf *f, bool force, mm_refresh_result *r, mm_err *err) {
@@ -336,7 +300,7 @@ int mm_intel_refresh(mm_store *st, const mm_feed_conf *f, bool force, mm_refresh
                 len = fr.len;
             }
         } else {
-            text = read_path(f->path, &len, err);
+            text = mm_read_file(f->path, (size_t)4 << 30, &len, err);
             if (!text) rc = MM_EIO;
         }
         if (rc == 0 && text && (rc = mm_store_begin(st)) == 0) {
