@@ -42,7 +42,7 @@ $(B)/libmamori.a: $(OBJ)
 $(B)/mamori: $(B)/obj/src/main.o $(B)/libmamori.a
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/event_check.h tests/sensor_harness.h $(B)/libmamori.a
+$(B)/tests/%: tests/unit/%.c tests/unit/test.h tests/unit/event_check.h tests/unit/intel_collect.h tests/sensor_harness.h $(B)/libmamori.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(B)/libmamori.a $(LDLIBS)
 
